@@ -1,0 +1,205 @@
+// Package store keeps every piece of the appliance's state in one bbolt file
+// and owns its schema: the bucket tree below, the ordered migrations that
+// build it, and hot backup and restore.
+//
+// Domain packages (auth, desk) read and write their own buckets through the
+// transactions handed out by [DB.View] and [DB.Update]; front ends never see
+// this package. Keys are big-endian ids or lower-cased names; values are JSON.
+//
+// Bucket tree (schema version 2):
+//
+//	meta/
+//	  schema                 uint64 BE: the schema version of this file
+//	  created                RFC 3339 time the store was first created
+//	secrets/
+//	  <name>                 per-box random keys generated on first start
+//	                         ("token-key": keyed hashes of session ids,
+//	                         tokens and session keys; "csrf-key")
+//	blobs/
+//	  <kind>/<name>          opaque values owned by one subsystem
+//	                         (tls/default: the box's PEM certificate and key)
+//	auth/
+//	  <realm>/               "site" (/login, /console) or "box" (/appliance)
+//	    users/<id BE>        JSON auth.User
+//	    names/<username>     id BE of the user with that lower-cased name
+//	    sessions/<hash>      JSON auth.Session, keyed by the keyed hash of its id
+//	    setup/token          JSON one-time first-admin token (hash, expiry)
+//	    seq                  (bucket sequence gives user ids)
+package store
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+)
+
+// FileName is the name of the store file inside the state directory.
+const FileName = "applianced.db"
+
+// Top-level bucket names. The package doc draws the tree beneath them.
+var (
+	BucketMeta    = []byte("meta")
+	BucketSecrets = []byte("secrets")
+	BucketBlobs   = []byte("blobs")
+	BucketAuth    = []byte("auth")
+)
+
+// Errors returned by the store.
+var (
+	// ErrCorrupt reports a store file that is damaged or not a store at all.
+	ErrCorrupt = errors.New("store file is damaged or is not an applianced store")
+	// ErrNewerSchema reports a store written by a newer applianced.
+	ErrNewerSchema = errors.New("store was written by a newer applianced")
+	// ErrNotFound reports a missing blob or secret.
+	ErrNotFound = errors.New("not found")
+	// ErrNotEmpty reports a restore into a state directory that already holds a store.
+	ErrNotEmpty = errors.New("state directory already holds a store")
+)
+
+// DB is the open store. Its methods are safe for concurrent use.
+type DB struct {
+	bolt *bolt.DB
+	path string
+}
+
+// Open opens (creating if needed) the store file in dir, checks it and runs
+// every pending migration. It fails with ErrCorrupt on a damaged file and
+// ErrNewerSchema on a file from a newer release, and never panics.
+func Open(dir string) (*DB, error) {
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, fmt.Errorf("store: %w", err)
+	}
+	path := filepath.Join(dir, FileName)
+	db, err := openFile(path, false)
+	if err != nil {
+		return nil, err
+	}
+	if err := db.migrate(migrations); err != nil {
+		db.Close()
+		return nil, err
+	}
+	return db, nil
+}
+
+// openFile opens path and verifies its pages. A read-only open does not
+// create the file.
+func openFile(path string, readOnly bool) (db *DB, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("store %s: %w (%v)", path, ErrCorrupt, r)
+		}
+	}()
+	if readOnly {
+		fi, err := os.Stat(path)
+		if err != nil {
+			return nil, fmt.Errorf("store: %w", err)
+		}
+		if fi.Size() < 4*1024 {
+			return nil, fmt.Errorf("store %s: %w (only %d bytes)", path, ErrCorrupt, fi.Size())
+		}
+	}
+	b, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: 2 * time.Second, ReadOnly: readOnly})
+	if err != nil {
+		if errors.Is(err, bolt.ErrTimeout) {
+			return nil, fmt.Errorf("store %s: another process holds it open (is applianced already running?)", path)
+		}
+		var pe *os.PathError
+		if errors.As(err, &pe) {
+			return nil, fmt.Errorf("store: %w", err)
+		}
+		return nil, fmt.Errorf("store %s: %w (%v)", path, ErrCorrupt, err)
+	}
+	db = &DB{bolt: b, path: path}
+	if err := db.check(); err != nil {
+		b.Close()
+		return nil, err
+	}
+	return db, nil
+}
+
+// check walks every page of the file.
+func (db *DB) check() (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("store %s: %w (%v)", db.path, ErrCorrupt, r)
+		}
+	}()
+	return db.bolt.View(func(tx *bolt.Tx) error {
+		for cerr := range tx.Check() {
+			return fmt.Errorf("store %s: %w (%v)", db.path, ErrCorrupt, cerr)
+		}
+		return nil
+	})
+}
+
+// Path is the file the store lives in.
+func (db *DB) Path() string { return db.path }
+
+// Close closes the file. It is safe to call more than once.
+func (db *DB) Close() error {
+	if db == nil || db.bolt == nil {
+		return nil
+	}
+	return db.bolt.Close()
+}
+
+type txKey struct{}
+
+// View runs fn in a read-only transaction, or in the transaction already
+// carried by ctx (see [WithTx]).
+func (db *DB) View(ctx context.Context, fn func(*bolt.Tx) error) error {
+	if tx, ok := ctx.Value(txKey{}).(*bolt.Tx); ok && tx.DB() == db.bolt {
+		return fn(tx)
+	}
+	return guard(func() error { return db.bolt.View(fn) })
+}
+
+// Update runs fn in a read-write transaction and returns only once it has
+// committed to disk, or reuses a writable transaction carried by ctx. A nil
+// return therefore means the change is durable.
+func (db *DB) Update(ctx context.Context, fn func(*bolt.Tx) error) error {
+	if tx, ok := ctx.Value(txKey{}).(*bolt.Tx); ok && tx.DB() == db.bolt {
+		if !tx.Writable() {
+			return errors.New("store: write inside a read-only transaction")
+		}
+		return fn(tx)
+	}
+	return guard(func() error { return db.bolt.Update(fn) })
+}
+
+// WithTx returns a context that carries tx, so service methods called with it
+// join the caller's transaction instead of opening their own.
+func WithTx(ctx context.Context, tx *bolt.Tx) context.Context {
+	return context.WithValue(ctx, txKey{}, tx)
+}
+
+// guard turns a panic inside bbolt (a damaged page discovered late) into an error.
+func guard(fn func() error) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("store: %w (%v)", ErrCorrupt, r)
+		}
+	}()
+	return fn()
+}
+
+// Backup writes a consistent copy of the whole store to w while the store
+// stays in use, and returns the number of bytes written.
+func (db *DB) Backup(ctx context.Context, w io.Writer) (int64, error) {
+	var n int64
+	err := db.View(ctx, func(tx *bolt.Tx) error {
+		var err error
+		n, err = tx.WriteTo(w)
+		return err
+	})
+	if err != nil {
+		return n, fmt.Errorf("store: backup: %w", err)
+	}
+	return n, nil
+}
