@@ -1,0 +1,220 @@
+// Package config reads applianced's versioned JSON configuration.
+//
+// A file looks like
+//
+//	{"version": 1, "state_dir": "/var/lib/applianced", "https_addr": ":443"}
+//
+// Fields left out take the defaults of the mode (box or dev). Unknown fields,
+// a missing or unknown version and invalid values are errors that name the
+// field, so a typo never passes silently.
+package config
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/netip"
+	"os"
+	"strings"
+	"time"
+)
+
+// Version is the only configuration version this build reads.
+const Version = 1
+
+// Box defaults.
+const (
+	DefaultPath     = "/etc/applianced/config.json"
+	DefaultStateDir = "/var/lib/applianced"
+)
+
+// Config is the daemon's configuration.
+type Config struct {
+	Version int `json:"version"`
+	// Dev runs on unprivileged loopback ports with a simulated board and
+	// read-only networking (make run).
+	Dev bool `json:"dev"`
+	// StateDir holds the store and the control socket.
+	StateDir string `json:"state_dir"`
+	// HTTPSAddr is the TCP address for HTTPS and the UDP address for QUIC
+	// (HTTP/3 and the relay share it).
+	HTTPSAddr string `json:"https_addr"`
+	// HTTPAddr serves redirects to HTTPS (and ACME http-01 later).
+	HTTPAddr string `json:"http_addr"`
+	// PublicURL is the base URL people use to reach the box; empty means
+	// derived from the listener.
+	PublicURL string `json:"public_url"`
+	// TrustedProxies lists the proxies whose X-Forwarded-For is believed.
+	TrustedProxies []string `json:"trusted_proxies"`
+	// LogLevel is debug, info, warn or error.
+	LogLevel string `json:"log_level"`
+	// IdleTimeout and AbsoluteTimeout bound sign-in sessions.
+	IdleTimeout     Duration `json:"idle_timeout"`
+	AbsoluteTimeout Duration `json:"absolute_timeout"`
+	// ShutdownTimeout bounds a graceful stop.
+	ShutdownTimeout Duration `json:"shutdown_timeout"`
+}
+
+// Duration is a time.Duration written as a string such as "30m".
+type Duration time.Duration
+
+// UnmarshalJSON reads "90s", "30m", "12h".
+func (d *Duration) UnmarshalJSON(b []byte) error {
+	var s string
+	if err := json.Unmarshal(b, &s); err != nil {
+		return errors.New(`want a duration string such as "30m"`)
+	}
+	v, err := time.ParseDuration(s)
+	if err != nil {
+		return fmt.Errorf("duration %q: want a value such as \"30m\" or \"12h\"", s)
+	}
+	*d = Duration(v)
+	return nil
+}
+
+// MarshalJSON writes the duration as a string.
+func (d Duration) MarshalJSON() ([]byte, error) { return json.Marshal(time.Duration(d).String()) }
+
+// Box returns the defaults for a real appliance.
+func Box() Config {
+	return Config{
+		Version:         Version,
+		StateDir:        DefaultStateDir,
+		HTTPSAddr:       ":443",
+		HTTPAddr:        ":80",
+		LogLevel:        "info",
+		IdleTimeout:     Duration(30 * time.Minute),
+		AbsoluteTimeout: Duration(12 * time.Hour),
+		ShutdownTimeout: Duration(4 * time.Second),
+	}
+}
+
+// Dev returns the defaults for make run.
+func Dev() Config {
+	c := Box()
+	c.Dev = true
+	c.StateDir = "var"
+	c.HTTPSAddr = "127.0.0.1:8443"
+	c.HTTPAddr = "127.0.0.1:8080"
+	c.LogLevel = "info"
+	return c
+}
+
+// maxFile bounds a configuration file.
+const maxFile = 1 << 20
+
+// Load reads the file at path over base. A missing file is an error only if
+// required is set.
+func Load(path string, base Config, required bool) (Config, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		if errors.Is(err, os.ErrNotExist) && !required {
+			return base, base.Validate()
+		}
+		return Config{}, fmt.Errorf("config: %w", err)
+	}
+	defer f.Close()
+	c, err := Parse(io.LimitReader(f, maxFile+1), base)
+	if err != nil {
+		return Config{}, fmt.Errorf("config %s: %w", path, err)
+	}
+	return c, nil
+}
+
+// Parse decodes one JSON document over base and validates the result.
+func Parse(r io.Reader, base Config) (Config, error) {
+	data, err := io.ReadAll(r)
+	if err != nil {
+		return Config{}, err
+	}
+	if len(data) > maxFile {
+		return Config{}, fmt.Errorf("file is larger than %d bytes", maxFile)
+	}
+	var probe struct {
+		Version *int `json:"version"`
+	}
+	if err := json.Unmarshal(data, &probe); err != nil {
+		return Config{}, describe(err)
+	}
+	if probe.Version == nil {
+		return Config{}, fmt.Errorf(`field "version": missing; start the file with {"version": %d, ...}`, Version)
+	}
+	if *probe.Version != Version {
+		return Config{}, fmt.Errorf(`field "version": %d is not supported; this applianced reads version %d`, *probe.Version, Version)
+	}
+	c := base
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&c); err != nil {
+		return Config{}, describe(err)
+	}
+	if dec.More() {
+		return Config{}, errors.New("trailing data after the JSON object")
+	}
+	return c, c.Validate()
+}
+
+// describe turns a decoding error into one that names the field.
+func describe(err error) error {
+	var te *json.UnmarshalTypeError
+	var se *json.SyntaxError
+	switch {
+	case errors.As(err, &te):
+		return fmt.Errorf("field %q: want %s, got %s", te.Field, te.Type, te.Value)
+	case errors.As(err, &se):
+		return fmt.Errorf("not valid JSON at byte %d: %v", se.Offset, err)
+	case strings.HasPrefix(err.Error(), "json: unknown field "):
+		return fmt.Errorf("unknown field %s", strings.TrimPrefix(err.Error(), "json: unknown field "))
+	}
+	return err
+}
+
+// Validate checks every field and names the first bad one.
+func (c Config) Validate() error {
+	if c.StateDir == "" {
+		return errors.New(`field "state_dir": must not be empty`)
+	}
+	for name, addr := range map[string]string{"https_addr": c.HTTPSAddr, "http_addr": c.HTTPAddr} {
+		if addr == "" && name == "http_addr" {
+			continue
+		}
+		if _, _, err := net.SplitHostPort(addr); err != nil {
+			return fmt.Errorf("field %q: %q is not host:port", name, addr)
+		}
+	}
+	if _, err := c.Proxies(); err != nil {
+		return err
+	}
+	switch c.LogLevel {
+	case "debug", "info", "warn", "error":
+	default:
+		return fmt.Errorf(`field "log_level": %q is not one of debug, info, warn, error`, c.LogLevel)
+	}
+	if c.IdleTimeout <= 0 || c.AbsoluteTimeout <= 0 || c.IdleTimeout > c.AbsoluteTimeout {
+		return errors.New(`fields "idle_timeout" and "absolute_timeout": both must be positive, idle not above absolute`)
+	}
+	if c.ShutdownTimeout <= 0 || time.Duration(c.ShutdownTimeout) > 5*time.Second {
+		return errors.New(`field "shutdown_timeout": must be between 0 and 5s`)
+	}
+	return nil
+}
+
+// Proxies parses TrustedProxies as prefixes (a bare address is a /32 or /128).
+func (c Config) Proxies() ([]netip.Prefix, error) {
+	var out []netip.Prefix
+	for _, s := range c.TrustedProxies {
+		if p, err := netip.ParsePrefix(s); err == nil {
+			out = append(out, p.Masked())
+			continue
+		}
+		a, err := netip.ParseAddr(s)
+		if err != nil {
+			return nil, fmt.Errorf(`field "trusted_proxies": %q is not an address or prefix`, s)
+		}
+		out = append(out, netip.PrefixFrom(a, a.BitLen()))
+	}
+	return out, nil
+}
