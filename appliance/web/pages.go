@@ -1,0 +1,129 @@
+package web
+
+import (
+	"bytes"
+	"embed"
+	"fmt"
+	"html/template"
+	"io/fs"
+	"net/http"
+	"net/url"
+	"sync"
+)
+
+//go:embed templates/*.html
+var baseTemplates embed.FS
+
+// NavLink is one entry of a surface's navigation.
+type NavLink struct {
+	Label, Href string
+	Current     bool
+}
+
+// View is what every page template receives. Page-specific values go in Data.
+type View struct {
+	Title   string
+	Surface string // "Site administration", "Appliance", ...
+	Home    string // where the brand links to
+	Nav     []NavLink
+	User    string // display name of the signed-in person, if any
+	SignOut string // action of the sign-out form, if signed in
+	Flash   string // a one-line confirmation ("User added.")
+	Errors  FieldErrors
+	Form    url.Values // what the person typed, to fill forms again
+	Data    any
+
+	CSRF  string
+	Brand string
+}
+
+// Value returns what the person typed in field name.
+func (v View) Value(name string) string { return v.Form.Get(name) }
+
+// Err returns the message for field name, if any.
+func (v View) Err(name string) string { return v.Errors[name] }
+
+// Pages is the set of page templates, each parsed together with the base
+// layout. html/template escapes everything a person typed.
+type Pages struct {
+	rt   *Router
+	mu   sync.RWMutex
+	base *template.Template
+	set  map[string]*template.Template
+}
+
+func newPages(rt *Router) *Pages {
+	base := template.Must(template.New("layout.html").Funcs(template.FuncMap{
+		"asset": assetURL,
+	}).ParseFS(baseTemplates, "templates/layout.html"))
+	p := &Pages{rt: rt, base: base, set: map[string]*template.Template{}}
+	p.MustAdd(baseTemplates, "templates/error.html")
+	return p
+}
+
+// MustAdd parses page templates from fsys; each file defines the blocks
+// "title" and "content" and is registered under its base name. It panics on
+// a template error, which is a programming error found by any test.
+func (p *Pages) MustAdd(fsys fs.FS, patterns ...string) {
+	for _, pat := range patterns {
+		names, err := fs.Glob(fsys, pat)
+		if err != nil || len(names) == 0 {
+			panic(fmt.Sprintf("web: no templates match %q", pat))
+		}
+		for _, name := range names {
+			t := template.Must(template.Must(p.base.Clone()).ParseFS(fsys, name))
+			p.mu.Lock()
+			p.set[baseName(name)] = t
+			p.mu.Unlock()
+		}
+	}
+}
+
+func baseName(p string) string {
+	for i := len(p) - 1; i >= 0; i-- {
+		if p[i] == '/' {
+			return p[i+1:]
+		}
+	}
+	return p
+}
+
+// Render writes page name with status. The page is rendered to a buffer
+// first, so a template error becomes a clean 500 rather than half a page.
+func (p *Pages) Render(w http.ResponseWriter, r *http.Request, status int, name string, v View) error {
+	p.mu.RLock()
+	t := p.set[name]
+	p.mu.RUnlock()
+	if t == nil {
+		return fmt.Errorf("web: no page %q", name)
+	}
+	v.CSRF = p.rt.CSRFToken(w, r)
+	v.Brand = p.rt.cfg.Brand
+	if v.Home == "" {
+		v.Home = "/"
+	}
+	var buf bytes.Buffer
+	if err := t.ExecuteTemplate(&buf, "layout.html", v); err != nil {
+		return fmt.Errorf("web: render %s: %w", name, err)
+	}
+	h := w.Header()
+	h.Set("Content-Type", "text/html; charset=utf-8")
+	h.Set("Cache-Control", "no-store")
+	w.WriteHeader(status)
+	if r.Method != http.MethodHead {
+		w.Write(buf.Bytes())
+	}
+	return nil
+}
+
+// renderError shows the error page; it never fails.
+func (p *Pages) renderError(w http.ResponseWriter, r *http.Request, he *HTTPError) {
+	title := http.StatusText(he.Code)
+	if title == "" {
+		title = "Error"
+	}
+	err := p.Render(w, r, he.Code, "error.html", View{Title: title, Data: he})
+	if err != nil {
+		http.Error(w, he.Msg, he.Code)
+	}
+}

@@ -1,0 +1,103 @@
+// Package web is the HTTP plumbing every browser surface shares: handlers
+// that return errors, error pages, CSRF protection, security headers, cookies,
+// the base layout and embedded, cache-busted assets, body limits and form
+// checks, and the client address behind trusted proxies.
+//
+// Front ends (portal, console, admin, box) register routes on a [Router];
+// [Router.Handler] wraps them so that no route can skip the checks.
+package web
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"runtime/debug"
+)
+
+// A Handler serves a request and returns an error instead of writing one.
+// An *HTTPError picks the status and the message people see; any other error
+// is logged and shown as a generic 500 page.
+type Handler func(w http.ResponseWriter, r *http.Request) error
+
+// HTTPError is an error with a status code and a message safe to show.
+// Err carries details for the log only; it never reaches the client.
+type HTTPError struct {
+	Code int
+	// Msg says what happened; Next says what to do about it.
+	Msg, Next string
+	Err       error
+}
+
+func (e *HTTPError) Error() string {
+	if e.Err != nil {
+		return fmt.Sprintf("http %d: %s: %v", e.Code, e.Msg, e.Err)
+	}
+	return fmt.Sprintf("http %d: %s", e.Code, e.Msg)
+}
+
+func (e *HTTPError) Unwrap() error { return e.Err }
+
+// Error returns an *HTTPError with the given code, message and next step.
+func Error(code int, msg, next string) *HTTPError {
+	return &HTTPError{Code: code, Msg: msg, Next: next}
+}
+
+// Common errors.
+var (
+	ErrNotFound  = Error(http.StatusNotFound, "There is nothing at this address.", "Check the link, or start again from the home page.")
+	ErrForbidden = Error(http.StatusForbidden, "Your account is not allowed to do this.", "Ask an administrator for access if you need it.")
+)
+
+// Redirect is returned by a handler to redirect with 303 See Other.
+func Redirect(w http.ResponseWriter, r *http.Request, url string) error {
+	http.Redirect(w, r, url, http.StatusSeeOther)
+	return nil
+}
+
+// errorStatus picks the status and the texts shown for err.
+func errorStatus(err error) *HTTPError {
+	var he *HTTPError
+	if errors.As(err, &he) {
+		return he
+	}
+	return &HTTPError{
+		Code: http.StatusInternalServerError,
+		Msg:  "Something went wrong on the appliance while handling this request.",
+		Next: "Try again in a moment. If it keeps happening, an administrator will find the details in the appliance's log.",
+		Err:  err,
+	}
+}
+
+// serve runs h and turns its error, or a panic, into an error page.
+func (rt *Router) serve(h Handler, w http.ResponseWriter, r *http.Request) {
+	defer func() {
+		if p := recover(); p != nil {
+			if p == http.ErrAbortHandler {
+				panic(p)
+			}
+			rt.log.Error("handler panic", "path", r.URL.Path, "panic", fmt.Sprint(p), "stack", string(debug.Stack()))
+			rt.writeError(w, r, errorStatus(errors.New("panic")))
+		}
+	}()
+	if err := h(w, r); err != nil {
+		he := errorStatus(err)
+		if he.Code >= 500 {
+			rt.log.Error("request failed", "method", r.Method, "path", r.URL.Path, "err", err)
+		} else if he.Err != nil {
+			rt.log.Debug("request refused", "method", r.Method, "path", r.URL.Path, "code", he.Code, "err", he.Err)
+		}
+		rt.writeError(w, r, he)
+	}
+}
+
+func (rt *Router) writeError(w http.ResponseWriter, r *http.Request, he *HTTPError) {
+	if rt.pages == nil {
+		http.Error(w, he.Msg, he.Code)
+		return
+	}
+	rt.pages.renderError(w, r, he)
+}
+
+// Logger is the logger handlers should use for extra context.
+func (rt *Router) Logger() *slog.Logger { return rt.log }
