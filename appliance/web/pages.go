@@ -8,6 +8,7 @@ import (
 	"io/fs"
 	"net/http"
 	"net/url"
+	"strings"
 	"sync"
 )
 
@@ -62,20 +63,33 @@ func newPages(rt *Router) *Pages {
 }
 
 // MustAdd parses page templates from fsys; each file defines the blocks
-// "title" and "content" and is registered under its base name. It panics on
-// a template error, which is a programming error found by any test.
+// "title" and "content" and is registered under its base name. Files whose
+// name starts with "_" are partials, parsed into every page of the call. It
+// panics on a template error, which is a programming error any test finds.
 func (p *Pages) MustAdd(fsys fs.FS, patterns ...string) {
+	var pages, partials []string
 	for _, pat := range patterns {
 		names, err := fs.Glob(fsys, pat)
 		if err != nil || len(names) == 0 {
 			panic(fmt.Sprintf("web: no templates match %q", pat))
 		}
 		for _, name := range names {
-			t := template.Must(template.Must(p.base.Clone()).ParseFS(fsys, name))
-			p.mu.Lock()
-			p.set[baseName(name)] = t
-			p.mu.Unlock()
+			if strings.HasPrefix(baseName(name), "_") {
+				partials = append(partials, name)
+			} else {
+				pages = append(pages, name)
+			}
 		}
+	}
+	for _, name := range pages {
+		t := template.Must(p.base.Clone())
+		if len(partials) > 0 {
+			t = template.Must(t.ParseFS(fsys, partials...))
+		}
+		t = template.Must(t.ParseFS(fsys, name))
+		p.mu.Lock()
+		p.set[baseName(name)] = t
+		p.mu.Unlock()
 	}
 }
 

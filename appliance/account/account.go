@@ -1,0 +1,214 @@
+// Package account serves the pages one account realm needs before and around
+// its own surface: first-run setup, sign-in with a second factor, sign-out,
+// "my account" (password, TOTP enrolment, sessions) and user management.
+// /login mounts it for site users and /appliance for appliance admins; each
+// realm has its own cookie, so an account of one realm never enters the other.
+package account
+
+import (
+	"embed"
+	"errors"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/switchboardhq/switchboard/appliance/auth"
+	"github.com/switchboardhq/switchboard/appliance/web"
+)
+
+//go:embed templates/*.html
+var templates embed.FS
+
+// Config describes one realm's area.
+type Config struct {
+	Realm auth.Realm
+	// Prefix is the path the area lives under: "/login" or "/appliance".
+	Prefix string
+	// Surface names the area in the layout ("Site administration").
+	Surface string
+	// Home is where a signed-in person lands.
+	Home string
+	// Issuer names the box in authenticator apps.
+	Issuer string
+}
+
+// Area is one realm's account pages.
+type Area struct {
+	cfg  Config
+	auth *auth.Service
+	rt   *web.Router
+	log  *slog.Logger
+	nav  []navItem
+}
+
+type navItem struct {
+	label, href string
+	admin       bool
+}
+
+// Who is the signed-in person of a request.
+type Who struct {
+	User    auth.User
+	Session auth.Session
+	raw     string
+}
+
+// Admin reports whether the person is an administrator of the realm.
+func (w *Who) Admin() bool { return w.User.Role == auth.RoleAdmin }
+
+// New returns the area; call Routes to register it.
+func New(cfg Config, svc *auth.Service, rt *web.Router, log *slog.Logger) *Area {
+	return &Area{cfg: cfg, auth: svc, rt: rt, log: log}
+}
+
+// AddNav adds a navigation entry shown to signed-in people (to admins only
+// when admin is set). Entries appear in the order added.
+func (a *Area) AddNav(label, href string, admin bool) {
+	a.nav = append(a.nav, navItem{label, href, admin})
+}
+
+func (a *Area) cookie() string { return "sb-" + string(a.cfg.Realm) }
+
+// path returns the area's path for suffix ("" is the sign-in page).
+func (a *Area) path(suffix string) string { return a.cfg.Prefix + suffix }
+
+// Routes registers every route of the area and its setup guard.
+func (a *Area) Routes() {
+	a.rt.Pages().MustAdd(templates, "templates/*.html")
+	p := a.cfg.Prefix
+	a.rt.Guard(a.setupGuard)
+	a.rt.Handle("GET "+p, a.serveSignIn)
+	a.rt.Handle("POST "+p, a.serveSignInPost)
+	a.rt.Handle("GET "+p+"/2fa", a.serveSecondFactor)
+	a.rt.Handle("POST "+p+"/2fa", a.serveSecondFactorPost)
+	a.rt.Handle("POST "+p+"/signout", a.serveSignOut)
+	a.rt.Handle("GET "+p+"/setup", a.serveSetup)
+	a.rt.Handle("POST "+p+"/setup", a.serveSetupPost)
+	a.rt.Handle("GET "+p+"/account", a.Require(false, a.serveAccount))
+	a.rt.Handle("POST "+p+"/account/password", a.Require(false, a.servePassword))
+	a.rt.Handle("POST "+p+"/account/totp", a.Require(false, a.serveTOTPBegin))
+	a.rt.Handle("POST "+p+"/account/totp/confirm", a.Require(false, a.serveTOTPConfirm))
+	a.rt.Handle("POST "+p+"/account/totp/disable", a.Require(false, a.serveTOTPDisable))
+	a.rt.Handle("POST "+p+"/account/sessions/end", a.Require(false, a.serveEndMySessions))
+	a.rt.Handle("GET "+p+"/users", a.Require(true, a.serveUsers))
+	a.rt.Handle("POST "+p+"/users", a.Require(true, a.serveUserCreate))
+	a.rt.Handle("POST "+p+"/users/{id}/{action}", a.Require(true, a.serveUserAction))
+}
+
+// A WhoHandler serves a request for a signed-in person.
+type WhoHandler func(w http.ResponseWriter, r *http.Request, who *Who) error
+
+// Require wraps h so it runs only for a signed-in person of the realm (an
+// administrator when admin is set). Others are sent to sign in, or get 403.
+func (a *Area) Require(admin bool, h WhoHandler) web.Handler {
+	return func(w http.ResponseWriter, r *http.Request) error {
+		who, err := a.Who(r)
+		if err != nil {
+			if r.Method == http.MethodGet || r.Method == http.MethodHead {
+				return web.Redirect(w, r, a.path("")+"?next="+url.QueryEscape(r.URL.RequestURI()))
+			}
+			return web.Error(http.StatusUnauthorized, "You are not signed in, or your sign-in has expired, so nothing was changed.",
+				"Sign in again, then repeat what you were doing.")
+		}
+		if admin && !who.Admin() {
+			return web.ErrForbidden
+		}
+		return h(w, r, who)
+	}
+}
+
+// Who returns the signed-in (not pending) person of r.
+func (a *Area) Who(r *http.Request) (*Who, error) {
+	raw := web.Cookie(r, a.cookie())
+	if raw == "" {
+		return nil, auth.ErrSessionExpired
+	}
+	s, u, err := a.auth.Lookup(r.Context(), a.cfg.Realm, raw)
+	if err != nil {
+		return nil, err
+	}
+	if s.Pending {
+		return nil, auth.ErrSessionExpired
+	}
+	return &Who{User: u, Session: s, raw: raw}, nil
+}
+
+// View returns the base view of a page of this area for who.
+func (a *Area) View(r *http.Request, who *Who, title string) web.View {
+	v := web.View{Title: title, Surface: a.cfg.Surface, Home: a.cfg.Home}
+	if who == nil {
+		return v
+	}
+	v.User = who.User.DisplayName
+	if v.User == "" {
+		v.User = who.User.Username
+	}
+	v.SignOut = a.path("/signout")
+	for _, n := range a.nav {
+		if n.admin && !who.Admin() {
+			continue
+		}
+		v.Nav = append(v.Nav, web.NavLink{Label: n.label, Href: n.href, Current: r.URL.Path == n.href || strings.HasPrefix(r.URL.Path, n.href+"/")})
+	}
+	return v
+}
+
+// Render renders page name of this area.
+func (a *Area) Render(w http.ResponseWriter, r *http.Request, status int, name string, v web.View) error {
+	return a.rt.Pages().Render(w, r, status, name, v)
+}
+
+// source is the client address used for throttling.
+func (a *Area) source(r *http.Request) string { return a.rt.ClientAddr(r).String() }
+
+// startSession sets the realm cookie for a new login session.
+func (a *Area) startSession(w http.ResponseWriter, raw string) {
+	web.SetCookie(w, a.cookie(), raw, 0)
+}
+
+// safeNext keeps a post-sign-in redirect on this box and inside the area's
+// surfaces.
+func safeNext(next, fallback string) string {
+	if next == "" || !strings.HasPrefix(next, "/") || strings.HasPrefix(next, "//") || strings.ContainsAny(next, "\\\r\n") {
+		return fallback
+	}
+	return next
+}
+
+// fieldErrors turns an auth error into messages next to fields, or returns
+// false when err is not about a field.
+func fieldErrors(err error, fe web.FieldErrors) bool {
+	var f *auth.FieldError
+	if errors.As(err, &f) {
+		fe.Add(f.Field, f.Msg)
+		return true
+	}
+	if errors.Is(err, auth.ErrExists) {
+		fe.Add("username", "That username is already taken. Choose another.")
+		return true
+	}
+	return false
+}
+
+func throttledMsg(err error) (string, bool) {
+	var te *auth.ThrottledError
+	if !errors.As(err, &te) {
+		return "", false
+	}
+	secs := int(te.RetryAfter.Round(time.Second) / time.Second)
+	if secs < 1 {
+		secs = 1
+	}
+	return "Too many sign-in attempts for this account or from this address. Wait " + plural(secs, "second") + ", then try again.", true
+}
+
+func plural(n int, unit string) string {
+	s := strconv.Itoa(n) + " " + unit
+	if n != 1 {
+		s += "s"
+	}
+	return s
+}

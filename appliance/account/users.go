@@ -1,0 +1,139 @@
+package account
+
+import (
+	"errors"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+
+	"github.com/switchboardhq/switchboard/appliance/auth"
+	"github.com/switchboardhq/switchboard/appliance/web"
+)
+
+type usersData struct {
+	Prefix string
+	Users  []auth.User
+	Roles  []string
+	Me     uint64
+	Query  string
+}
+
+func (a *Area) roles() []string {
+	if a.cfg.Realm == auth.Box {
+		return []string{auth.RoleAdmin}
+	}
+	return []string{auth.RoleTechnician, auth.RoleAdmin}
+}
+
+func (a *Area) usersView(r *http.Request, who *Who) (web.View, error) {
+	v := a.View(r, who, "Users")
+	users, err := a.auth.Users(r.Context(), a.cfg.Realm)
+	if err != nil {
+		return v, err
+	}
+	q := strings.ToLower(strings.TrimSpace(r.URL.Query().Get("q")))
+	if q != "" {
+		kept := users[:0]
+		for _, u := range users {
+			if strings.Contains(strings.ToLower(u.Username+" "+u.DisplayName), q) {
+				kept = append(kept, u)
+			}
+		}
+		users = kept
+	}
+	v.Data = usersData{Prefix: a.cfg.Prefix, Users: users, Roles: a.roles(), Me: who.User.ID, Query: q}
+	return v, nil
+}
+
+func (a *Area) serveUsers(w http.ResponseWriter, r *http.Request, who *Who) error {
+	v, err := a.usersView(r, who)
+	if err != nil {
+		return err
+	}
+	v.Flash = flash(r.URL.Query().Get("done"))
+	return a.Render(w, r, http.StatusOK, "users.html", v)
+}
+
+func (a *Area) serveUserCreate(w http.ResponseWriter, r *http.Request, who *Who) error {
+	form, err := web.Form(r)
+	if err != nil {
+		return err
+	}
+	nu := auth.NewUser{
+		Username:    strings.TrimSpace(first(form, "username")),
+		DisplayName: strings.TrimSpace(first(form, "display_name")),
+		Password:    first(form, "password"),
+		Role:        first(form, "role"),
+	}
+	fe := web.FieldErrors{}
+	if !validRole(nu.Role, a.roles()) {
+		fe.Add("role", "Pick one of the listed roles.")
+	}
+	if !fe.Any() {
+		u, err := a.auth.CreateUser(r.Context(), a.cfg.Realm, nu)
+		if err == nil {
+			a.log.Info("user created", "realm", a.cfg.Realm, "by", who.User.Username, "user", u.Username, "role", u.Role)
+			return web.Redirect(w, r, a.path("/users")+"?done=created")
+		}
+		if !fieldErrors(err, fe) {
+			return err
+		}
+	}
+	v, err := a.usersView(r, who)
+	if err != nil {
+		return err
+	}
+	v.Errors = fe
+	v.Form = url.Values{"username": {nu.Username}, "display_name": {nu.DisplayName}, "role": {nu.Role}}
+	return a.Render(w, r, http.StatusUnprocessableEntity, "users.html", v)
+}
+
+func validRole(role string, roles []string) bool {
+	for _, r := range roles {
+		if r == role {
+			return true
+		}
+	}
+	return false
+}
+
+func (a *Area) serveUserAction(w http.ResponseWriter, r *http.Request, who *Who) error {
+	id, err := strconv.ParseUint(r.PathValue("id"), 10, 64)
+	if err != nil {
+		return web.ErrNotFound
+	}
+	ctx := r.Context()
+	var done string
+	switch r.PathValue("action") {
+	case "disable":
+		if id == who.User.ID {
+			return web.Error(http.StatusConflict, "You cannot disable your own account.", "Ask another administrator to do it.")
+		}
+		err, done = a.auth.SetDisabled(ctx, a.cfg.Realm, id, true), "disabled"
+	case "enable":
+		err, done = a.auth.SetDisabled(ctx, a.cfg.Realm, id, false), "enabled"
+	case "sessions":
+		_, err = a.auth.EndUserSessions(ctx, a.cfg.Realm, id)
+		done = "ended"
+	case "delete":
+		if id == who.User.ID {
+			return web.Error(http.StatusConflict, "You cannot delete your own account.", "Ask another administrator to do it.")
+		}
+		err, done = a.auth.DeleteUser(ctx, a.cfg.Realm, id), "deleted"
+	default:
+		return web.ErrNotFound
+	}
+	if err != nil {
+		var f *auth.FieldError
+		switch {
+		case errors.Is(err, auth.ErrNotFound):
+			return web.ErrNotFound
+		case errors.As(err, &f):
+			return web.Error(http.StatusConflict, f.Msg, "Go back to the user list.")
+		}
+		return err
+	}
+	a.log.Info("user changed", "realm", a.cfg.Realm, "by", who.User.Username, "user_id", id, "action", done)
+	return web.Redirect(w, r, a.path("/users")+"?done="+done)
+}

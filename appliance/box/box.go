@@ -1,0 +1,124 @@
+// Package box serves /appliance, the administration of the box itself:
+// status and hardware health, and a download of a live backup. Networking,
+// certificates, time and updates join it.
+package box
+
+import (
+	"context"
+	"embed"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"time"
+
+	"github.com/switchboardhq/switchboard/appliance/account"
+	"github.com/switchboardhq/switchboard/appliance/web"
+	"github.com/switchboardhq/switchboard/hw"
+)
+
+//go:embed templates/*.html
+var templates embed.FS
+
+// Deps are the surface's collaborators.
+type Deps struct {
+	Board   hw.Board
+	Store   Store
+	Version string
+	Dev     bool
+	Started time.Time
+}
+
+// Store is what the surface needs of the store.
+type Store interface {
+	Path() string
+	Schema() (int, error)
+	Backup(ctx context.Context, w io.Writer) (int64, error)
+}
+
+// Box is the /appliance surface.
+type Box struct {
+	area *account.Area
+	deps Deps
+}
+
+// New returns the surface over the box realm's account area.
+func New(area *account.Area, deps Deps) *Box { return &Box{area: area, deps: deps} }
+
+// Routes registers the surface's pages and its navigation.
+func (b *Box) Routes(rt *web.Router) {
+	rt.Pages().MustAdd(templates, "templates/*.html")
+	b.area.AddNav("Status", "/appliance/status", false)
+	b.area.AddNav("Backup", "/appliance/backup", false)
+	b.area.AddNav("Users", "/appliance/users", true)
+	b.area.AddNav("My account", "/appliance/account", false)
+	rt.Handle("GET /appliance/status", b.area.Require(false, b.serveStatus))
+	rt.Handle("GET /appliance/backup", b.area.Require(false, b.serveBackup))
+	rt.Handle("GET /appliance/backup/download", b.area.Require(true, b.serveBackupDownload))
+}
+
+type status struct {
+	Board   string
+	NICs    []hw.NIC
+	Disks   []hw.Disk
+	Sensors []hw.Sensor
+	Errors  []string
+	Version string
+	Dev     bool
+	Uptime  string
+	Store   string
+	Schema  int
+	Size    string
+}
+
+func (b *Box) serveStatus(w http.ResponseWriter, r *http.Request, who *account.Who) error {
+	ctx := r.Context()
+	s := status{Board: b.deps.Board.Name(), Version: b.deps.Version, Dev: b.deps.Dev,
+		Uptime: time.Since(b.deps.Started).Round(time.Second).String(), Store: b.deps.Store.Path()}
+	var err error
+	if s.NICs, err = b.deps.Board.NICs(ctx); err != nil {
+		s.Errors = append(s.Errors, "Network interfaces could not be read: "+err.Error())
+	}
+	if s.Disks, err = b.deps.Board.Disks(ctx); err != nil {
+		s.Errors = append(s.Errors, "Disks could not be read: "+err.Error())
+	}
+	if s.Sensors, err = b.deps.Board.Sensors(ctx); err != nil {
+		s.Errors = append(s.Errors, "Sensors could not be read: "+err.Error())
+	}
+	s.Schema, _ = b.deps.Store.Schema()
+	if fi, err := os.Stat(s.Store); err == nil {
+		s.Size = humanBytes(uint64(fi.Size()))
+	}
+	v := b.area.View(r, who, "Status")
+	v.Data = s
+	return b.area.Render(w, r, http.StatusOK, "status.html", v)
+}
+
+func (b *Box) serveBackup(w http.ResponseWriter, r *http.Request, who *account.Who) error {
+	v := b.area.View(r, who, "Backup")
+	v.Data = struct{ Admin bool }{who.Admin()}
+	return b.area.Render(w, r, http.StatusOK, "backup.html", v)
+}
+
+func (b *Box) serveBackupDownload(w http.ResponseWriter, r *http.Request, who *account.Who) error {
+	name := fmt.Sprintf("switchboard-backup-%s.db", time.Now().UTC().Format("20060102-150405"))
+	w.Header().Set("Content-Type", "application/octet-stream")
+	w.Header().Set("Content-Disposition", `attachment; filename="`+name+`"`)
+	w.Header().Set("Cache-Control", "no-store")
+	_, err := b.deps.Store.Backup(r.Context(), w)
+	return err
+}
+
+// humanBytes formats n in binary units.
+func humanBytes(n uint64) string {
+	const unit = 1024
+	if n < unit {
+		return fmt.Sprintf("%d B", n)
+	}
+	div, exp := uint64(unit), 0
+	for m := n / unit; m >= unit; m /= unit {
+		div *= unit
+		exp++
+	}
+	return fmt.Sprintf("%.1f %ciB", float64(n)/float64(div), "KMGTPE"[exp])
+}

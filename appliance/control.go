@@ -1,0 +1,108 @@
+package appliance
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/switchboardhq/switchboard/appliance/config"
+	"github.com/switchboardhq/switchboard/appliance/store"
+)
+
+// The control socket lets root on the box talk to the running daemon (the
+// store file is locked by it): today for hot backups. It lives in the state
+// directory with mode 0600, so only the daemon's user and root can use it.
+const controlName = "control.sock"
+
+type control struct {
+	ln  net.Listener
+	db  *store.DB
+	log *slog.Logger
+}
+
+func listenControl(dir string, db *store.DB, log *slog.Logger) (*control, error) {
+	path := filepath.Join(dir, controlName)
+	os.Remove(path) // a stale socket from a killed daemon
+	ln, err := net.Listen("unix", path)
+	if err != nil {
+		return nil, fmt.Errorf("control socket: %w", err)
+	}
+	if err := os.Chmod(path, 0o600); err != nil {
+		ln.Close()
+		return nil, fmt.Errorf("control socket: %w", err)
+	}
+	return &control{ln: ln, db: db, log: log}, nil
+}
+
+func (c *control) run(ctx context.Context) error {
+	for {
+		conn, err := c.ln.Accept()
+		if err != nil {
+			if ctx.Err() != nil || errors.Is(err, net.ErrClosed) {
+				return nil
+			}
+			return fmt.Errorf("control socket: %w", err)
+		}
+		go c.serve(ctx, conn)
+	}
+}
+
+func (c *control) Close() error { return c.ln.Close() }
+
+func (c *control) serve(ctx context.Context, conn net.Conn) {
+	defer conn.Close()
+	line, err := bufio.NewReader(io.LimitReader(conn, 64)).ReadString('\n')
+	if err != nil {
+		return
+	}
+	switch strings.TrimSpace(line) {
+	case "backup":
+		// The size is known only inside the transaction, so stream first and
+		// let the client verify the copy it received.
+		fmt.Fprintf(conn, "OK\n")
+		n, err := c.db.Backup(ctx, conn)
+		if err != nil {
+			c.log.Error("backup over control socket", "err", err)
+			return
+		}
+		c.log.Info("backup streamed", "bytes", n)
+	default:
+		fmt.Fprintf(conn, "ERR unknown command\n")
+	}
+}
+
+// BackupTo asks the running daemon for a copy of its store and writes it to
+// path, verified, atomically. When no daemon runs it copies the store file
+// directly.
+func BackupTo(ctx context.Context, cfg config.Config, path string) (int64, error) {
+	var d net.Dialer
+	conn, err := d.DialContext(ctx, "unix", filepath.Join(cfg.StateDir, controlName))
+	if err != nil {
+		db, oerr := store.Open(cfg.StateDir)
+		if oerr != nil {
+			return 0, fmt.Errorf("applianced is not reachable (%v) and the store cannot be opened: %w", err, oerr)
+		}
+		defer db.Close()
+		return store.WriteBackupFile(path, func(w io.Writer) (int64, error) { return db.Backup(ctx, w) })
+	}
+	defer conn.Close()
+	if _, err := io.WriteString(conn, "backup\n"); err != nil {
+		return 0, err
+	}
+	r := bufio.NewReader(conn)
+	status, err := r.ReadString('\n')
+	if err != nil {
+		return 0, fmt.Errorf("reading the daemon's answer: %w", err)
+	}
+	if strings.TrimSpace(status) != "OK" {
+		return 0, fmt.Errorf("daemon refused: %s", strings.TrimSpace(status))
+	}
+	return store.WriteBackupFile(path, func(w io.Writer) (int64, error) { return io.Copy(w, r) })
+}

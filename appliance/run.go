@@ -1,0 +1,202 @@
+package appliance
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/url"
+	"os"
+	"time"
+
+	"golang.org/x/sync/errgroup"
+
+	"github.com/switchboardhq/switchboard/appliance/account"
+	"github.com/switchboardhq/switchboard/appliance/admin"
+	"github.com/switchboardhq/switchboard/appliance/auth"
+	"github.com/switchboardhq/switchboard/appliance/box"
+	"github.com/switchboardhq/switchboard/appliance/config"
+	"github.com/switchboardhq/switchboard/appliance/console"
+	"github.com/switchboardhq/switchboard/appliance/portal"
+	"github.com/switchboardhq/switchboard/appliance/store"
+	"github.com/switchboardhq/switchboard/appliance/sysd"
+	"github.com/switchboardhq/switchboard/appliance/web"
+	"github.com/switchboardhq/switchboard/hw"
+	hwlinux "github.com/switchboardhq/switchboard/hw/linux"
+	"github.com/switchboardhq/switchboard/hw/sim"
+)
+
+// Env is what Run takes from its caller besides the configuration.
+type Env struct {
+	Stdout  io.Writer
+	Log     *slog.Logger
+	Version string
+	// Board overrides the hardware board (tests); nil picks the simulated
+	// board in dev mode and the real one otherwise.
+	Board hw.Board
+	// Now overrides the clock (tests).
+	Now func() time.Time
+}
+
+// Run runs the appliance until ctx is cancelled, then stops gracefully.
+// Cancellation is not an error.
+func Run(ctx context.Context, cfg config.Config, env Env) error {
+	log := env.Log
+	if log == nil {
+		log = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	if env.Stdout == nil {
+		env.Stdout = io.Discard
+	}
+	if env.Now == nil {
+		env.Now = time.Now
+	}
+	board := env.Board
+	if board == nil {
+		if cfg.Dev {
+			board = sim.New()
+		} else {
+			board = &hwlinux.Board{}
+		}
+	}
+	notify := sysd.NewNotifier()
+	notify.Status("opening the store")
+
+	db, err := store.Open(cfg.StateDir)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+
+	authSvc, err := auth.New(db, auth.Config{
+		IdleTimeout:     time.Duration(cfg.IdleTimeout),
+		AbsoluteTimeout: time.Duration(cfg.AbsoluteTimeout),
+		Now:             env.Now,
+	}, log.With("subsys", "auth"))
+	if err != nil {
+		return err
+	}
+	certs, err := loadCertificates(ctx, db, env.Now, log.With("subsys", "tls"))
+	if err != nil {
+		return err
+	}
+	csrfKey, err := db.Secret(ctx, "csrf-key")
+	if err != nil {
+		return err
+	}
+	proxies, _ := cfg.Proxies()
+
+	ls, err := listen(cfg)
+	if err != nil {
+		return err
+	}
+	defer ls.Close()
+	_, port, _ := net.SplitHostPort(ls.https.Addr().String())
+
+	rt := web.NewRouter(web.Config{
+		CSRFKey:        csrfKey,
+		TrustedProxies: proxies,
+		AltSvc:         fmt.Sprintf(`h3=":%s"; ma=86400`, port),
+	}, log.With("subsys", "web"))
+	issuer := "Switchboard"
+	site := account.New(account.Config{Realm: auth.Site, Prefix: "/login", Surface: "Site administration",
+		Home: "/login/dashboard", Issuer: issuer}, authSvc, rt, log.With("subsys", "login"))
+	boxArea := account.New(account.Config{Realm: auth.Box, Prefix: "/appliance", Surface: "Appliance administration",
+		Home: "/appliance/status", Issuer: issuer + " appliance"}, authSvc, rt, log.With("subsys", "appliance"))
+	admin.New(site, authSvc).Routes(rt)
+	box.New(boxArea, box.Deps{Board: board, Store: db, Version: env.Version, Dev: cfg.Dev, Started: env.Now()}).Routes(rt)
+	console.New(site).Routes(rt)
+	portal.New().Routes(rt)
+	site.Routes()
+	boxArea.Routes()
+
+	ctl, err := listenControl(cfg.StateDir, db, log.With("subsys", "control"))
+	if err != nil {
+		return err
+	}
+	defer ctl.Close()
+
+	srv := newServers(rt.Handler(), certs, ls, log.With("subsys", "http"))
+	base := publicURL(cfg, port)
+	if err := announce(ctx, env.Stdout, log, authSvc, base); err != nil {
+		return err
+	}
+
+	g, gctx := errgroup.WithContext(ctx)
+	srv.start(g)
+	g.Go(func() error { return ctl.run(gctx) })
+	g.Go(func() error {
+		return notify.RunWatchdog(gctx, func() error {
+			_, err := db.Schema()
+			return err
+		})
+	})
+	// Every listener is bound and the store has migrated: tell systemd.
+	notify.Ready()
+	notify.Status("serving on " + base)
+	log.Info("applianced ready", "url", base, "version", env.Version, "dev", cfg.Dev)
+
+	<-gctx.Done()
+	notify.Stopping()
+	notify.Status("stopping")
+	stopCtx, cancel := context.WithTimeout(context.Background(), time.Duration(cfg.ShutdownTimeout))
+	defer cancel()
+	srv.shutdown(stopCtx)
+	ctl.Close()
+	err = g.Wait()
+	if ctx.Err() != nil && (err == nil || errors.Is(err, context.Canceled)) {
+		return nil
+	}
+	return err
+}
+
+// publicURL is the base URL printed for people to open.
+func publicURL(cfg config.Config, port string) string {
+	if cfg.PublicURL != "" {
+		return cfg.PublicURL
+	}
+	host, _, _ := net.SplitHostPort(cfg.HTTPSAddr)
+	if host == "" || host == "0.0.0.0" || host == "::" {
+		if h, err := os.Hostname(); err == nil && h != "" {
+			host = h
+		} else {
+			host = "localhost"
+		}
+	}
+	u := url.URL{Scheme: "https", Host: net.JoinHostPort(host, port)}
+	if port == "443" {
+		u.Host = host
+	}
+	return u.String()
+}
+
+// announce prints where each surface lives and, while a realm has no
+// administrator, a fresh one-time setup link for it.
+func announce(ctx context.Context, out io.Writer, log *slog.Logger, a *auth.Service, base string) error {
+	fmt.Fprintf(out, "Switchboard is running.\n")
+	fmt.Fprintf(out, "  Public site         %s/\n", base)
+	fmt.Fprintf(out, "  Technician console  %s/console\n", base)
+	fmt.Fprintf(out, "  Site administration %s/login\n", base)
+	fmt.Fprintf(out, "  Appliance admin     %s/appliance\n", base)
+	for _, r := range []struct {
+		realm  auth.Realm
+		prefix string
+		what   string
+	}{{auth.Site, "/login", "site administrator (/login)"}, {auth.Box, "/appliance", "appliance administrator (/appliance)"}} {
+		token, expires, err := a.NewSetupToken(ctx, r.realm)
+		if errors.Is(err, auth.ErrSetupClosed) {
+			continue
+		}
+		if err != nil {
+			return err
+		}
+		link := base + r.prefix + "/setup?token=" + token
+		fmt.Fprintf(out, "Create the first %s, once, before %s:\n  %s\n", r.what, expires.Format("15:04 MST"), link)
+		// The setup link must reach the console and the journal; it is
+		// one-time, short-lived and useless once an admin exists.
+		log.Info("first-run setup link", "realm", r.realm, "url", link, "expires", expires)
+	}
+	return nil
+}

@@ -1,0 +1,22 @@
+// Command applianced is the Switchboard appliance daemon: the public site,
+// the technician console, /login, /appliance and the remote-control relay.
+package main
+
+import (
+	"context"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/switchboardhq/switchboard/appliance"
+)
+
+// version is set at build time with -ldflags "-X main.version=...".
+var version = "0.0.0-dev"
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	code := appliance.Main(ctx, os.Args[1:], version, os.Stdout, os.Stderr)
+	stop()
+	os.Exit(code)
+}

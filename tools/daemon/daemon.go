@@ -1,0 +1,379 @@
+// Package daemon starts the real applianced binary for tests and benchmarks:
+// it builds the binary once, writes a config on free loopback ports, listens
+// on a NOTIFY_SOCKET for READY=1, reads the setup links the daemon prints,
+// and gives an HTTPS client that keeps cookies and fills in CSRF tokens.
+package daemon
+
+import (
+	"bytes"
+	"context"
+	"crypto/tls"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/http/cookiejar"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+)
+
+var (
+	buildOnce sync.Once
+	binPath   string
+	buildErr  error
+)
+
+// Binary builds cmd/applianced once per process and returns its path.
+func Binary(t testing.TB) string {
+	t.Helper()
+	buildOnce.Do(func() {
+		root, err := moduleRoot()
+		if err != nil {
+			buildErr = err
+			return
+		}
+		dir, err := os.MkdirTemp("", "applianced-bin-")
+		if err != nil {
+			buildErr = err
+			return
+		}
+		binPath = filepath.Join(dir, "applianced")
+		cmd := exec.Command("go", "build", "-o", binPath, "./cmd/applianced")
+		cmd.Dir = root
+		if out, err := cmd.CombinedOutput(); err != nil {
+			buildErr = fmt.Errorf("go build: %v\n%s", err, out)
+		}
+	})
+	if buildErr != nil {
+		t.Fatal(buildErr)
+	}
+	return binPath
+}
+
+func moduleRoot() (string, error) {
+	out, err := exec.Command("go", "env", "GOMOD").Output()
+	if err != nil {
+		return "", fmt.Errorf("go env GOMOD: %w", err)
+	}
+	return filepath.Dir(strings.TrimSpace(string(out))), nil
+}
+
+// Daemon is one running applianced.
+type Daemon struct {
+	t        testing.TB
+	Bin      string
+	StateDir string
+	Config   string
+	Port     int
+	Base     string // https://127.0.0.1:PORT
+	// SetupLinks holds the one-time setup URLs printed at the last start,
+	// keyed by "/login" and "/appliance".
+	SetupLinks map[string]string
+
+	cmd    *exec.Cmd
+	out    *syncBuffer
+	notify *net.UnixConn
+	done   chan error
+	// ReadyAt is set when READY=1 arrived at the last start, with whether
+	// HTTPS accepted a TLS handshake right then.
+	ReadyAccepting bool
+}
+
+// Options tune Start.
+type Options struct {
+	// StateDir reuses a state directory (restarts); empty makes a new one.
+	StateDir string
+	// Extra adds fields to the config file.
+	Extra map[string]any
+}
+
+// Start runs applianced in dev mode on free ports and waits until it has
+// sent READY=1. It stops the daemon when the test ends.
+func Start(t testing.TB, opts Options) *Daemon {
+	t.Helper()
+	d := &Daemon{t: t, Bin: Binary(t), StateDir: opts.StateDir}
+	if d.StateDir == "" {
+		d.StateDir = filepath.Join(t.TempDir(), "state")
+	}
+	cfg := map[string]any{
+		"version":    1,
+		"state_dir":  d.StateDir,
+		"https_addr": "127.0.0.1:0",
+		"http_addr":  "",
+	}
+	for k, v := range opts.Extra {
+		cfg[k] = v
+	}
+	b, _ := json.Marshal(cfg)
+	d.Config = filepath.Join(t.TempDir(), "config.json")
+	if err := os.WriteFile(d.Config, b, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	d.start()
+	t.Cleanup(func() { d.Stop() })
+	return d
+}
+
+// start launches the process and waits for READY=1.
+func (d *Daemon) start() {
+	t := d.t
+	t.Helper()
+	sock := filepath.Join(t.TempDir(), "notify.sock")
+	conn, err := net.ListenUnixgram("unixgram", &net.UnixAddr{Name: sock, Net: "unixgram"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	d.notify = conn
+	d.out = &syncBuffer{}
+	d.cmd = exec.Command(d.Bin, "-dev", "-config", d.Config)
+	d.cmd.Env = append(os.Environ(), "NOTIFY_SOCKET="+sock)
+	d.cmd.Stdout = d.out
+	d.cmd.Stderr = d.out
+	if err := d.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	d.done = make(chan error, 1)
+	go func() { d.done <- d.cmd.Wait() }()
+
+	ready := make(chan struct{})
+	go func() {
+		buf := make([]byte, 4096)
+		for {
+			n, err := conn.Read(buf)
+			if err != nil {
+				return
+			}
+			for _, line := range strings.Split(string(buf[:n]), "\n") {
+				if line == "READY=1" {
+					close(ready)
+					return
+				}
+			}
+		}
+	}()
+	select {
+	case <-ready:
+	case err := <-d.done:
+		t.Fatalf("applianced exited before READY=1: %v\n%s", err, d.out.String())
+	case <-time.After(60 * time.Second):
+		t.Fatalf("applianced sent no READY=1 within 60s\n%s", d.out.String())
+	}
+	// The moment READY=1 arrives, HTTPS must already accept.
+	d.Port = d.portFromOutput()
+	d.Base = fmt.Sprintf("https://127.0.0.1:%d", d.Port)
+	c, err := tls.Dial("tcp", fmt.Sprintf("127.0.0.1:%d", d.Port), &tls.Config{InsecureSkipVerify: true})
+	d.ReadyAccepting = err == nil
+	if c != nil {
+		c.Close()
+	}
+	d.SetupLinks = map[string]string{}
+	for _, m := range setupRe.FindAllStringSubmatch(d.out.String(), -1) {
+		d.SetupLinks[m[2]] = m[1]
+	}
+}
+
+var (
+	setupRe = regexp.MustCompile(`(https://\S+?(/login|/appliance)/setup\?token=\w+)`)
+	portRe  = regexp.MustCompile(`Site administration https://127\.0\.0\.1:(\d+)/login`)
+)
+
+func (d *Daemon) portFromOutput() int {
+	// The daemon prints its URLs before READY=1, but the pipe may lag.
+	m := d.out.waitFor(portRe, d.done, 30*time.Second)
+	if m == nil {
+		d.t.Fatalf("applianced printed no URL:\n%s", d.out.String())
+	}
+	var p int
+	fmt.Sscan(m[1], &p)
+	return p
+}
+
+// Output is everything the daemon printed so far.
+func (d *Daemon) Output() string { return d.out.String() }
+
+// Stop sends SIGTERM and waits for the exit; it returns the exit error.
+func (d *Daemon) Stop() error {
+	if d.cmd == nil || d.cmd.Process == nil {
+		return nil
+	}
+	select {
+	case err := <-d.done:
+		d.done <- err
+		return err
+	default:
+	}
+	d.cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case err := <-d.done:
+		d.done <- err
+		d.notify.Close()
+		return err
+	case <-time.After(30 * time.Second):
+		d.cmd.Process.Kill()
+		return fmt.Errorf("applianced ignored SIGTERM for 30s")
+	}
+}
+
+// Kill sends SIGKILL and waits for the process to be gone.
+func (d *Daemon) Kill() {
+	d.cmd.Process.Kill()
+	err := <-d.done
+	d.done <- err
+	d.notify.Close()
+}
+
+// Restart starts the daemon again on the same state directory and config.
+// The port may change (the config asks for any free port).
+func (d *Daemon) Restart() {
+	d.t.Helper()
+	d.start()
+}
+
+// Client is an HTTPS client with a cookie jar that trusts the daemon's
+// self-signed certificate and does not follow redirects.
+type Client struct {
+	*http.Client
+	d *Daemon
+}
+
+// NewClient returns a fresh client (its own cookies).
+func (d *Daemon) NewClient() *Client {
+	jar, _ := cookiejar.New(nil)
+	return &Client{d: d, Client: &http.Client{
+		Jar:     jar,
+		Timeout: 30 * time.Second,
+		Transport: &http.Transport{
+			TLSClientConfig: &tls.Config{InsecureSkipVerify: true},
+		},
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+	}}
+}
+
+var csrfRe = regexp.MustCompile(`<meta name="csrf-token" content="([^"]+)">`)
+
+// Page GETs path and returns status and body.
+func (c *Client) Page(path string) (int, string) {
+	c.d.t.Helper()
+	resp, err := c.Get(c.d.Base + path)
+	if err != nil {
+		c.d.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(b)
+}
+
+// CSRF loads a page of the daemon and returns the CSRF token it carries.
+func (c *Client) CSRF() string {
+	c.d.t.Helper()
+	_, body := c.Page("/")
+	m := csrfRe.FindStringSubmatch(body)
+	if m == nil {
+		c.d.t.Fatal("no csrf token on the public page")
+	}
+	return m[1]
+}
+
+// Post submits a form (adding the CSRF token) and returns the response,
+// with its body read into a string.
+func (c *Client) Post(path string, form map[string]string) (*http.Response, string) {
+	c.d.t.Helper()
+	resp, body, err := c.TryPost(context.Background(), path, form, c.CSRF())
+	if err != nil {
+		c.d.t.Fatal(err)
+	}
+	return resp, body
+}
+
+// TryPost is Post with an explicit token that reports errors instead of
+// failing the test (for kill tests, where the daemon may vanish mid-request).
+func (c *Client) TryPost(ctx context.Context, path string, form map[string]string, token string) (*http.Response, string, error) {
+	vals := make([]string, 0, len(form)+1)
+	for k, v := range form {
+		vals = append(vals, urlEncode(k)+"="+urlEncode(v))
+	}
+	if token != "" {
+		vals = append(vals, "csrf_token="+urlEncode(token))
+	}
+	req, err := http.NewRequestWithContext(ctx, "POST", c.d.Base+path, strings.NewReader(strings.Join(vals, "&")))
+	if err != nil {
+		return nil, "", err
+	}
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	resp, err := c.Do(req)
+	if err != nil {
+		return nil, "", err
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	return resp, string(b), err
+}
+
+func urlEncode(s string) string {
+	var b strings.Builder
+	for _, c := range []byte(s) {
+		switch {
+		case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z', '0' <= c && c <= '9', c == '-', c == '_', c == '.', c == '~':
+			b.WriteByte(c)
+		default:
+			fmt.Fprintf(&b, "%%%02X", c)
+		}
+	}
+	return b.String()
+}
+
+type syncBuffer struct {
+	mu      sync.Mutex
+	b       bytes.Buffer
+	changed chan struct{}
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.changed != nil {
+		close(s.changed)
+		s.changed = nil
+	}
+	return s.b.Write(p)
+}
+
+// waitFor waits until re matches the output, or the process exits, or the
+// timeout passes, and returns the match.
+func (s *syncBuffer) waitFor(re *regexp.Regexp, done chan error, timeout time.Duration) []string {
+	deadline := time.After(timeout)
+	for {
+		s.mu.Lock()
+		m := re.FindStringSubmatch(s.b.String())
+		ch := make(chan struct{})
+		s.changed = ch
+		s.mu.Unlock()
+		if m != nil {
+			return m
+		}
+		select {
+		case <-ch:
+		case err := <-done:
+			done <- err // leave the exit status for Stop and Kill
+			s.mu.Lock()
+			defer s.mu.Unlock()
+			return re.FindStringSubmatch(s.b.String())
+		case <-deadline:
+			return nil
+		}
+	}
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
