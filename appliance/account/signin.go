@@ -156,7 +156,7 @@ func (a *Area) setupGuard(w http.ResponseWriter, r *http.Request) bool {
 			return false // the other realm's guard decides
 		}
 	}
-	http.NotFound(w, r)
+	a.rt.WriteError(w, r, web.ErrNotFound)
 	return true
 }
 

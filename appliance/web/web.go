@@ -91,6 +91,12 @@ func (rt *Router) serve(h Handler, w http.ResponseWriter, r *http.Request) {
 	}
 }
 
+// WriteError writes the error page for he; guards use it to answer before
+// routing.
+func (rt *Router) WriteError(w http.ResponseWriter, r *http.Request, he *HTTPError) {
+	rt.writeError(w, r, he)
+}
+
 func (rt *Router) writeError(w http.ResponseWriter, r *http.Request, he *HTTPError) {
 	if rt.pages == nil {
 		http.Error(w, he.Msg, he.Code)

@@ -31,6 +31,14 @@ var (
 	buildErr  error
 )
 
+// RemoveBinary deletes the binary Binary built; call it from TestMain after
+// m.Run.
+func RemoveBinary() {
+	if binPath != "" {
+		os.RemoveAll(filepath.Dir(binPath))
+	}
+}
+
 // Binary builds cmd/applianced once per process and returns its path.
 func Binary(t testing.TB) string {
 	t.Helper()
@@ -117,8 +125,8 @@ func Start(t testing.TB, opts Options) *Daemon {
 	if err := os.WriteFile(d.Config, b, 0o600); err != nil {
 		t.Fatal(err)
 	}
-	d.start()
 	t.Cleanup(func() { d.Stop() })
+	d.start()
 	return d
 }
 
@@ -162,8 +170,10 @@ func (d *Daemon) start() {
 	select {
 	case <-ready:
 	case err := <-d.done:
+		d.done <- err
 		t.Fatalf("applianced exited before READY=1: %v\n%s", err, d.out.String())
 	case <-time.After(60 * time.Second):
+		d.Kill()
 		t.Fatalf("applianced sent no READY=1 within 60s\n%s", d.out.String())
 	}
 	// The moment READY=1 arrives, HTTPS must already accept.
