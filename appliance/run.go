@@ -38,6 +38,38 @@ type Env struct {
 	Board hw.Board
 	// Now overrides the clock (tests).
 	Now func() time.Time
+	// Ready, if set, is called with the base URL once the appliance serves.
+	Ready func(base string)
+}
+
+// buildWeb builds every browser surface on one router. port is the HTTPS
+// port, advertised for HTTP/3.
+func buildWeb(ctx context.Context, cfg config.Config, db *store.DB, authSvc *auth.Service, board hw.Board, env Env, port string, log *slog.Logger) (*web.Router, error) {
+	csrfKey, err := db.Secret(ctx, "csrf-key")
+	if err != nil {
+		return nil, err
+	}
+	proxies, err := cfg.Proxies()
+	if err != nil {
+		return nil, err
+	}
+	rt := web.NewRouter(web.Config{
+		CSRFKey:        csrfKey,
+		TrustedProxies: proxies,
+		AltSvc:         fmt.Sprintf(`h3=":%s"; ma=86400`, port),
+	}, log.With("subsys", "web"))
+	issuer := "Switchboard"
+	site := account.New(account.Config{Realm: auth.Site, Prefix: "/login", Surface: "Site administration",
+		Home: "/login/dashboard", Issuer: issuer}, authSvc, rt, log.With("subsys", "login"))
+	boxArea := account.New(account.Config{Realm: auth.Box, Prefix: "/appliance", Surface: "Appliance administration",
+		Home: "/appliance/status", Issuer: issuer + " appliance"}, authSvc, rt, log.With("subsys", "appliance"))
+	admin.New(site, authSvc).Routes(rt)
+	box.New(boxArea, box.Deps{Board: board, Store: db, Version: env.Version, Dev: cfg.Dev, Started: env.Now()}).Routes(rt)
+	console.New(site).Routes(rt)
+	portal.New().Routes(rt)
+	site.Routes()
+	boxArea.Routes()
+	return rt, nil
 }
 
 // Run runs the appliance until ctx is cancelled, then stops gracefully.
@@ -82,12 +114,6 @@ func Run(ctx context.Context, cfg config.Config, env Env) error {
 	if err != nil {
 		return err
 	}
-	csrfKey, err := db.Secret(ctx, "csrf-key")
-	if err != nil {
-		return err
-	}
-	proxies, _ := cfg.Proxies()
-
 	ls, err := listen(cfg)
 	if err != nil {
 		return err
@@ -95,22 +121,10 @@ func Run(ctx context.Context, cfg config.Config, env Env) error {
 	defer ls.Close()
 	_, port, _ := net.SplitHostPort(ls.https.Addr().String())
 
-	rt := web.NewRouter(web.Config{
-		CSRFKey:        csrfKey,
-		TrustedProxies: proxies,
-		AltSvc:         fmt.Sprintf(`h3=":%s"; ma=86400`, port),
-	}, log.With("subsys", "web"))
-	issuer := "Switchboard"
-	site := account.New(account.Config{Realm: auth.Site, Prefix: "/login", Surface: "Site administration",
-		Home: "/login/dashboard", Issuer: issuer}, authSvc, rt, log.With("subsys", "login"))
-	boxArea := account.New(account.Config{Realm: auth.Box, Prefix: "/appliance", Surface: "Appliance administration",
-		Home: "/appliance/status", Issuer: issuer + " appliance"}, authSvc, rt, log.With("subsys", "appliance"))
-	admin.New(site, authSvc).Routes(rt)
-	box.New(boxArea, box.Deps{Board: board, Store: db, Version: env.Version, Dev: cfg.Dev, Started: env.Now()}).Routes(rt)
-	console.New(site).Routes(rt)
-	portal.New().Routes(rt)
-	site.Routes()
-	boxArea.Routes()
+	rt, err := buildWeb(ctx, cfg, db, authSvc, board, env, port, log)
+	if err != nil {
+		return err
+	}
 
 	ctl, err := listenControl(cfg.StateDir, db, log.With("subsys", "control"))
 	if err != nil {
@@ -127,6 +141,7 @@ func Run(ctx context.Context, cfg config.Config, env Env) error {
 	g, gctx := errgroup.WithContext(ctx)
 	srv.start(g)
 	g.Go(func() error { return ctl.run(gctx) })
+	g.Go(func() error { return pruneSessions(gctx, authSvc, log) })
 	g.Go(func() error {
 		return notify.RunWatchdog(gctx, func() error {
 			_, err := db.Schema()
@@ -137,6 +152,9 @@ func Run(ctx context.Context, cfg config.Config, env Env) error {
 	notify.Ready()
 	notify.Status("serving on " + base)
 	log.Info("applianced ready", "url", base, "version", env.Version, "dev", cfg.Dev)
+	if env.Ready != nil {
+		env.Ready(base)
+	}
 
 	<-gctx.Done()
 	notify.Stopping()
@@ -199,4 +217,25 @@ func announce(ctx context.Context, out io.Writer, log *slog.Logger, a *auth.Serv
 		log.Info("first-run setup link", "realm", r.realm, "url", link, "expires", expires)
 	}
 	return nil
+}
+
+// pruneSessions deletes timed-out login sessions every hour; sessions whose
+// browser comes back are checked at that moment anyway.
+func pruneSessions(ctx context.Context, a *auth.Service, log *slog.Logger) error {
+	t := time.NewTicker(time.Hour)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-t.C:
+			for _, realm := range []auth.Realm{auth.Site, auth.Box} {
+				if n, err := a.PruneSessions(ctx, realm); err != nil {
+					log.Warn("pruning sessions", "realm", realm, "err", err)
+				} else if n > 0 {
+					log.Debug("pruned sessions", "realm", realm, "count", n)
+				}
+			}
+		}
+	}
 }

@@ -58,6 +58,12 @@ func (a *Area) serveSignInPost(w http.ResponseWriter, r *http.Request) error {
 		v.Data = d
 		return a.Render(w, r, status, "signin.html", v)
 	}
+	// A sign-in always gets a new session id; any earlier one ends.
+	if old := web.Cookie(r, a.cookie()); old != "" {
+		if err := a.auth.EndSession(r.Context(), a.cfg.Realm, old); err != nil && !errors.Is(err, auth.ErrSessionExpired) {
+			return err
+		}
+	}
 	pending := u.HasTOTP()
 	raw, _, err := a.auth.NewSession(r.Context(), a.cfg.Realm, u.ID, pending, a.source(r), r.UserAgent())
 	if err != nil {
