@@ -37,6 +37,7 @@ import (
 	"time"
 
 	bolt "go.etcd.io/bbolt"
+	berrors "go.etcd.io/bbolt/errors"
 )
 
 // FileName is the name of the store file inside the state directory.
@@ -106,7 +107,7 @@ func openFile(path string, readOnly bool) (db *DB, err error) {
 	}
 	b, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: 2 * time.Second, ReadOnly: readOnly})
 	if err != nil {
-		if errors.Is(err, bolt.ErrTimeout) {
+		if errors.Is(err, berrors.ErrTimeout) {
 			return nil, fmt.Errorf("store %s: another process holds it open (is applianced already running?)", path)
 		}
 		var pe *os.PathError
