@@ -64,12 +64,17 @@ func (c *control) serve(ctx context.Context, conn net.Conn) {
 	}
 	switch strings.TrimSpace(line) {
 	case "backup":
-		// The size is known only inside the transaction, so stream first and
-		// let the client verify the copy it received.
-		fmt.Fprintf(conn, "OK\n")
-		n, err := c.db.Backup(ctx, conn)
+		// Copy to a local file first: no transaction waits on the peer.
+		f, n, err := c.db.Snapshot(ctx)
 		if err != nil {
 			c.log.Error("backup over control socket", "err", err)
+			fmt.Fprintf(conn, "ERR %v\n", err)
+			return
+		}
+		defer f.Close()
+		fmt.Fprintf(conn, "OK\n")
+		if _, err := io.Copy(conn, f); err != nil {
+			c.log.Warn("backup over control socket: client went away", "err", err)
 			return
 		}
 		c.log.Info("backup streamed", "bytes", n)

@@ -36,7 +36,7 @@ func listen(cfg config.Config) (*listeners, error) {
 	}
 	ls := &listeners{rest: act}
 	fail := func(err error) (*listeners, error) { ls.Close(); return nil, err }
-	if ls.https = act.TCPFor(cfg.HTTPSAddr); ls.https == nil {
+	if ls.https = ls.rest.TCPFor(cfg.HTTPSAddr); ls.https == nil {
 		if ls.https, err = net.Listen("tcp", cfg.HTTPSAddr); err != nil {
 			return fail(fmt.Errorf("https: %w", err))
 		}
@@ -45,18 +45,20 @@ func listen(cfg config.Config) (*listeners, error) {
 	_, port, _ := net.SplitHostPort(ls.https.Addr().String())
 	host, _, _ := net.SplitHostPort(cfg.HTTPSAddr)
 	udpAddr := net.JoinHostPort(host, port)
-	if ls.quic = act.UDPFor(cfg.HTTPSAddr); ls.quic == nil {
+	if ls.quic = ls.rest.UDPFor(cfg.HTTPSAddr); ls.quic == nil {
 		if ls.quic, err = net.ListenPacket("udp", udpAddr); err != nil {
 			return fail(fmt.Errorf("quic: %w", err))
 		}
 	}
 	if cfg.HTTPAddr != "" {
-		if ls.http = act.TCPFor(cfg.HTTPAddr); ls.http == nil {
+		if ls.http = ls.rest.TCPFor(cfg.HTTPAddr); ls.http == nil {
 			if ls.http, err = net.Listen("tcp", cfg.HTTPAddr); err != nil {
 				return fail(fmt.Errorf("http: %w", err))
 			}
 		}
 	}
+	// Sockets systemd passed that no listener claimed are closed now.
+	ls.rest.Close()
 	return ls, nil
 }
 

@@ -211,10 +211,10 @@ func announce(ctx context.Context, out io.Writer, log *slog.Logger, a *auth.Serv
 			return err
 		}
 		link := base + r.prefix + "/setup?token=" + token
+		// Standard output reaches the console and, under systemd, the
+		// journal; the log gets no token.
 		fmt.Fprintf(out, "Create the first %s, once, before %s:\n  %s\n", r.what, expires.Format("15:04 MST"), link)
-		// The setup link must reach the console and the journal; it is
-		// one-time, short-lived and useless once an admin exists.
-		log.Info("first-run setup link", "realm", r.realm, "url", link, "expires", expires)
+		log.Info("first-run setup link printed on standard output", "realm", r.realm, "expires", expires)
 	}
 	return nil
 }

@@ -78,6 +78,10 @@ func (a *Area) servePassword(w http.ResponseWriter, r *http.Request, who *Who) e
 	if !fe.Any() {
 		err := a.auth.SetPassword(r.Context(), a.cfg.Realm, who.User.ID, first(form, "password"))
 		if err == nil {
+			// Whoever knew the old password is signed out everywhere.
+			if err := a.restartSessions(w, r, who); err != nil {
+				return err
+			}
 			return web.Redirect(w, r, a.path("/account")+"?done=password")
 		}
 		if !fieldErrors(err, fe) {
@@ -141,6 +145,27 @@ func (a *Area) serveTOTPConfirm(w http.ResponseWriter, r *http.Request, who *Who
 }
 
 func (a *Area) serveTOTPDisable(w http.ResponseWriter, r *http.Request, who *Who) error {
+	form, err := web.Form(r)
+	if err != nil {
+		return err
+	}
+	// A stolen session alone must not remove the second factor.
+	if _, err := a.auth.Authenticate(r.Context(), a.cfg.Realm, who.User.Username, first(form, "current"), a.source(r)); err != nil {
+		fe := web.FieldErrors{}
+		if msg, ok := throttledMsg(err); ok {
+			fe.Add("totp_current", msg)
+		} else if errors.Is(err, auth.ErrBadCredentials) {
+			fe.Add("totp_current", "That is not your current password, so two-step verification stays on.")
+		} else {
+			return err
+		}
+		v, err := a.accountView(r, who, accountData{})
+		if err != nil {
+			return err
+		}
+		v.Errors = fe
+		return a.Render(w, r, http.StatusUnprocessableEntity, "account.html", v)
+	}
 	if err := a.auth.DisableTOTP(r.Context(), a.cfg.Realm, who.User.ID); err != nil {
 		return err
 	}
@@ -148,14 +173,22 @@ func (a *Area) serveTOTPDisable(w http.ResponseWriter, r *http.Request, who *Who
 }
 
 func (a *Area) serveEndMySessions(w http.ResponseWriter, r *http.Request, who *Who) error {
+	if err := a.restartSessions(w, r, who); err != nil {
+		return err
+	}
+	return web.Redirect(w, r, a.path("/account")+"?done=sessions")
+}
+
+// restartSessions ends every session of who and signs this browser in again
+// with a fresh one.
+func (a *Area) restartSessions(w http.ResponseWriter, r *http.Request, who *Who) error {
 	if _, err := a.auth.EndUserSessions(r.Context(), a.cfg.Realm, who.User.ID); err != nil {
 		return err
 	}
-	// Keep the person signed in here with a fresh session.
 	raw, _, err := a.auth.NewSession(r.Context(), a.cfg.Realm, who.User.ID, false, a.source(r), r.UserAgent())
 	if err != nil {
 		return err
 	}
 	a.startSession(w, raw)
-	return web.Redirect(w, r, a.path("/account")+"?done=sessions")
+	return nil
 }

@@ -10,6 +10,7 @@ import (
 	"io"
 	"net/http"
 	"os"
+	"strconv"
 	"time"
 
 	"github.com/switchboardhq/switchboard/appliance/account"
@@ -33,7 +34,7 @@ type Deps struct {
 type Store interface {
 	Path() string
 	Schema() (int, error)
-	Backup(ctx context.Context, w io.Writer) (int64, error)
+	Snapshot(ctx context.Context) (*os.File, int64, error)
 }
 
 // Box is the /appliance surface.
@@ -101,12 +102,18 @@ func (b *Box) serveBackup(w http.ResponseWriter, r *http.Request, who *account.W
 }
 
 func (b *Box) serveBackupDownload(w http.ResponseWriter, r *http.Request, who *account.Who) error {
+	f, n, err := b.deps.Store.Snapshot(r.Context())
+	if err != nil {
+		return err
+	}
+	defer f.Close()
 	name := fmt.Sprintf("switchboard-backup-%s.db", time.Now().UTC().Format("20060102-150405"))
 	w.Header().Set("Content-Type", "application/octet-stream")
 	w.Header().Set("Content-Disposition", `attachment; filename="`+name+`"`)
+	w.Header().Set("Content-Length", strconv.FormatInt(n, 10))
 	w.Header().Set("Cache-Control", "no-store")
-	_, err := b.deps.Store.Backup(r.Context(), w)
-	return err
+	io.Copy(w, f)
+	return nil
 }
 
 // humanBytes formats n in binary units.

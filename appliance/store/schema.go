@@ -18,8 +18,8 @@ type Migration struct {
 	Apply   func(tx *bolt.Tx) error
 }
 
-// migrations is the ordered schema history. Each entry has a test in
-// schema_test.go.
+// migrations is the ordered schema history. Each entry has a case in
+// TestMigrations.
 var migrations = []Migration{
 	{1, "meta, secrets and blobs buckets, per-box keys", migrateBase},
 	{2, "auth realms: users, names, sessions, setup", migrateAuthRealms},

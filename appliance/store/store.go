@@ -20,11 +20,10 @@
 //	                         (tls/default: the box's PEM certificate and key)
 //	auth/
 //	  <realm>/               "site" (/login, /console) or "box" (/appliance)
-//	    users/<id BE>        JSON auth.User
+//	    users/<id BE>        JSON auth.User (the bucket's sequence gives ids)
 //	    names/<username>     id BE of the user with that lower-cased name
 //	    sessions/<hash>      JSON auth.Session, keyed by the keyed hash of its id
 //	    setup/token          JSON one-time first-admin token (hash, expiry)
-//	    seq                  (bucket sequence gives user ids)
 package store
 
 import (
@@ -190,8 +189,31 @@ func guard(fn func() error) (err error) {
 	return fn()
 }
 
+// Snapshot writes a consistent copy of the whole store to an unlinked
+// temporary file in the store's directory and returns it open at its start.
+// Callers stream it to the network afterwards, so no transaction is held
+// across network I/O. The caller closes the file.
+func (db *DB) Snapshot(ctx context.Context) (*os.File, int64, error) {
+	f, err := os.CreateTemp(filepath.Dir(db.path), ".snapshot-*")
+	if err != nil {
+		return nil, 0, fmt.Errorf("store: snapshot: %w", err)
+	}
+	os.Remove(f.Name()) // gone from the directory; the open file remains
+	n, err := db.Backup(ctx, f)
+	if err == nil {
+		_, err = f.Seek(0, io.SeekStart)
+	}
+	if err != nil {
+		f.Close()
+		return nil, 0, fmt.Errorf("store: snapshot: %w", err)
+	}
+	return f, n, nil
+}
+
 // Backup writes a consistent copy of the whole store to w while the store
-// stays in use, and returns the number of bytes written.
+// stays in use, and returns the number of bytes written. It holds a read
+// transaction while it writes: give it a local file, not a network peer
+// (see Snapshot).
 func (db *DB) Backup(ctx context.Context, w io.Writer) (int64, error) {
 	var n int64
 	err := db.View(ctx, func(tx *bolt.Tx) error {

@@ -90,9 +90,16 @@ type Daemon struct {
 	out    *syncBuffer
 	notify *net.UnixConn
 	done   chan error
-	// ReadyAt is set when READY=1 arrived at the last start, with whether
-	// HTTPS accepted a TLS handshake right then.
+	// ReadyAccepting tells whether HTTPS accepted a TLS handshake at the
+	// moment READY=1 arrived, at the last start.
 	ReadyAccepting bool
+	// Notes receives every sd_notify line the daemon sends after READY=1
+	// (WATCHDOG=1, STATUS=..., STOPPING=1); extra lines are dropped when
+	// nobody reads.
+	Notes chan string
+	env   []string
+	wrap  []string
+	kick  string
 }
 
 // Options tune Start.
@@ -101,13 +108,21 @@ type Options struct {
 	StateDir string
 	// Extra adds fields to the config file.
 	Extra map[string]any
+	// Env adds environment variables ("K=V").
+	Env []string
+	// Wrap runs the daemon under another program (e.g.
+	// systemd-socket-activate): the daemon's argv is appended to Wrap.
+	Wrap []string
+	// Kick, if set, is a TCP address dialled once after the start, for
+	// wrappers that launch the daemon on the first connection.
+	Kick string
 }
 
 // Start runs applianced in dev mode on free ports and waits until it has
 // sent READY=1. It stops the daemon when the test ends.
 func Start(t testing.TB, opts Options) *Daemon {
 	t.Helper()
-	d := &Daemon{t: t, Bin: Binary(t), StateDir: opts.StateDir}
+	d := &Daemon{t: t, Bin: Binary(t), StateDir: opts.StateDir, env: opts.Env, wrap: opts.Wrap, kick: opts.Kick}
 	if d.StateDir == "" {
 		d.StateDir = filepath.Join(t.TempDir(), "state")
 	}
@@ -141,8 +156,9 @@ func (d *Daemon) start() {
 	}
 	d.notify = conn
 	d.out = &syncBuffer{}
-	d.cmd = exec.Command(d.Bin, "-dev", "-config", d.Config)
-	d.cmd.Env = append(os.Environ(), "NOTIFY_SOCKET="+sock)
+	argv := append(append([]string{}, d.wrap...), d.Bin, "-dev", "-config", d.Config)
+	d.cmd = exec.Command(argv[0], argv[1:]...)
+	d.cmd.Env = append(append(os.Environ(), "NOTIFY_SOCKET="+sock), d.env...)
 	d.cmd.Stdout = d.out
 	d.cmd.Stderr = d.out
 	if err := d.cmd.Start(); err != nil {
@@ -150,19 +166,41 @@ func (d *Daemon) start() {
 	}
 	d.done = make(chan error, 1)
 	go func() { d.done <- d.cmd.Wait() }()
+	if d.kick != "" {
+		go func() {
+			// The wrapper listens already; the connection waits in its
+			// backlog until the daemon accepts it.
+			for range 100 {
+				if c, err := net.Dial("tcp", d.kick); err == nil {
+					c.Close()
+					return
+				}
+				time.Sleep(50 * time.Millisecond)
+			}
+		}()
+	}
 
 	ready := make(chan struct{})
+	notes := make(chan string, 64)
+	d.Notes = notes
 	go func() {
 		buf := make([]byte, 4096)
+		isReady := false
 		for {
 			n, err := conn.Read(buf)
 			if err != nil {
 				return
 			}
 			for _, line := range strings.Split(string(buf[:n]), "\n") {
-				if line == "READY=1" {
+				switch {
+				case line == "READY=1" && !isReady:
+					isReady = true
 					close(ready)
-					return
+				case isReady:
+					select {
+					case notes <- line:
+					default:
+					}
 				}
 			}
 		}
@@ -225,6 +263,9 @@ func (d *Daemon) Stop() error {
 	case err := <-d.done:
 		d.done <- err
 		d.notify.Close()
+		if err == nil && len(d.wrap) > 0 {
+			return nil
+		}
 		return err
 	case <-time.After(30 * time.Second):
 		d.cmd.Process.Kill()

@@ -14,10 +14,12 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/quic-go/quic-go/http3"
 
 	"github.com/switchboardhq/switchboard/tools/daemon"
+	"github.com/switchboardhq/switchboard/tools/testenv"
 )
 
 const adminPassword = "correct horse battery staple"
@@ -53,12 +55,50 @@ func setupAdmin(t *testing.T, d *daemon.Daemon, prefix, username string) *daemon
 
 func TestReadyOnlyOnceServing(t *testing.T) {
 	t.Parallel()
-	d := daemon.Start(t, daemon.Options{})
+	d := daemon.Start(t, daemon.Options{Env: []string{"WATCHDOG_USEC=400000"}})
 	if !d.ReadyAccepting {
 		t.Fatal("READY=1 arrived before HTTPS accepted connections")
 	}
+	waitNote(t, d, "WATCHDOG=1")
 	if err := d.Stop(); err != nil {
 		t.Fatalf("SIGTERM: %v\n%s", err, d.Output())
+	}
+	waitNote(t, d, "STOPPING=1")
+}
+
+// waitNote waits for the daemon to send the sd_notify line want.
+func waitNote(t *testing.T, d *daemon.Daemon, want string) {
+	t.Helper()
+	timeout := time.After(30 * time.Second)
+	for {
+		select {
+		case n := <-d.Notes:
+			if n == want {
+				return
+			}
+		case <-timeout:
+			t.Fatalf("no %s from the daemon", want)
+		}
+	}
+}
+
+// TestSocketActivation hands the daemon its HTTPS socket the way systemd
+// does and checks it serves on it.
+func TestSocketActivation(t *testing.T) {
+	t.Parallel()
+	tool := testenv.RequireCommand(t, "systemd-socket-activate")
+	port := testenv.FreePort(t)
+	addr := fmt.Sprintf("127.0.0.1:%d", port)
+	d := daemon.Start(t, daemon.Options{
+		Wrap:  []string{tool, "-l", addr, "-E", "NOTIFY_SOCKET"},
+		Kick:  addr,
+		Extra: map[string]any{"https_addr": addr},
+	})
+	if d.Port != port {
+		t.Fatalf("daemon serves on %d, want the activated %d", d.Port, port)
+	}
+	if code, _ := d.NewClient().Page("/login"); code != 200 {
+		t.Fatalf("/login on the activated socket: %d", code)
 	}
 }
 
