@@ -405,3 +405,65 @@ func TestBadStartupInput(t *testing.T) {
 		t.Fatal("starting on a damaged store changed the file")
 	}
 }
+
+func TestAdminEndsEverySessionOfAUser(t *testing.T) {
+	t.Parallel()
+	d := daemon.Start(t, daemon.Options{})
+	admin := setupAdmin(t, d, "/login", "admin")
+	admin.Post("/login/users", map[string]string{"username": "tech", "password": "a long enough password", "role": "technician"})
+	var techs []*daemon.Client
+	for range 2 {
+		c := d.NewClient()
+		if resp, _ := c.Post("/login", map[string]string{"username": "tech", "password": "a long enough password"}); resp.StatusCode != http.StatusSeeOther {
+			t.Fatalf("technician sign-in: %d", resp.StatusCode)
+		}
+		if code, _ := c.Page("/console"); code != 200 {
+			t.Fatalf("technician console: %d", code)
+		}
+		techs = append(techs, c)
+	}
+	// A technician cannot manage users.
+	if code, _ := techs[0].Page("/login/users"); code != http.StatusForbidden {
+		t.Fatalf("technician on /login/users: %d", code)
+	}
+	_, page := admin.Page("/login/users")
+	m := regexp.MustCompile(`action="/login/users/(\d+)/sessions"`).FindStringSubmatch(page)
+	if m == nil {
+		t.Fatal("no end-sessions action on the users page")
+	}
+	if resp, _ := admin.Post("/login/users/"+m[1]+"/sessions", nil); resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("end sessions: %d", resp.StatusCode)
+	}
+	for i, c := range techs {
+		if code, _ := c.Page("/console"); code != http.StatusSeeOther {
+			t.Fatalf("technician browser %d still signed in after the admin ended its sessions: %d", i, code)
+		}
+	}
+	if code, _ := admin.Page("/login/users"); code != 200 {
+		t.Fatal("the admin's own session ended too")
+	}
+}
+
+func TestBadFormInputOnTheDaemon(t *testing.T) {
+	t.Parallel()
+	d := daemon.Start(t, daemon.Options{})
+	admin := setupAdmin(t, d, "/login", "admin")
+	cases := []struct {
+		name, user string
+		code       int
+		says       string
+	}{
+		{"invalid utf8", "bad\xff\xfe", http.StatusBadRequest, "not valid UTF-8"},
+		{"control characters", "bad\x00\x1b[31m", http.StatusBadRequest, "control characters"},
+		{"oversized", strings.Repeat("x", 100<<10), http.StatusRequestEntityTooLarge, "larger than"},
+	}
+	for _, c := range cases {
+		resp, body := admin.Post("/login/users", map[string]string{"username": c.user, "password": "a long enough password", "role": "technician"})
+		if resp.StatusCode != c.code || !strings.Contains(body, c.says) || strings.Contains(body, "panic") {
+			t.Errorf("%s: %d", c.name, resp.StatusCode)
+		}
+	}
+	if _, page := admin.Page("/login/users"); strings.Contains(page, "<code>bad") || strings.Count(page, "<code>") != 1 {
+		t.Fatal("refused input created a user")
+	}
+}
