@@ -63,14 +63,8 @@ func (a *Area) servePassword(w http.ResponseWriter, r *http.Request, who *Who) e
 		return err
 	}
 	fe := web.FieldErrors{}
-	if _, err := a.auth.Authenticate(r.Context(), a.cfg.Realm, who.User.Username, first(form, "current"), a.source(r)); err != nil {
-		if msg, ok := throttledMsg(err); ok {
-			fe.Add("current", msg)
-		} else if errors.Is(err, auth.ErrBadCredentials) {
-			fe.Add("current", "That is not your current password.")
-		} else {
-			return err
-		}
+	if err := a.checkCurrent(r, who, first(form, "current"), "current", "That is not your current password.", fe); err != nil {
+		return err
 	}
 	if first(form, "password") != first(form, "confirm") {
 		fe.Add("confirm", "The two new passwords differ. Type the same password twice.")
@@ -88,6 +82,25 @@ func (a *Area) servePassword(w http.ResponseWriter, r *http.Request, who *Who) e
 			return err
 		}
 	}
+	return a.renderAccountErrors(w, r, who, fe)
+}
+
+// checkCurrent checks that password is who's current one, and otherwise
+// adds wrong (or the throttling message) to fe under field.
+func (a *Area) checkCurrent(r *http.Request, who *Who, password, field, wrong string, fe web.FieldErrors) error {
+	_, err := a.auth.Authenticate(r.Context(), a.cfg.Realm, who.User.Username, password, a.source(r))
+	if msg, ok := throttledMsg(err); ok {
+		fe.Add(field, msg)
+	} else if errors.Is(err, auth.ErrBadCredentials) {
+		fe.Add(field, wrong)
+	} else if err != nil {
+		return err
+	}
+	return nil
+}
+
+// renderAccountErrors shows the account page again with fe next to fields.
+func (a *Area) renderAccountErrors(w http.ResponseWriter, r *http.Request, who *Who, fe web.FieldErrors) error {
 	v, err := a.accountView(r, who, accountData{})
 	if err != nil {
 		return err
@@ -150,21 +163,12 @@ func (a *Area) serveTOTPDisable(w http.ResponseWriter, r *http.Request, who *Who
 		return err
 	}
 	// A stolen session alone must not remove the second factor.
-	if _, err := a.auth.Authenticate(r.Context(), a.cfg.Realm, who.User.Username, first(form, "current"), a.source(r)); err != nil {
-		fe := web.FieldErrors{}
-		if msg, ok := throttledMsg(err); ok {
-			fe.Add("totp_current", msg)
-		} else if errors.Is(err, auth.ErrBadCredentials) {
-			fe.Add("totp_current", "That is not your current password, so two-step verification stays on.")
-		} else {
-			return err
-		}
-		v, err := a.accountView(r, who, accountData{})
-		if err != nil {
-			return err
-		}
-		v.Errors = fe
-		return a.Render(w, r, http.StatusUnprocessableEntity, "account.html", v)
+	fe := web.FieldErrors{}
+	if err := a.checkCurrent(r, who, first(form, "current"), "totp_current", "That is not your current password, so two-step verification stays on.", fe); err != nil {
+		return err
+	}
+	if fe.Any() {
+		return a.renderAccountErrors(w, r, who, fe)
 	}
 	if err := a.auth.DisableTOTP(r.Context(), a.cfg.Realm, who.User.ID); err != nil {
 		return err

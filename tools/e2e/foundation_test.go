@@ -467,3 +467,33 @@ func TestBadFormInputOnTheDaemon(t *testing.T) {
 		t.Fatal("refused input created a user")
 	}
 }
+
+func TestPasswordChangeSignsOutOtherSessions(t *testing.T) {
+	t.Parallel()
+	d := daemon.Start(t, daemon.Options{})
+	a := setupAdmin(t, d, "/login", "admin")
+	other := d.NewClient()
+	other.Post("/login", map[string]string{"username": "admin", "password": adminPassword})
+	if code, _ := other.Page("/login/account"); code != 200 {
+		t.Fatalf("second session: %d", code)
+	}
+	const newPassword = "an entirely new passphrase"
+	resp, body := a.Post("/login/account/password", map[string]string{"current": "wrong one", "password": newPassword, "confirm": newPassword})
+	if resp.StatusCode != http.StatusUnprocessableEntity || !strings.Contains(body, "not your current password") {
+		t.Fatalf("wrong current password: %d", resp.StatusCode)
+	}
+	resp, _ = a.Post("/login/account/password", map[string]string{"current": adminPassword, "password": newPassword, "confirm": newPassword})
+	if resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("password change: %d", resp.StatusCode)
+	}
+	if code, _ := a.Page("/login/account"); code != 200 {
+		t.Fatal("the session that changed the password was signed out")
+	}
+	if code, _ := other.Page("/login/account"); code != http.StatusSeeOther {
+		t.Fatal("another session survived the password change")
+	}
+	fresh := d.NewClient()
+	if resp, _ := fresh.Post("/login", map[string]string{"username": "admin", "password": newPassword}); resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("sign-in with the new password: %d", resp.StatusCode)
+	}
+}
