@@ -23,6 +23,7 @@ type Migration struct {
 var migrations = []Migration{
 	{1, "meta, secrets and blobs buckets, per-box keys", migrateBase},
 	{2, "auth realms: users, names, sessions, setup", migrateAuthRealms},
+	{3, "desk: channels, teams, technicians, issue types, sites, audit", migrateDesk},
 }
 
 // SchemaVersion is the schema this build writes.
@@ -81,6 +82,23 @@ func migrateAuthRealms(tx *bolt.Tx) error {
 			if _, err := rb.CreateBucketIfNotExists([]byte(sub)); err != nil {
 				return err
 			}
+		}
+	}
+	return nil
+}
+
+// DeskBuckets are the sub-buckets of BucketDesk.
+var DeskBuckets = []string{"channels", "channel-names", "channel-sessions", "teams", "technicians",
+	"issue-types", "sites", "hostnames", "audit", "meta"}
+
+func migrateDesk(tx *bolt.Tx) error {
+	d, err := tx.CreateBucketIfNotExists(BucketDesk)
+	if err != nil {
+		return err
+	}
+	for _, sub := range DeskBuckets {
+		if _, err := d.CreateBucketIfNotExists([]byte(sub)); err != nil {
+			return err
 		}
 	}
 	return nil

@@ -6,7 +6,7 @@
 // transactions handed out by [DB.View] and [DB.Update]; front ends never see
 // this package. Keys are big-endian ids or lower-cased names; values are JSON.
 //
-// Bucket tree (schema version 2):
+// Bucket tree (schema version 3):
 //
 //	meta/
 //	  schema                 uint64 BE: the schema version of this file
@@ -24,6 +24,18 @@
 //	    names/<username>     id BE of the user with that lower-cased name
 //	    sessions/<hash>      JSON auth.Session, keyed by the keyed hash of its id
 //	    setup/token          JSON one-time first-admin token (hash, expiry)
+//	desk/                    the service desk (package desk)
+//	  channels/<id BE>       JSON desk.Channel
+//	  channel-names/<name>   id BE of the channel with that lower-cased name
+//	  channel-sessions/<id BE>/<session id BE>
+//	                         the sessions queued in each channel
+//	  teams/<id BE>          JSON desk.Team
+//	  technicians/<user BE>  JSON desk.Technician (same id as the site user)
+//	  issue-types/<id BE>    JSON desk.IssueType
+//	  sites/<id BE>          JSON desk.Site
+//	  hostnames/<host>       id BE of the site serving that host name
+//	  audit/<seq BE>         JSON desk.Entry, one per change, oldest first
+//	  meta/                  desk-wide settings
 package store
 
 import (
@@ -48,6 +60,7 @@ var (
 	BucketSecrets = []byte("secrets")
 	BucketBlobs   = []byte("blobs")
 	BucketAuth    = []byte("auth")
+	BucketDesk    = []byte("desk")
 )
 
 // Errors returned by the store.
@@ -104,6 +117,9 @@ func openFile(path string, readOnly bool) (db *DB, err error) {
 			return nil, fmt.Errorf("store %s: %w (only %d bytes)", path, ErrCorrupt, fi.Size())
 		}
 	}
+	if err := precheck(path); err != nil {
+		return nil, err
+	}
 	b, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: 2 * time.Second, ReadOnly: readOnly})
 	if err != nil {
 		if errors.Is(err, berrors.ErrTimeout) {
@@ -115,27 +131,7 @@ func openFile(path string, readOnly bool) (db *DB, err error) {
 		}
 		return nil, fmt.Errorf("store %s: %w (%v)", path, ErrCorrupt, err)
 	}
-	db = &DB{bolt: b, path: path}
-	if err := db.check(); err != nil {
-		b.Close()
-		return nil, err
-	}
-	return db, nil
-}
-
-// check walks every page of the file.
-func (db *DB) check() (err error) {
-	defer func() {
-		if r := recover(); r != nil {
-			err = fmt.Errorf("store %s: %w (%v)", db.path, ErrCorrupt, r)
-		}
-	}()
-	return db.bolt.View(func(tx *bolt.Tx) error {
-		for cerr := range tx.Check() {
-			return fmt.Errorf("store %s: %w (%v)", db.path, ErrCorrupt, cerr)
-		}
-		return nil
-	})
+	return &DB{bolt: b, path: path}, nil
 }
 
 // Path is the file the store lives in.

@@ -53,6 +53,17 @@ func TestMigrations(t *testing.T) {
 				}
 			}
 		},
+		3: func(t *testing.T, tx *bolt.Tx) {
+			d := tx.Bucket(BucketDesk)
+			if d == nil {
+				t.Fatal("desk bucket missing")
+			}
+			for _, sub := range []string{"channels", "channel-names", "channel-sessions", "teams", "technicians", "issue-types", "sites", "hostnames", "audit", "meta"} {
+				if d.Bucket([]byte(sub)) == nil {
+					t.Errorf("desk/%s missing", sub)
+				}
+			}
+		},
 	}
 	for i, m := range migrations {
 		t.Run(m.Name, func(t *testing.T) {
