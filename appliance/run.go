@@ -19,6 +19,7 @@ import (
 	"github.com/switchboardhq/switchboard/appliance/box"
 	"github.com/switchboardhq/switchboard/appliance/config"
 	"github.com/switchboardhq/switchboard/appliance/console"
+	"github.com/switchboardhq/switchboard/appliance/desk"
 	"github.com/switchboardhq/switchboard/appliance/portal"
 	"github.com/switchboardhq/switchboard/appliance/store"
 	"github.com/switchboardhq/switchboard/appliance/sysd"
@@ -60,10 +61,11 @@ func buildWeb(ctx context.Context, cfg config.Config, db *store.DB, authSvc *aut
 	}, log.With("subsys", "web"))
 	issuer := "Switchboard"
 	site := account.New(account.Config{Realm: auth.Site, Prefix: "/login", Surface: "Site administration",
-		Home: "/login/dashboard", Issuer: issuer}, authSvc, rt, log.With("subsys", "login"))
+		Home: "/login/dashboard", Issuer: issuer, Roles: desk.Roles, RoleName: desk.RoleName}, authSvc, rt, log.With("subsys", "login"))
 	boxArea := account.New(account.Config{Realm: auth.Box, Prefix: "/appliance", Surface: "Appliance administration",
 		Home: "/appliance/status", Issuer: issuer + " appliance"}, authSvc, rt, log.With("subsys", "appliance"))
-	admin.New(site, authSvc).Routes(rt)
+	deskSvc := desk.New(db, env.Now, log.With("subsys", "desk"))
+	admin.New(site, authSvc, deskSvc).Routes(rt)
 	box.New(boxArea, box.Deps{Board: board, Store: db, Version: env.Version, Dev: cfg.Dev, Started: env.Now()}).Routes(rt)
 	console.New(site).Routes(rt)
 	portal.New().Routes(rt)

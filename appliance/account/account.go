@@ -33,6 +33,12 @@ type Config struct {
 	Home string
 	// Issuer names the box in authenticator apps.
 	Issuer string
+	// Roles are the roles offered when adding a user (the first is the
+	// default); RoleName labels them. Empty means administrators only.
+	Roles    []string
+	RoleName func(string) string
+	// Profile, if set, links each user of the list to a page about it.
+	Profile func(id uint64) string
 }
 
 // Area is one realm's account pages.

@@ -13,17 +13,31 @@ import (
 
 type usersData struct {
 	Prefix string
-	Users  []auth.User
-	Roles  []string
+	Users  []userRow
+	Roles  []roleOption
 	Me     uint64
 	Query  string
 }
 
+type userRow struct {
+	auth.User
+	RoleName, Profile string
+}
+
+type roleOption struct{ Value, Label string }
+
 func (a *Area) roles() []string {
-	if a.cfg.Realm == auth.Box {
+	if len(a.cfg.Roles) == 0 {
 		return []string{auth.RoleAdmin}
 	}
-	return []string{auth.RoleTechnician, auth.RoleAdmin}
+	return a.cfg.Roles
+}
+
+func (a *Area) roleName(role string) string {
+	if a.cfg.RoleName != nil {
+		return a.cfg.RoleName(role)
+	}
+	return role
 }
 
 func (a *Area) usersView(r *http.Request, who *Who) (web.View, error) {
@@ -42,7 +56,18 @@ func (a *Area) usersView(r *http.Request, who *Who) (web.View, error) {
 		}
 		users = kept
 	}
-	v.Data = usersData{Prefix: a.cfg.Prefix, Users: users, Roles: a.roles(), Me: who.User.ID, Query: q}
+	d := usersData{Prefix: a.cfg.Prefix, Me: who.User.ID, Query: q}
+	for _, u := range users {
+		row := userRow{User: u, RoleName: a.roleName(u.Role)}
+		if a.cfg.Profile != nil {
+			row.Profile = a.cfg.Profile(u.ID)
+		}
+		d.Users = append(d.Users, row)
+	}
+	for _, r := range a.roles() {
+		d.Roles = append(d.Roles, roleOption{r, a.roleName(r)})
+	}
+	v.Data = d
 	return v, nil
 }
 

@@ -9,6 +9,7 @@ import (
 
 	"github.com/switchboardhq/switchboard/appliance/account"
 	"github.com/switchboardhq/switchboard/appliance/auth"
+	"github.com/switchboardhq/switchboard/appliance/desk"
 	"github.com/switchboardhq/switchboard/appliance/web"
 )
 
@@ -19,11 +20,12 @@ var templates embed.FS
 type Admin struct {
 	area *account.Area
 	auth *auth.Service
+	desk *desk.Service
 }
 
 // New returns the surface over the site realm's account area.
-func New(area *account.Area, svc *auth.Service) *Admin {
-	return &Admin{area: area, auth: svc}
+func New(area *account.Area, svc *auth.Service, d *desk.Service) *Admin {
+	return &Admin{area: area, auth: svc, desk: d}
 }
 
 // Routes registers the surface's pages and its navigation.

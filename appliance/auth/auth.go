@@ -52,6 +52,11 @@ const (
 	RoleAdmin = "admin"
 	// RoleTechnician works support sessions in the site realm.
 	RoleTechnician = "technician"
+	// RoleChannelManager configures and supervises the channels it manages.
+	RoleChannelManager = "channel-manager"
+	// RoleTechManager creates, configures and deletes channels and
+	// supervises every session.
+	RoleTechManager = "technician-manager"
 )
 
 // Errors returned by the Service. Callers test for them with errors.Is.

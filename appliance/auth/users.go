@@ -93,7 +93,7 @@ func checkRole(realm Realm, role string) (string, error) {
 		return RoleAdmin, nil
 	}
 	switch role {
-	case RoleAdmin, RoleTechnician:
+	case RoleAdmin, RoleTechnician, RoleChannelManager, RoleTechManager:
 		return role, nil
 	case "":
 		return "", invalid("role", "choose a role")
@@ -363,6 +363,31 @@ func (s *Service) SetDisabled(ctx context.Context, realm Realm, id uint64, disab
 	}
 	s.log.Info("user disabled changed", "realm", realm, "user", id, "disabled", disabled, "sessions_ended", ended)
 	return nil
+}
+
+// SetProfile changes the display name and role of user id. Taking the
+// administrator role from the last enabled administrator is refused.
+func (s *Service) SetProfile(ctx context.Context, realm Realm, id uint64, displayName, role string) error {
+	if err := checkDisplayName(displayName); err != nil {
+		return err
+	}
+	role, err := checkRole(realm, role)
+	if err != nil {
+		return err
+	}
+	return s.updateUser(ctx, realm, id, func(tx *bolt.Tx, u *User) error {
+		if u.Role == RoleAdmin && role != RoleAdmin && !u.Disabled {
+			n, err := enabledAdmins(tx, realm, u.ID)
+			if err != nil {
+				return err
+			}
+			if n == 0 {
+				return invalid("role", "this is the last enabled administrator; make another one first")
+			}
+		}
+		u.DisplayName, u.Role = displayName, role
+		return nil
+	})
 }
 
 // DeleteUser removes user id of realm and ends its login sessions. It is
