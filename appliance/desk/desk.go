@@ -72,13 +72,25 @@ var (
 	// bChannelSessions holds, per channel, a bucket of the ids of the
 	// sessions in its queue; deleting a channel that has any is refused.
 	bChannelSessions = []byte("channel-sessions")
+	// Support sessions and what they are reached by.
+	bSessionsData  = []byte("sessions")
+	bTechSessions  = []byte("tech-sessions")
+	bChat          = []byte("session-chat")
+	bCustomerToken = []byte("customer-tokens")
+	bKeys          = []byte("session-keys")
+	bLinks         = []byte("support-links")
+	bSOS           = []byte("sos-links")
+	bCodes         = []byte("sos-codes")
 )
 
 // Service is the desk. Its methods are safe for concurrent use.
 type Service struct {
-	db  *store.DB
-	now func() time.Time
-	log *slog.Logger
+	db    *store.DB
+	now   func() time.Time
+	log   *slog.Logger
+	pub   Publisher
+	hash  Hasher
+	guard *keyGuard
 }
 
 // New returns the desk over db; now is the clock (time.Now when nil).
@@ -86,7 +98,7 @@ func New(db *store.DB, now func() time.Time, log *slog.Logger) *Service {
 	if now == nil {
 		now = time.Now
 	}
-	return &Service{db: db, now: now, log: log}
+	return &Service{db: db, now: now, log: log, guard: newKeyGuard(now, DefaultKeyBudget)}
 }
 
 func root(tx *bolt.Tx, sub []byte) *bolt.Bucket {

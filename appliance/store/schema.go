@@ -24,6 +24,7 @@ var migrations = []Migration{
 	{1, "meta, secrets and blobs buckets, per-box keys", migrateBase},
 	{2, "auth realms: users, names, sessions, setup", migrateAuthRealms},
 	{3, "desk: channels, teams, technicians, issue types, sites, audit", migrateDesk},
+	{4, "desk: support sessions, queues, chat, keys, links, codes", migrateDeskSessions},
 }
 
 // SchemaVersion is the schema this build writes.
@@ -97,6 +98,23 @@ func migrateDesk(tx *bolt.Tx) error {
 		return err
 	}
 	for _, sub := range DeskBuckets {
+		if _, err := d.CreateBucketIfNotExists([]byte(sub)); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// DeskSessionBuckets are the sub-buckets of BucketDesk added by migration 4.
+var DeskSessionBuckets = []string{"sessions", "tech-sessions", "session-chat", "customer-tokens",
+	"session-keys", "support-links", "sos-links", "sos-codes"}
+
+func migrateDeskSessions(tx *bolt.Tx) error {
+	d := tx.Bucket(BucketDesk)
+	if d == nil {
+		return errors.New("desk bucket missing")
+	}
+	for _, sub := range DeskSessionBuckets {
 		if _, err := d.CreateBucketIfNotExists([]byte(sub)); err != nil {
 			return err
 		}

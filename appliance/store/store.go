@@ -6,7 +6,7 @@
 // transactions handed out by [DB.View] and [DB.Update]; front ends never see
 // this package. Keys are big-endian ids or lower-cased names; values are JSON.
 //
-// Bucket tree (schema version 3):
+// Bucket tree (schema version 4):
 //
 //	meta/
 //	  schema                 uint64 BE: the schema version of this file
@@ -36,6 +36,17 @@
 //	  hostnames/<host>       id BE of the site serving that host name
 //	  audit/<seq BE>         JSON desk.Entry, one per change, oldest first
 //	  meta/                  desk-wide settings
+//	  sessions/<id BE>       JSON desk.Session (status, queue, customer, trail)
+//	  tech-sessions/<user BE>/<session id BE>
+//	                         the open sessions in each personal queue (user 0:
+//	                         classic SOS sessions not claimed yet)
+//	  session-chat/<session id BE>/<seq BE>
+//	                         JSON desk.Message
+//	  customer-tokens/<hash> session id BE of a customer browser's token
+//	  session-keys/<hash>    JSON key record of a 9-digit session key
+//	  support-links/<hash>   JSON support link record (session, bound browser)
+//	  sos-links/<id BE>      JSON desk.SOSLink (the token only as a keyed hash)
+//	  sos-codes/<hash>       session id BE of an unclaimed classic SOS code
 package store
 
 import (

@@ -64,6 +64,13 @@ func TestMigrations(t *testing.T) {
 				}
 			}
 		},
+		4: func(t *testing.T, tx *bolt.Tx) {
+			for _, sub := range []string{"sessions", "tech-sessions", "session-chat", "customer-tokens", "session-keys", "support-links", "sos-links", "sos-codes"} {
+				if tx.Bucket(BucketDesk).Bucket([]byte(sub)) == nil {
+					t.Errorf("desk/%s missing", sub)
+				}
+			}
+		},
 	}
 	for i, m := range migrations {
 		t.Run(m.Name, func(t *testing.T) {

@@ -1,0 +1,284 @@
+package desk
+
+import (
+	"crypto/hmac"
+	"crypto/sha256"
+	"errors"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/switchboardhq/switchboard/appliance/bus"
+)
+
+type clock struct{ t time.Time }
+
+func (c *clock) now() time.Time { return c.t }
+
+// fixture is a desk with a clock, a bus, two technicians and two channels.
+type fixture struct {
+	d            *Service
+	clk          *clock
+	events       *bus.Sub
+	ann, bob     Actor
+	tier1, tier2 Channel
+	site         Site
+}
+
+func newFixture(t *testing.T) *fixture {
+	f := &fixture{clk: &clock{time.Date(2026, 11, 21, 9, 0, 0, 0, time.UTC)}}
+	f.d = newDesk(t)
+	f.d.now = f.clk.now
+	f.d.guard.now = f.clk.now
+	b := bus.New(f.clk.now)
+	f.events = b.Subscribe(nil, 1000)
+	key := []byte("test key")
+	f.d.WithEvents(b).WithHasher(func(p string, s []byte) []byte {
+		m := hmac.New(sha256.New, key)
+		m.Write([]byte(p + "\x00"))
+		m.Write(s)
+		return m.Sum(nil)
+	})
+	for _, id := range []uint64{2, 3} {
+		if _, err := f.d.SaveTechnician(ctx, admin, Technician{UserID: id, PrivateName: fmt.Sprint("tech", id), PublicName: fmt.Sprint("Tech ", id)}, RoleTechnician); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var err error
+	f.tier1, err = f.d.SaveChannel(ctx, admin, Channel{Name: "Tier 1", ExpiryMinutes: 30, Technicians: []uint64{2, 3}, Default: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.tier2, _ = f.d.SaveChannel(ctx, admin, Channel{Name: "Tier 2", ExpiryMinutes: 60, Technicians: []uint64{3}})
+	f.site, _ = f.d.SaveSite(ctx, admin, Site{Name: "Main", Hostnames: []string{"localhost"}, TechList: true, SessionKey: true, Survey: true, AskName: true})
+	f.ann, _ = f.d.ActorFor(ctx, 2, "Ann", RoleTechnician)
+	f.bob, _ = f.d.ActorFor(ctx, 3, "Bob", RoleTechnician)
+	return f
+}
+
+// kinds drains the events published so far.
+func (f *fixture) kinds() []string {
+	var out []string
+	for {
+		select {
+		case e := <-f.events.C:
+			out = append(out, e.Kind)
+		default:
+			return out
+		}
+	}
+}
+
+func TestLifecycleAndEvents(t *testing.T) {
+	f := newFixture(t)
+	ss, tok, err := f.d.StartWithTechnician(ctx, f.site, 2, Customer{Name: "Cleo"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ss.Status != Ready || ss.Queue != (Queue{QueueTechnician, 2}) || tok == "" {
+		t.Fatalf("started: %+v", ss)
+	}
+	if got, err := f.d.SessionByCustomer(ctx, tok); err != nil || got.ID != ss.ID {
+		t.Fatal("the customer token does not find the session")
+	}
+	if _, err := f.d.Accept(ctx, f.bob, ss.ID); !errors.Is(err, ErrForbidden) {
+		t.Fatalf("bob accepted ann's personal session: %v", err)
+	}
+	if _, err := f.d.Accept(ctx, f.ann, ss.ID); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.d.Say(ctx, f.ann, ss.ID, "Hello <b>Cleo</b>"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.d.Invite(ctx, f.ann, ss.ID, 3); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.d.Say(ctx, f.bob, ss.ID, "I'm here too"); err != nil {
+		t.Fatalf("collaborator chat: %v", err)
+	}
+	if _, err := f.d.Leave(ctx, f.bob, ss.ID); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.d.Transfer(ctx, f.ann, ss.ID, Queue{QueueChannel, f.tier2.ID}, "needs tier 2"); err != nil {
+		t.Fatal(err)
+	}
+	moved, _ := f.d.Session(ctx, f.bob, ss.ID)
+	if moved.Status != Ready || moved.Owner != 0 || moved.Queue.ID != f.tier2.ID {
+		t.Fatalf("after transfer: %+v", moved)
+	}
+	if _, err := f.d.Accept(ctx, f.ann, ss.ID); !errors.Is(err, ErrForbidden) {
+		t.Fatal("ann took a session from a channel she does not serve")
+	}
+	if _, err := f.d.Accept(ctx, f.bob, ss.ID); err != nil {
+		t.Fatal(err)
+	}
+	closed, err := f.d.Close(ctx, f.bob, ss.ID)
+	if err != nil || closed.Status != Closed {
+		t.Fatalf("close: %v %+v", err, closed)
+	}
+	msgs, _ := f.d.Messages(ctx, ss.ID, 0)
+	if len(msgs) != 2 || msgs[0].Text != "Hello <b>Cleo</b>" {
+		t.Fatalf("chat: %+v", msgs)
+	}
+	want := "session.ready session.active chat.message session.invited chat.message session.left session.transferred session.active session.closed"
+	if got := fmt.Sprint(f.kinds()); got != "["+want+"]" {
+		t.Fatalf("events %s\nwant [%s]", got, want)
+	}
+	var trail []string
+	for _, e := range closed.Trail {
+		trail = append(trail, e.Event)
+	}
+	if fmt.Sprint(trail) != "[created ready accepted invited left transferred accepted closed]" {
+		t.Fatalf("trail %v", trail)
+	}
+	queues, _ := f.d.Queues(ctx, f.bob)
+	for _, q := range queues {
+		if len(q.Sessions) != 0 {
+			t.Fatalf("a closed session is still queued in %s", q.Name)
+		}
+	}
+}
+
+func TestSessionKeys(t *testing.T) {
+	f := newFixture(t)
+	key, exp, err := f.d.GenerateKey(ctx, f.ann, 0, 0)
+	if err != nil || len(key) != 9 || !exp.Equal(f.clk.t.Add(15*time.Minute)) {
+		t.Fatalf("key %q %v %v", key, exp, err)
+	}
+	if _, _, err := f.d.GenerateKey(ctx, f.ann, 25*time.Hour, 0); !errors.Is(err, ErrInvalid) {
+		t.Fatal("a 25-hour key was made")
+	}
+	ss, _, err := f.d.StartWithKey(ctx, f.site, key[:3]+" "+key[3:6]+"-"+key[6:], Customer{Name: "Dee"}, "1.2.3.4")
+	if err != nil || ss.Queue != (Queue{QueueTechnician, 2}) || ss.Method != MethodKey {
+		t.Fatalf("start with key: %+v %v", ss, err)
+	}
+	if _, _, err := f.d.StartWithKey(ctx, f.site, key, Customer{Name: "Eve"}, "5.6.7.8"); err != ErrBadKey {
+		t.Fatalf("reused key: %v", err)
+	}
+	old, _, _ := f.d.GenerateKey(ctx, f.ann, time.Minute, 0)
+	f.clk.t = f.clk.t.Add(2 * time.Minute)
+	if _, _, err := f.d.StartWithKey(ctx, f.site, old, Customer{Name: "Eve"}, "5.6.7.9"); err != ErrBadKey {
+		t.Fatalf("expired key: %v", err)
+	}
+	if _, _, err := f.d.StartWithKey(ctx, f.site, "000000000", Customer{Name: "Eve"}, "5.6.7.10"); err != ErrBadKey {
+		t.Fatalf("unknown key: %v", err)
+	}
+}
+
+func TestKeyGuessingIsThrottled(t *testing.T) {
+	f := newFixture(t)
+	f.d.SetKeyBudget(20)
+	// One source: a growing delay after three misses.
+	for i := range 3 {
+		if _, _, err := f.d.StartWithKey(ctx, f.site, fmt.Sprintf("%09d", i), Customer{Name: "x"}, "9.9.9.9"); err != ErrBadKey {
+			t.Fatalf("guess %d: %v", i, err)
+		}
+	}
+	var te *ThrottledError
+	if _, _, err := f.d.StartWithKey(ctx, f.site, "123456789", Customer{Name: "x"}, "9.9.9.9"); !errors.As(err, &te) {
+		t.Fatalf("fourth guess from one source: %v", err)
+	}
+	// Many sources: the box-wide budget holds, then everyone waits.
+	for i := range 17 {
+		f.d.StartWithKey(ctx, f.site, "111111111", Customer{Name: "x"}, fmt.Sprintf("10.0.%d.1", i))
+	}
+	if _, _, err := f.d.StartWithKey(ctx, f.site, "111111111", Customer{Name: "x"}, "10.9.9.9"); !errors.As(err, &te) {
+		t.Fatalf("past the budget, a fresh source: %v", err)
+	}
+	if len(f.d.KeyAlerts()) != 1 {
+		t.Fatal("no alert when the budget ran out")
+	}
+	f.clk.t = f.clk.t.Add(time.Hour + time.Second)
+	if _, _, err := f.d.StartWithKey(ctx, f.site, "111111111", Customer{Name: "x"}, "10.9.9.9"); err != ErrBadKey {
+		t.Fatalf("an hour later: %v", err)
+	}
+}
+
+func TestSupportLinkBindsFirstBrowserAndExpires(t *testing.T) {
+	f := newFixture(t)
+	ss, tok, err := f.d.CreateLink(ctx, f.ann, Queue{QueueChannel, f.tier1.ID})
+	if err != nil || ss.Status != Waiting {
+		t.Fatalf("link: %+v %v", ss, err)
+	}
+	if _, _, err := f.d.CreateLink(ctx, f.ann, Queue{QueueChannel, f.tier2.ID}); !errors.Is(err, ErrForbidden) {
+		t.Fatal("a link for a channel ann does not serve")
+	}
+	got, browser, err := f.d.RedeemLink(ctx, tok, "")
+	if err != nil || got.Status != Ready || browser == "" {
+		t.Fatalf("redeem: %+v %v", got, err)
+	}
+	if _, again, err := f.d.RedeemLink(ctx, tok, browser); err != nil || again != browser {
+		t.Fatalf("same browser again: %v", err)
+	}
+	if _, _, err := f.d.RedeemLink(ctx, tok, ""); err != ErrLinkTaken {
+		t.Fatalf("second device: %v", err)
+	}
+	// An unopened link expires after the channel's expiry.
+	waiting, _, _ := f.d.CreateLink(ctx, f.ann, Queue{QueueTechnician, 2})
+	f.clk.t = f.clk.t.Add(61 * time.Minute)
+	n, err := f.d.ExpireDue(ctx)
+	if err != nil || n != 2 {
+		t.Fatalf("expired %d: %v", n, err)
+	}
+	if s, _ := f.d.Session(ctx, f.ann, waiting.ID); s.Status != Expired {
+		t.Fatalf("waiting link after expiry: %s", s.Status)
+	}
+}
+
+func TestSOSLinksAndClassicCodes(t *testing.T) {
+	f := newFixture(t)
+	if _, err := f.d.CreateSOS(ctx, f.bob, f.tier2.ID, "Tier 2 SOS"); !errors.Is(err, ErrForbidden) {
+		t.Fatal("a technician without the permission made an SOS link")
+	}
+	f.bob.Perms[PermSOSLinks] = true // granted on top of the role
+	l, err := f.d.CreateSOS(ctx, f.bob, f.tier2.ID, "Tier 2 SOS")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ss, _, err := f.d.StartSOS(ctx, f.site, l.Token, Customer{Name: "Fay", Description: "printer"})
+	if err != nil || ss.Queue != (Queue{QueueChannel, f.tier2.ID}) {
+		t.Fatalf("sos: %+v %v", ss, err)
+	}
+	f.d.SetSOSPaused(ctx, f.bob, l.ID, true)
+	if _, _, err := f.d.StartSOS(ctx, f.site, l.Token, Customer{Name: "Fay"}); err != ErrSOSPaused {
+		t.Fatalf("paused: %v", err)
+	}
+	f.d.DeleteSOS(ctx, f.bob, l.ID)
+	if _, _, err := f.d.StartSOS(ctx, f.site, l.Token, Customer{Name: "Fay"}); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("deleted: %v", err)
+	}
+	cs, _, code, err := f.d.StartCode(ctx, f.site, Customer{Name: "Gus"})
+	if err != nil || len(code) != 9 {
+		t.Fatal(err)
+	}
+	if _, err := f.d.ClaimCode(ctx, f.ann, "999999999"); !errors.Is(err, ErrInvalid) && code != "999999999" {
+		t.Fatalf("wrong code: %v", err)
+	}
+	claimed, err := f.d.ClaimCode(ctx, f.ann, code)
+	if err != nil || claimed.ID != cs.ID || claimed.Queue != (Queue{QueueTechnician, 2}) {
+		t.Fatalf("claim: %+v %v", claimed, err)
+	}
+	if _, err := f.d.ClaimCode(ctx, f.bob, code); err == nil {
+		t.Fatal("a code was claimed twice")
+	}
+}
+
+func TestCustomerInputChecks(t *testing.T) {
+	f := newFixture(t)
+	site := f.site
+	site.Custom = []CustomField{{Label: "Asset tag", Required: true, MaxLen: 10}}
+	cases := map[string]Customer{
+		"missing name":     {},
+		"long description": {Name: "x", Description: string(make([]rune, 2001)), Custom: []Answer{{"Asset tag", "1"}}},
+		"missing custom":   {Name: "x"},
+		"long custom":      {Name: "x", Custom: []Answer{{"Asset tag", "12345678901"}}},
+	}
+	for name, c := range cases {
+		if _, _, err := f.d.StartWithTechnician(ctx, site, 2, c); !errors.Is(err, ErrInvalid) {
+			t.Errorf("%s: %v", name, err)
+		}
+	}
+	if _, err := f.d.Say(ctx, f.ann, 999, "x"); err == nil {
+		t.Error("chat into a missing session")
+	}
+}
