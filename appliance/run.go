@@ -17,6 +17,7 @@ import (
 	"github.com/switchboardhq/switchboard/appliance/admin"
 	"github.com/switchboardhq/switchboard/appliance/auth"
 	"github.com/switchboardhq/switchboard/appliance/box"
+	"github.com/switchboardhq/switchboard/appliance/bus"
 	"github.com/switchboardhq/switchboard/appliance/config"
 	"github.com/switchboardhq/switchboard/appliance/console"
 	"github.com/switchboardhq/switchboard/appliance/desk"
@@ -45,7 +46,22 @@ type Env struct {
 
 // buildWeb builds every browser surface on one router. port is the HTTPS
 // port, advertised for HTTP/3.
-func buildWeb(ctx context.Context, cfg config.Config, db *store.DB, authSvc *auth.Service, board hw.Board, env Env, port string, log *slog.Logger) (*web.Router, error) {
+// services are the domain services the web surfaces share.
+type services struct {
+	auth *auth.Service
+	desk *desk.Service
+	bus  *bus.Bus
+}
+
+// newServices builds the domain services over db.
+func newServices(db *store.DB, authSvc *auth.Service, now func() time.Time, log *slog.Logger) services {
+	b := bus.New(now)
+	d := desk.New(db, now, log.With("subsys", "desk")).WithEvents(b).WithHasher(authSvc.KeyedHash)
+	return services{auth: authSvc, desk: d, bus: b}
+}
+
+func buildWeb(ctx context.Context, cfg config.Config, db *store.DB, svc services, board hw.Board, env Env, port string, log *slog.Logger) (*web.Router, error) {
+	authSvc, deskSvc := svc.auth, svc.desk
 	csrfKey, err := db.Secret(ctx, "csrf-key")
 	if err != nil {
 		return nil, err
@@ -64,11 +80,10 @@ func buildWeb(ctx context.Context, cfg config.Config, db *store.DB, authSvc *aut
 		Home: "/login/dashboard", Issuer: issuer, Roles: desk.Roles, RoleName: desk.RoleName}, authSvc, rt, log.With("subsys", "login"))
 	boxArea := account.New(account.Config{Realm: auth.Box, Prefix: "/appliance", Surface: "Appliance administration",
 		Home: "/appliance/status", Issuer: issuer + " appliance"}, authSvc, rt, log.With("subsys", "appliance"))
-	deskSvc := desk.New(db, env.Now, log.With("subsys", "desk"))
 	admin.New(site, authSvc, deskSvc).Routes(rt)
 	box.New(boxArea, box.Deps{Board: board, Store: db, Version: env.Version, Dev: cfg.Dev, Started: env.Now()}).Routes(rt)
-	console.New(site).Routes(rt)
-	portal.New().Routes(rt)
+	console.New(site, deskSvc, svc.bus, log.With("subsys", "console")).Routes(rt)
+	portal.New(deskSvc, svc.bus, log.With("subsys", "portal")).Routes(rt)
 	site.Routes()
 	boxArea.Routes()
 	return rt, nil
@@ -123,7 +138,8 @@ func Run(ctx context.Context, cfg config.Config, env Env) error {
 	defer ls.Close()
 	_, port, _ := net.SplitHostPort(ls.https.Addr().String())
 
-	rt, err := buildWeb(ctx, cfg, db, authSvc, board, env, port, log)
+	svc := newServices(db, authSvc, env.Now, log)
+	rt, err := buildWeb(ctx, cfg, db, svc, board, env, port, log)
 	if err != nil {
 		return err
 	}
@@ -144,6 +160,7 @@ func Run(ctx context.Context, cfg config.Config, env Env) error {
 	srv.start(g)
 	g.Go(func() error { return ctl.run(gctx) })
 	g.Go(func() error { return pruneSessions(gctx, authSvc, log) })
+	g.Go(func() error { return expireSessions(gctx, svc.desk, log) })
 	g.Go(func() error {
 		return notify.RunWatchdog(gctx, func() error {
 			_, err := db.Schema()
@@ -237,6 +254,25 @@ func pruneSessions(ctx context.Context, a *auth.Service, log *slog.Logger) error
 				} else if n > 0 {
 					log.Debug("pruned sessions", "realm", realm, "count", n)
 				}
+			}
+		}
+	}
+}
+
+// expireSessions expires waiting and ready sessions whose time is up, every
+// 15 seconds (the desk's clock decides what is due).
+func expireSessions(ctx context.Context, d *desk.Service, log *slog.Logger) error {
+	t := time.NewTicker(15 * time.Second)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-t.C:
+			if n, err := d.ExpireDue(ctx); err != nil {
+				log.Warn("expiring sessions", "err", err)
+			} else if n > 0 {
+				log.Info("sessions expired", "count", n)
 			}
 		}
 	}

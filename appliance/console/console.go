@@ -5,9 +5,12 @@ package console
 
 import (
 	"embed"
+	"log/slog"
 	"net/http"
 
 	"github.com/switchboardhq/switchboard/appliance/account"
+	"github.com/switchboardhq/switchboard/appliance/bus"
+	"github.com/switchboardhq/switchboard/appliance/desk"
 	"github.com/switchboardhq/switchboard/appliance/web"
 )
 
@@ -17,10 +20,15 @@ var templates embed.FS
 // Console is the /console surface.
 type Console struct {
 	area *account.Area
+	desk *desk.Service
+	bus  *bus.Bus
+	log  *slog.Logger
 }
 
 // New returns the console over the site realm's account area.
-func New(area *account.Area) *Console { return &Console{area: area} }
+func New(area *account.Area, d *desk.Service, b *bus.Bus, log *slog.Logger) *Console {
+	return &Console{area: area, desk: d, bus: b, log: log}
+}
 
 // Routes registers the console's pages.
 func (c *Console) Routes(rt *web.Router) {

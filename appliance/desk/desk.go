@@ -120,6 +120,9 @@ func get(tx *bolt.Tx, sub []byte, id uint64, v any) error {
 	return json.Unmarshal(raw, v)
 }
 
+// decode decodes one stored record.
+func decode(raw []byte, v any) error { return json.Unmarshal(raw, v) }
+
 // put encodes v as the record id of bucket sub.
 func put(tx *bolt.Tx, sub []byte, id uint64, v any) error {
 	raw, err := json.Marshal(v)

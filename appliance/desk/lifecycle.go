@@ -26,6 +26,17 @@ func (s *Service) CustomerArrived(ctx context.Context, id uint64) (Session, erro
 	})
 }
 
+// CustomerAgreed records that the customer accepted the site's agreement.
+func (s *Service) CustomerAgreed(ctx context.Context, id uint64) (Session, error) {
+	return s.change(ctx, id, "session.agreed", func(tx *bolt.Tx, ss *Session) (TrailEntry, error) {
+		if !ss.Open() || !ss.AgreedAt.IsZero() {
+			return TrailEntry{}, ErrState
+		}
+		ss.AgreedAt = s.now().UTC()
+		return TrailEntry{Event: "agreed", Actor: "customer"}, nil
+	})
+}
+
 // mayAccept reports whether a may take ss from its queue.
 func mayAccept(a Actor, ss Session) bool {
 	switch ss.Queue.Kind {

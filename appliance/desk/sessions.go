@@ -74,21 +74,23 @@ type TrailEntry struct {
 
 // Session is a support session.
 type Session struct {
-	ID            uint64       `json:"id"`
-	Status        Status       `json:"status"`
-	Method        Method       `json:"method"`
-	Queue         Queue        `json:"queue"`
-	Owner         uint64       `json:"owner,omitempty"`
-	Collaborators []uint64     `json:"collaborators,omitempty"`
-	Site          uint64       `json:"site,omitempty"`
-	IssueType     uint64       `json:"issue_type,omitempty"`
-	Customer      Customer     `json:"customer"`
-	Created       time.Time    `json:"created"`
-	ReadyAt       time.Time    `json:"ready_at,omitempty"`
-	AcceptedAt    time.Time    `json:"accepted_at,omitempty"`
-	EndedAt       time.Time    `json:"ended_at,omitempty"`
-	Expires       time.Time    `json:"expires"`
-	Trail         []TrailEntry `json:"trail"`
+	ID            uint64    `json:"id"`
+	Status        Status    `json:"status"`
+	Method        Method    `json:"method"`
+	Queue         Queue     `json:"queue"`
+	Owner         uint64    `json:"owner,omitempty"`
+	Collaborators []uint64  `json:"collaborators,omitempty"`
+	Site          uint64    `json:"site,omitempty"`
+	IssueType     uint64    `json:"issue_type,omitempty"`
+	Customer      Customer  `json:"customer"`
+	Created       time.Time `json:"created"`
+	ReadyAt       time.Time `json:"ready_at,omitempty"`
+	AcceptedAt    time.Time `json:"accepted_at,omitempty"`
+	EndedAt       time.Time `json:"ended_at,omitempty"`
+	Expires       time.Time `json:"expires"`
+	// AgreedAt is when the customer accepted the site's agreement.
+	AgreedAt time.Time    `json:"agreed_at,omitempty"`
+	Trail    []TrailEntry `json:"trail"`
 	// customer is the keyed hash of the token of the customer's browser.
 	CustomerHash []byte `json:"customer_hash,omitempty"`
 	// CodeHash is the keyed hash of a classic SOS code, while unclaimed.

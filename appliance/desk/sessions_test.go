@@ -282,3 +282,26 @@ func TestCustomerInputChecks(t *testing.T) {
 		t.Error("chat into a missing session")
 	}
 }
+
+func TestQueuePosition(t *testing.T) {
+	f := newFixture(t)
+	var ids []uint64
+	for i := range 3 {
+		ss, _, err := f.d.StartWithTechnician(ctx, f.site, 2, Customer{Name: fmt.Sprint("c", i)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ids = append(ids, ss.ID)
+		f.clk.t = f.clk.t.Add(time.Second)
+	}
+	pos, wait, err := f.d.Position(ctx, ids[2])
+	if err != nil || pos != 3 || wait != 3*DefaultWait {
+		t.Fatalf("third: %d %v %v", pos, wait, err)
+	}
+	f.clk.t = f.clk.t.Add(10 * time.Minute)
+	f.d.Accept(ctx, f.ann, ids[0])
+	pos, wait, _ = f.d.Position(ctx, ids[2])
+	if pos != 2 || wait < 2*10*time.Minute {
+		t.Fatalf("after one accept: %d %v", pos, wait)
+	}
+}

@@ -5,8 +5,11 @@ package portal
 
 import (
 	"embed"
+	"log/slog"
 	"net/http"
 
+	"github.com/switchboardhq/switchboard/appliance/bus"
+	"github.com/switchboardhq/switchboard/appliance/desk"
 	"github.com/switchboardhq/switchboard/appliance/web"
 )
 
@@ -16,14 +19,20 @@ var templates embed.FS
 // Portal is the public site.
 type Portal struct {
 	pages *web.Pages
+	rt    *web.Router
+	desk  *desk.Service
+	bus   *bus.Bus
+	log   *slog.Logger
 }
 
 // New returns the public site.
-func New() *Portal { return &Portal{} }
+func New(d *desk.Service, b *bus.Bus, log *slog.Logger) *Portal {
+	return &Portal{desk: d, bus: b, log: log}
+}
 
 // Routes registers the public pages.
 func (p *Portal) Routes(rt *web.Router) {
-	p.pages = rt.Pages()
+	p.pages, p.rt = rt.Pages(), rt
 	p.pages.MustAdd(templates, "templates/*.html")
 	rt.Handle("GET /{$}", p.serveHome)
 }
