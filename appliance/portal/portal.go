@@ -1,12 +1,18 @@
 // Package portal serves the public site: the page customers open to ask for
-// help (technician list, session key, issue survey, SOS Call links) and the
-// customer session page.
+// help (technician list, session key, issue survey, classic SOS code, SOS
+// Call and support links) and the customer session page with its live
+// status and chat. Every form works without JavaScript; portal.js adds live
+// updates.
 package portal
 
 import (
+	"context"
 	"embed"
+	"errors"
 	"log/slog"
+	"net"
 	"net/http"
+	"strings"
 
 	"github.com/switchboardhq/switchboard/appliance/bus"
 	"github.com/switchboardhq/switchboard/appliance/desk"
@@ -35,8 +41,87 @@ func (p *Portal) Routes(rt *web.Router) {
 	p.pages, p.rt = rt.Pages(), rt
 	p.pages.MustAdd(templates, "templates/*.html")
 	rt.Handle("GET /{$}", p.serveHome)
+	rt.Handle("GET /technicians/{id}/photo", p.servePhoto)
+	rt.Handle("GET /start/technician/{id}", p.serveTechForm)
+	rt.Handle("POST /start/technician/{id}", p.serveStartTech)
+	rt.Handle("POST /start/key", p.serveStartKey)
+	rt.Handle("POST /start/survey", p.serveStartSurvey)
+	rt.Handle("POST /start/code", p.serveStartCode)
+	rt.Handle("GET /sos/{token}", p.serveSOSForm)
+	rt.Handle("POST /sos/{token}", p.serveStartSOS)
+	rt.Handle("GET /l/{token}", p.serveLink)
+	rt.Handle("GET /session", p.serveSession)
+	rt.Handle("GET /session/state", p.serveState)
+	rt.Handle("GET /session/events", p.serveEvents)
+	rt.Handle("POST /session/agree", p.serveAgree)
+	rt.Handle("POST /session/chat", p.serveChat)
+	rt.Handle("POST /session/typing", p.serveTyping)
+	rt.Handle("POST /session/leave", p.serveLeave)
 }
 
-func (p *Portal) serveHome(w http.ResponseWriter, r *http.Request) error {
-	return p.pages.Render(w, r, http.StatusOK, "home.html", web.View{Title: "Get help", Surface: "Support"})
+// defaultSite answers when no public site is configured: session keys only.
+var defaultSite = desk.Site{Name: "Support", SessionKey: true, AskName: true}
+
+// site returns the public site for the request's host name; a host no site
+// claims gets the first site, and a box without sites the default one.
+func (p *Portal) site(ctx context.Context, r *http.Request) desk.Site {
+	host := r.Host
+	if h, _, err := net.SplitHostPort(host); err == nil {
+		host = h
+	}
+	if st, err := p.desk.SiteByHost(ctx, strings.ToLower(host)); err == nil {
+		return st
+	}
+	if sites, err := p.desk.Sites(ctx); err == nil && len(sites) > 0 {
+		return sites[0]
+	}
+	return defaultSite
+}
+
+// view is the base view of a public page.
+func (p *Portal) view(site desk.Site, title string) web.View {
+	return web.View{Title: title, Surface: site.Name, Home: "/"}
+}
+
+const customerCookie = "sb-customer"
+
+// customer returns the session of the customer's browser.
+func (p *Portal) customer(r *http.Request) (desk.Session, string, error) {
+	tok := web.Cookie(r, customerCookie)
+	if tok == "" {
+		return desk.Session{}, "", desk.ErrNotFound
+	}
+	ss, err := p.desk.SessionByCustomer(r.Context(), tok)
+	return ss, tok, err
+}
+
+// deskError maps the desk's errors for customers.
+func deskError(err error) error {
+	switch {
+	case errors.Is(err, desk.ErrNotFound):
+		return web.ErrNotFound
+	case errors.Is(err, desk.ErrForbidden):
+		return web.ErrForbidden
+	case errors.Is(err, desk.ErrState):
+		return web.Error(http.StatusConflict, "This support session has already ended.", "Start a new session from the home page if you still need help.")
+	}
+	return err
+}
+
+// fieldErrors turns the desk's field errors into form messages.
+func fieldErrors(err error) (web.FieldErrors, bool) {
+	fe := web.FieldErrors{}
+	var many desk.FieldErrors
+	var one *desk.FieldError
+	switch {
+	case errors.As(err, &many):
+		for _, f := range many {
+			fe.Add(f.Field, f.Msg)
+		}
+	case errors.As(err, &one):
+		fe.Add(one.Field, one.Msg)
+	default:
+		return nil, false
+	}
+	return fe, true
 }

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"net/url"
 	"strings"
 	"unicode"
 	"unicode/utf8"
@@ -50,7 +51,7 @@ func parseForm(r *http.Request) *HTTPError {
 
 // Form parses the request's form (once) and returns its values, refusing
 // invalid UTF-8 and control characters other than tab and line breaks.
-func Form(r *http.Request) (map[string][]string, error) {
+func Form(r *http.Request) (url.Values, error) {
 	if err := parseForm(r); err != nil {
 		return nil, err
 	}

@@ -1,0 +1,242 @@
+package portal
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"time"
+
+	"github.com/switchboardhq/switchboard/appliance/bus"
+	"github.com/switchboardhq/switchboard/appliance/desk"
+	"github.com/switchboardhq/switchboard/appliance/web"
+)
+
+// state is what the customer page shows, as HTML and as JSON for portal.js.
+type state struct {
+	Status     desk.Status    `json:"status"`
+	Headline   string         `json:"headline"`
+	Detail     string         `json:"detail"`
+	Position   int            `json:"position,omitempty"`
+	WaitMins   int            `json:"wait_minutes,omitempty"`
+	Technician string         `json:"technician,omitempty"`
+	Code       string         `json:"code,omitempty"`
+	Ended      bool           `json:"ended"`
+	NeedsAgree bool           `json:"needs_agreement"`
+	Messages   []desk.Message `json:"messages"`
+}
+
+func (p *Portal) state(r *http.Request, site desk.Site, ss desk.Session) (state, error) {
+	st := state{Status: ss.Status, Ended: !ss.Open(), NeedsAgree: site.Agreement != "" && ss.AgreedAt.IsZero() && ss.Open()}
+	switch ss.Status {
+	case desk.Waiting, desk.Ready:
+		pos, wait, err := p.desk.Position(r.Context(), ss.ID)
+		if err != nil {
+			return st, err
+		}
+		st.Position, st.WaitMins = pos, int((wait+time.Minute-1)/time.Minute)
+		st.Headline = "You are in the queue"
+		st.Detail = fmt.Sprintf("You are number %d. Estimated wait: about %d minute%s. Keep this page open.", pos, st.WaitMins, plural(st.WaitMins))
+		if ss.Queue == (desk.Queue{Kind: desk.QueueTechnician}) {
+			st.Code = web.Cookie(r, codeCookie)
+			st.Headline = "Read this code to your technician"
+			st.Detail = "A technician will enter it to take your request. Keep this page open."
+		}
+	case desk.Active:
+		st.Headline = "A technician is helping you"
+		if t, err := p.desk.Technician(r.Context(), ss.Owner); err == nil {
+			st.Technician = t.PublicName
+			st.Headline = t.PublicName + " is helping you"
+		}
+		st.Detail = "Chat with your technician below."
+	case desk.Closed:
+		st.Headline, st.Detail = "This session has ended", "Thank you. Start a new session from the home page if you need more help."
+	case desk.Expired:
+		st.Headline, st.Detail = "This session has ended", "Nobody could take your request in time. Start a new session from the home page to try again."
+	}
+	msgs, err := p.desk.Messages(r.Context(), ss.ID, 0)
+	st.Messages = msgs
+	return st, err
+}
+
+func plural(n int) string {
+	if n == 1 {
+		return ""
+	}
+	return "s"
+}
+
+type sessionData struct {
+	Site  desk.Site
+	State state
+	Draft string
+}
+
+func (p *Portal) renderSession(w http.ResponseWriter, r *http.Request, status int, ss desk.Session, draft string, fe web.FieldErrors) error {
+	site := p.site(r.Context(), r)
+	st, err := p.state(r, site, ss)
+	if err != nil {
+		return err
+	}
+	v := p.view(site, st.Headline)
+	v.Errors = fe
+	v.Data = sessionData{Site: site, State: st, Draft: draft}
+	return p.pages.Render(w, r, status, "session.html", v)
+}
+
+func (p *Portal) renderEnded(w http.ResponseWriter, r *http.Request, site desk.Site, ss desk.Session) error {
+	return p.renderSession(w, r, http.StatusOK, ss, "", nil)
+}
+
+// current returns the customer's session or a page saying there is none.
+func (p *Portal) current(r *http.Request) (desk.Session, error) {
+	ss, _, err := p.customer(r)
+	if errors.Is(err, desk.ErrNotFound) {
+		return ss, web.Error(http.StatusNotFound, "You have no support session in this browser.", "Start one from the home page.")
+	}
+	return ss, err
+}
+
+func (p *Portal) serveSession(w http.ResponseWriter, r *http.Request) error {
+	ss, err := p.current(r)
+	if err != nil {
+		return err
+	}
+	return p.renderSession(w, r, http.StatusOK, ss, "", nil)
+}
+
+func (p *Portal) serveState(w http.ResponseWriter, r *http.Request) error {
+	ss, err := p.current(r)
+	if err != nil {
+		return err
+	}
+	st, err := p.state(r, p.site(r.Context(), r), ss)
+	if err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-store")
+	return json.NewEncoder(w).Encode(st)
+}
+
+// serveEvents streams a tick whenever the customer's session changes or
+// someone chats or types; portal.js then fetches /session/state.
+func (p *Portal) serveEvents(w http.ResponseWriter, r *http.Request) error {
+	ss, err := p.current(r)
+	if err != nil {
+		return err
+	}
+	fl, ok := w.(http.Flusher)
+	if !ok {
+		return web.Error(http.StatusNotImplemented, "Live updates are not available on this connection.", "Reload the page to see changes.")
+	}
+	sub := p.bus.Subscribe(func(e bus.Event) bool { return e.Session == ss.ID }, 32)
+	defer sub.Close()
+	h := w.Header()
+	h.Set("Content-Type", "text/event-stream")
+	h.Set("Cache-Control", "no-store")
+	h.Set("X-Accel-Buffering", "no")
+	w.WriteHeader(http.StatusOK)
+	fmt.Fprint(w, "event: state\ndata: {}\n\n")
+	fl.Flush()
+	heartbeat := time.NewTicker(15 * time.Second)
+	defer heartbeat.Stop()
+	for {
+		select {
+		case <-r.Context().Done():
+			return nil
+		case <-heartbeat.C:
+			fmt.Fprint(w, ": keep-alive\n\n")
+		case e, ok := <-sub.C:
+			if !ok {
+				return nil
+			}
+			kind := "state"
+			if e.Kind == "chat.typing" {
+				if m, ok := e.Data.(map[string]string); ok && m["from"] == "customer" {
+					continue // the customer's own typing
+				}
+				kind = "typing"
+			}
+			fmt.Fprintf(w, "event: %s\ndata: {}\n\n", kind)
+		}
+		fl.Flush()
+	}
+}
+
+func (p *Portal) serveAgree(w http.ResponseWriter, r *http.Request) error {
+	ss, err := p.current(r)
+	if err != nil {
+		return err
+	}
+	form, err := web.Form(r)
+	if err != nil {
+		return err
+	}
+	if form.Get("answer") != "agree" {
+		if _, err := p.desk.CustomerLeft(r.Context(), ss.ID); err != nil && !errors.Is(err, desk.ErrState) {
+			return err
+		}
+		return web.Redirect(w, r, "/session")
+	}
+	if _, err := p.desk.CustomerAgreed(r.Context(), ss.ID); err != nil && !errors.Is(err, desk.ErrState) {
+		return err
+	}
+	return web.Redirect(w, r, "/session")
+}
+
+func (p *Portal) serveChat(w http.ResponseWriter, r *http.Request) error {
+	ss, err := p.current(r)
+	if err != nil {
+		return err
+	}
+	form, err := web.Form(r)
+	if err != nil {
+		return err
+	}
+	text := form.Get("text")
+	_, err = p.desk.CustomerSays(r.Context(), ss, text)
+	fetch := r.Header.Get(web.CSRFHeader) != ""
+	switch {
+	case err == nil:
+		if fetch {
+			w.WriteHeader(http.StatusNoContent)
+			return nil
+		}
+		return web.Redirect(w, r, "/session#chat")
+	case errors.Is(err, desk.ErrState):
+		return deskError(err)
+	}
+	fe, ok := fieldErrors(err)
+	if !ok {
+		return err
+	}
+	if fetch {
+		return web.Error(http.StatusUnprocessableEntity, fe["text"], "Change the message and send it again.")
+	}
+	// Keep what the customer typed.
+	return p.renderSession(w, r, http.StatusUnprocessableEntity, ss, text, fe)
+}
+
+func (p *Portal) serveTyping(w http.ResponseWriter, r *http.Request) error {
+	ss, err := p.current(r)
+	if err != nil {
+		return err
+	}
+	if ss.Open() {
+		p.desk.Typing(ss, "customer")
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+func (p *Portal) serveLeave(w http.ResponseWriter, r *http.Request) error {
+	ss, err := p.current(r)
+	if err != nil {
+		return err
+	}
+	if _, err := p.desk.CustomerLeft(r.Context(), ss.ID); err != nil && !errors.Is(err, desk.ErrState) {
+		return err
+	}
+	return web.Redirect(w, r, "/session")
+}

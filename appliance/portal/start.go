@@ -1,0 +1,276 @@
+package portal
+
+import (
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+	"strconv"
+	"time"
+
+	"github.com/switchboardhq/switchboard/appliance/desk"
+	"github.com/switchboardhq/switchboard/appliance/web"
+)
+
+type homeData struct {
+	Site        desk.Site
+	Technicians []desk.Technician
+	IssueTypes  []desk.IssueType
+	// Error is a message for the whole page (e.g. key throttling).
+	Error string
+}
+
+func (p *Portal) home(r *http.Request, site desk.Site) (homeData, error) {
+	d := homeData{Site: site}
+	techs, err := p.desk.Technicians(r.Context())
+	if err != nil {
+		return d, err
+	}
+	for _, t := range techs {
+		if t.Availability == desk.Available {
+			d.Technicians = append(d.Technicians, t)
+		}
+	}
+	if d.IssueTypes, err = p.desk.IssueTypes(r.Context()); err != nil {
+		return d, err
+	}
+	return d, nil
+}
+
+func (p *Portal) renderHome(w http.ResponseWriter, r *http.Request, status int, site desk.Site, form url.Values, fe web.FieldErrors, msg string) error {
+	d, err := p.home(r, site)
+	if err != nil {
+		return err
+	}
+	d.Error = msg
+	v := p.view(site, "Get help")
+	v.Form, v.Errors, v.Data = form, fe, d
+	return p.pages.Render(w, r, status, "home.html", v)
+}
+
+func (p *Portal) serveHome(w http.ResponseWriter, r *http.Request) error {
+	site := p.site(r.Context(), r)
+	// A technician's key URL (/?key=123456789) fills in the key.
+	return p.renderHome(w, r, http.StatusOK, site, url.Values{"key": {r.URL.Query().Get("key")}}, nil, "")
+}
+
+func (p *Portal) servePhoto(w http.ResponseWriter, r *http.Request) error {
+	id, err := strconv.ParseUint(r.PathValue("id"), 10, 64)
+	if err != nil {
+		return web.ErrNotFound
+	}
+	t, err := p.desk.Technician(r.Context(), id)
+	if err != nil || len(t.Photo) == 0 {
+		return web.ErrNotFound
+	}
+	w.Header().Set("Content-Type", t.PhotoType)
+	w.Header().Set("Cache-Control", "private, max-age=300")
+	w.Write(t.Photo)
+	return nil
+}
+
+// customerFrom reads the survey fields of a form.
+func customerFrom(form url.Values, site desk.Site) desk.Customer {
+	c := desk.Customer{
+		Name:        form.Get("name"),
+		Company:     form.Get("company"),
+		CompanyCode: form.Get("company_code"),
+		Description: form.Get("description"),
+	}
+	for i, f := range site.Custom {
+		c.Custom = append(c.Custom, desk.Answer{Label: f.Label, Value: form.Get(fmt.Sprintf("custom_%d", i))})
+	}
+	return c
+}
+
+// begin sets the customer cookie and sends the customer to its session.
+func (p *Portal) begin(w http.ResponseWriter, r *http.Request, token string) error {
+	web.SetCookie(w, customerCookie, token, 24*time.Hour)
+	return web.Redirect(w, r, "/session")
+}
+
+type techFormData struct {
+	Site       desk.Site
+	Technician desk.Technician
+	Action     string
+	Heading    string
+}
+
+func (p *Portal) techFor(r *http.Request) (desk.Technician, error) {
+	id, err := strconv.ParseUint(r.PathValue("id"), 10, 64)
+	if err != nil {
+		return desk.Technician{}, web.ErrNotFound
+	}
+	t, err := p.desk.Technician(r.Context(), id)
+	if err != nil {
+		return t, web.ErrNotFound
+	}
+	return t, nil
+}
+
+func (p *Portal) renderStartForm(w http.ResponseWriter, r *http.Request, status int, site desk.Site, d techFormData, form url.Values, fe web.FieldErrors) error {
+	v := p.view(site, d.Heading)
+	if d.Site.Name == "" {
+		d.Site = site
+	}
+	v.Form, v.Errors, v.Data = form, fe, d
+	return p.pages.Render(w, r, status, "start.html", v)
+}
+
+func (p *Portal) serveTechForm(w http.ResponseWriter, r *http.Request) error {
+	site := p.site(r.Context(), r)
+	t, err := p.techFor(r)
+	if err != nil {
+		return err
+	}
+	d := techFormData{Technician: t, Action: r.URL.Path, Heading: "Get help from " + t.PublicName}
+	return p.renderStartForm(w, r, http.StatusOK, site, d, nil, nil)
+}
+
+func (p *Portal) serveStartTech(w http.ResponseWriter, r *http.Request) error {
+	site := p.site(r.Context(), r)
+	if !site.TechList {
+		return web.ErrNotFound
+	}
+	t, err := p.techFor(r)
+	if err != nil {
+		return err
+	}
+	form, err := web.Form(r)
+	if err != nil {
+		return err
+	}
+	_, tok, err := p.desk.StartWithTechnician(r.Context(), site, t.UserID, customerFrom(form, site))
+	if err != nil {
+		d := techFormData{Technician: t, Action: r.URL.Path, Heading: "Get help from " + t.PublicName}
+		if fe, ok := fieldErrors(err); ok {
+			return p.renderStartForm(w, r, http.StatusUnprocessableEntity, site, d, form, fe)
+		}
+		if errors.Is(err, desk.ErrState) {
+			return p.renderStartForm(w, r, http.StatusConflict, site, d, form, web.FieldErrors{"name": t.PublicName + " is not available right now. Go back and choose another technician, or describe your issue in the form."})
+		}
+		return deskError(err)
+	}
+	return p.begin(w, r, tok)
+}
+
+func (p *Portal) serveStartKey(w http.ResponseWriter, r *http.Request) error {
+	site := p.site(r.Context(), r)
+	form, err := web.Form(r)
+	if err != nil {
+		return err
+	}
+	c := customerFrom(form, desk.Site{})
+	_, tok, err := p.desk.StartWithKey(r.Context(), site, form.Get("key"), c, p.rt.ClientAddr(r).String())
+	var te *desk.ThrottledError
+	switch {
+	case err == nil:
+		return p.begin(w, r, tok)
+	case errors.Is(err, desk.ErrBadKey):
+		return p.renderHome(w, r, http.StatusUnprocessableEntity, site, form, web.FieldErrors{"key": "That session key is not valid. Check the 9 digits, or ask your technician for a new key."}, "")
+	case errors.As(err, &te):
+		secs := int(te.Wait.Round(time.Second) / time.Second)
+		return p.renderHome(w, r, http.StatusTooManyRequests, site, form, web.FieldErrors{"key": fmt.Sprintf("Too many wrong keys. Wait %d seconds, then try again.", max(secs, 1))}, "")
+	}
+	if fe, ok := fieldErrors(err); ok {
+		return p.renderHome(w, r, http.StatusUnprocessableEntity, site, form, fe, "")
+	}
+	return err
+}
+
+func (p *Portal) serveStartSurvey(w http.ResponseWriter, r *http.Request) error {
+	site := p.site(r.Context(), r)
+	if !site.Survey {
+		return web.ErrNotFound
+	}
+	form, err := web.Form(r)
+	if err != nil {
+		return err
+	}
+	issue, _ := strconv.ParseUint(form.Get("issue_type"), 10, 64)
+	tech, _ := strconv.ParseUint(form.Get("technician"), 10, 64)
+	_, tok, err := p.desk.StartSurvey(r.Context(), site, issue, tech, customerFrom(form, site))
+	if err == nil {
+		return p.begin(w, r, tok)
+	}
+	if fe, ok := fieldErrors(err); ok {
+		return p.renderHome(w, r, http.StatusUnprocessableEntity, site, form, fe, "")
+	}
+	if errors.Is(err, desk.ErrState) || errors.Is(err, desk.ErrNotFound) {
+		return p.renderHome(w, r, http.StatusConflict, site, form, web.FieldErrors{"technician": "That technician is not available right now. Choose another one."}, "")
+	}
+	return err
+}
+
+func (p *Portal) serveStartCode(w http.ResponseWriter, r *http.Request) error {
+	site := p.site(r.Context(), r)
+	form, err := web.Form(r)
+	if err != nil {
+		return err
+	}
+	_, tok, code, err := p.desk.StartCode(r.Context(), site, customerFrom(form, desk.Site{}))
+	if err != nil {
+		if fe, ok := fieldErrors(err); ok {
+			return p.renderHome(w, r, http.StatusUnprocessableEntity, site, form, fe, "")
+		}
+		return err
+	}
+	// The code is shown on the session page until a technician claims it;
+	// the desk keeps only its keyed hash.
+	web.SetCookie(w, codeCookie, code, 24*time.Hour)
+	return p.begin(w, r, tok)
+}
+
+const codeCookie = "sb-code"
+
+// sosForm is the short SOS Call request form: a name and the issue.
+func sosForm(site desk.Site, action string) techFormData {
+	return techFormData{Action: action, Heading: "Request help",
+		Site: desk.Site{ID: site.ID, Name: site.Name, AskName: true, AskDescription: true}}
+}
+
+func (p *Portal) serveSOSForm(w http.ResponseWriter, r *http.Request) error {
+	site := p.site(r.Context(), r)
+	d := sosForm(site, r.URL.Path)
+	return p.renderStartForm(w, r, http.StatusOK, site, d, nil, nil)
+}
+
+func (p *Portal) serveStartSOS(w http.ResponseWriter, r *http.Request) error {
+	site := p.site(r.Context(), r)
+	form, err := web.Form(r)
+	if err != nil {
+		return err
+	}
+	_, tok, err := p.desk.StartSOS(r.Context(), site, r.PathValue("token"), customerFrom(form, desk.Site{}))
+	d := sosForm(site, r.URL.Path)
+	switch {
+	case err == nil:
+		return p.begin(w, r, tok)
+	case errors.Is(err, desk.ErrSOSPaused):
+		return p.renderStartForm(w, r, http.StatusConflict, site, d, form, web.FieldErrors{"name": "This help link is paused for now. Try again later, or contact your help desk another way."})
+	case errors.Is(err, desk.ErrNotFound):
+		return web.Error(http.StatusNotFound, "This help link is no longer valid.", "Ask your help desk for a current link.")
+	}
+	if fe, ok := fieldErrors(err); ok {
+		return p.renderStartForm(w, r, http.StatusUnprocessableEntity, site, d, form, fe)
+	}
+	return err
+}
+
+func (p *Portal) serveLink(w http.ResponseWriter, r *http.Request) error {
+	ss, tok, err := p.desk.RedeemLink(r.Context(), r.PathValue("token"), web.Cookie(r, customerCookie))
+	switch {
+	case errors.Is(err, desk.ErrLinkTaken):
+		return web.Error(http.StatusConflict, "This support link is already in use on another device.", "Ask your technician for a new link if you need to join from here.")
+	case errors.Is(err, desk.ErrNotFound):
+		return web.Error(http.StatusNotFound, "This support link is not valid.", "Check the address, or ask your technician for a new link.")
+	case err != nil:
+		return err
+	}
+	if tok == "" {
+		// The link's session ended before anyone opened it.
+		site := p.site(r.Context(), r)
+		return p.renderEnded(w, r, site, ss)
+	}
+	return p.begin(w, r, tok)
+}
