@@ -89,6 +89,10 @@ func (s *Service) GenerateKey(ctx context.Context, a Actor, lifetime time.Durati
 	return key, exp, err
 }
 
+// dummyKey is decoded for an unknown key, so that unknown, expired and used
+// keys take the same path.
+var dummyKey = []byte(`{"technician":1,"site":0,"expires":"2000-01-01T00:00:00Z","used":true}`)
+
 // ErrBadKey is the one answer to an unknown, expired or used session key.
 var ErrBadKey = fmt.Errorf("that session key is not valid: check the 9 digits, or ask your technician for a new key")
 
@@ -118,13 +122,14 @@ func (s *Service) StartWithKey(ctx context.Context, site Site, key string, c Cus
 	ss, tok, err := s.start(ctx, Session{Status: Ready, Method: MethodKey, Site: site.ID, Customer: c}, nil, func(tx *bolt.Tx, ss *Session) error {
 		var k keyRecord
 		raw := root(tx, bKeys).Get(h)
-		if raw == nil {
-			return ErrBadKey
+		found := raw != nil
+		if !found {
+			raw = dummyKey // the same work as for a real record
 		}
 		if err := json.Unmarshal(raw, &k); err != nil {
 			return err
 		}
-		if k.Used || !now.Before(k.Expires) || k.Site != 0 && k.Site != site.ID {
+		if !found || k.Used || !now.Before(k.Expires) || k.Site != 0 && k.Site != site.ID {
 			return ErrBadKey
 		}
 		k.Used = true
