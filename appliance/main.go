@@ -24,6 +24,9 @@ const usage = `Usage:
   applianced [-dev] [-config FILE] backup FILE     copy the live store to FILE
   applianced [-dev] [-config FILE] restore FILE    restore FILE into an empty state directory
   applianced version                               print the version
+  applianced update install [-force] [-tries N] [-no-reboot] BUNDLE
+                                                   install a signed update and reboot into it
+  applianced update status                         running version, boot entries, failed updates
 `
 
 // Main runs the command line args (without the program name) and returns the
@@ -40,6 +43,9 @@ func Main(ctx context.Context, args []string, version string, stdout, stderr io.
 	if fs.Arg(0) == "version" {
 		fmt.Fprintln(stdout, "applianced", version)
 		return 0
+	}
+	if fs.Arg(0) == "update" {
+		return updateMain(ctx, fs.Args()[1:], stdout, stderr)
 	}
 	cfg, err := loadConfig(*dev, *path)
 	if err != nil {
