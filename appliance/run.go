@@ -77,7 +77,8 @@ func buildWeb(ctx context.Context, cfg config.Config, db *store.DB, svc services
 	}, log.With("subsys", "web"))
 	issuer := "Switchboard"
 	site := account.New(account.Config{Realm: auth.Site, Prefix: "/login", Surface: "Site administration",
-		Home: "/login/dashboard", Issuer: issuer, Roles: desk.Roles, RoleName: desk.RoleName}, authSvc, rt, log.With("subsys", "login"))
+		Home: "/login/dashboard", Issuer: issuer, Roles: desk.Roles, RoleName: desk.RoleName,
+		Profile: func(id uint64) string { return fmt.Sprintf("/login/technicians/%d", id) }}, authSvc, rt, log.With("subsys", "login"))
 	boxArea := account.New(account.Config{Realm: auth.Box, Prefix: "/appliance", Surface: "Appliance administration",
 		Home: "/appliance/status", Issuer: issuer + " appliance"}, authSvc, rt, log.With("subsys", "appliance"))
 	admin.New(site, authSvc, deskSvc).Routes(rt)

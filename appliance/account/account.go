@@ -53,6 +53,7 @@ type Area struct {
 type navItem struct {
 	label, href string
 	admin       bool
+	show        func(*http.Request, *Who) bool
 }
 
 // Who is the signed-in person of a request.
@@ -73,7 +74,13 @@ func New(cfg Config, svc *auth.Service, rt *web.Router, log *slog.Logger) *Area 
 // AddNav adds a navigation entry shown to signed-in people (to admins only
 // when admin is set). Entries appear in the order added.
 func (a *Area) AddNav(label, href string, admin bool) {
-	a.nav = append(a.nav, navItem{label, href, admin})
+	a.nav = append(a.nav, navItem{label: label, href: href, admin: admin})
+}
+
+// AddNavFunc adds a navigation entry shown to the signed-in people for whom
+// show returns true (front ends hide what a person cannot open).
+func (a *Area) AddNavFunc(label, href string, show func(r *http.Request, who *Who) bool) {
+	a.nav = append(a.nav, navItem{label: label, href: href, show: show})
 }
 
 func (a *Area) cookie() string { return "sb-" + string(a.cfg.Realm) }
@@ -154,7 +161,7 @@ func (a *Area) View(r *http.Request, who *Who, title string) web.View {
 	}
 	v.SignOut = a.path("/signout")
 	for _, n := range a.nav {
-		if n.admin && !who.Admin() {
+		if n.admin && !who.Admin() || n.show != nil && !n.show(r, who) {
 			continue
 		}
 		v.Nav = append(v.Nav, web.NavLink{Label: n.label, Href: n.href, Current: r.URL.Path == n.href || strings.HasPrefix(r.URL.Path, n.href+"/")})

@@ -1,11 +1,17 @@
 // Package admin serves /login, the site administration: the dashboard every
-// site user lands on, and (through account) users and the first-run setup.
-// Service-desk configuration (channels, teams, roles) is added here.
+// site user lands on, the service desk's configuration (channels, teams,
+// technician profiles with roles and permissions, issue types, public
+// sites) and its audit log; users and the first-run setup come from account.
+//
+// Every route asks desk.Authorize, directly or through the desk method it
+// calls, for the signed-in person's desk.Actor; the navigation hides what
+// that person cannot open, and the server refuses it whatever a page shows.
 package admin
 
 import (
 	"embed"
 	"net/http"
+	"strconv"
 
 	"github.com/switchboardhq/switchboard/appliance/account"
 	"github.com/switchboardhq/switchboard/appliance/auth"
@@ -28,32 +34,138 @@ func New(area *account.Area, svc *auth.Service, d *desk.Service) *Admin {
 	return &Admin{area: area, auth: svc, desk: d}
 }
 
+// maxUpload bounds the body of the technician form, which carries a photo
+// of up to desk.MaxPhoto: larger photos get a message next to the field.
+const maxUpload = 4*desk.MaxPhoto + 64<<10
+
 // Routes registers the surface's pages and its navigation.
 func (a *Admin) Routes(rt *web.Router) {
 	rt.Pages().MustAdd(templates, "templates/*.html")
-	a.area.AddNav("Dashboard", "/login/dashboard", false)
+	all := func(*http.Request, *account.Who) bool { return true }
+	a.area.AddNavFunc("Dashboard", "/login/dashboard", all)
+	a.area.AddNavFunc("Channels", "/login/channels", a.can(desk.ActViewAdmin))
+	a.area.AddNavFunc("Issue types", "/login/issue-types", a.can(desk.ActViewAdmin))
+	a.area.AddNavFunc("Teams", "/login/teams", a.can(desk.ActManageTeams))
+	a.area.AddNavFunc("Technicians", "/login/technicians", a.can(desk.ActManageUsers))
 	a.area.AddNav("Users", "/login/users", true)
-	a.area.AddNav("Console", "/console", false)
-	a.area.AddNav("My account", "/login/account", false)
+	a.area.AddNavFunc("Public sites", "/login/sites", a.can(desk.ActManageSites))
+	a.area.AddNavFunc("Audit log", "/login/audit", a.can(desk.ActViewAudit))
+	a.area.AddNavFunc("Console", "/console", all)
+	a.area.AddNavFunc("My account", "/login/account", all)
+
 	rt.Handle("GET /login/dashboard", a.area.Require(false, a.serveDashboard))
+
+	rt.Handle("GET /login/channels", a.guard("", a.serveChannels))
+	rt.Handle("GET /login/channels/new", a.guard(desk.ActCreateChannel, a.serveChannelNew))
+	rt.Handle("POST /login/channels", a.guard(desk.ActCreateChannel, a.serveChannelSave))
+	rt.Handle("GET /login/channels/{id}", a.guard("", a.serveChannel))
+	rt.Handle("POST /login/channels/{id}", a.guard("", a.serveChannelSave))
+	rt.Handle("POST /login/channels/{id}/delete", a.guard(desk.ActDeleteChannel, a.serveChannelDelete))
+
+	rt.Handle("GET /login/issue-types", a.guard("", a.serveIssueTypes))
+	rt.Handle("GET /login/issue-types/new", a.guard("", a.serveIssueTypeNew))
+	rt.Handle("POST /login/issue-types", a.guard("", a.serveIssueTypeSave))
+	rt.Handle("GET /login/issue-types/{id}", a.guard("", a.serveIssueType))
+	rt.Handle("POST /login/issue-types/{id}", a.guard("", a.serveIssueTypeSave))
+	rt.Handle("POST /login/issue-types/{id}/delete", a.guard("", a.serveIssueTypeDelete))
+
+	rt.Handle("GET /login/teams", a.guard(desk.ActManageTeams, a.serveTeams))
+	rt.Handle("GET /login/teams/new", a.guard(desk.ActManageTeams, a.serveTeamNew))
+	rt.Handle("POST /login/teams", a.guard(desk.ActManageTeams, a.serveTeamSave))
+	rt.Handle("GET /login/teams/{id}", a.guard(desk.ActManageTeams, a.serveTeam))
+	rt.Handle("POST /login/teams/{id}", a.guard(desk.ActManageTeams, a.serveTeamSave))
+	rt.Handle("POST /login/teams/{id}/delete", a.guard(desk.ActManageTeams, a.serveTeamDelete))
+
+	rt.Handle("GET /login/technicians", a.guard(desk.ActManageUsers, a.serveTechnicians))
+	rt.Handle("GET /login/technicians/{id}", a.guard(desk.ActManageUsers, a.serveTechnician))
+	rt.HandleUpload("POST /login/technicians/{id}", maxUpload, a.guard(desk.ActManageUsers, a.serveTechnicianSave))
+	rt.Handle("POST /login/technicians/{id}/delete", a.guard(desk.ActManageUsers, a.serveTechnicianDelete))
+	rt.Handle("GET /login/technicians/{id}/photo", a.guard(desk.ActManageUsers, a.serveTechnicianPhoto))
+
+	rt.Handle("GET /login/sites", a.guard(desk.ActManageSites, a.serveSites))
+	rt.Handle("GET /login/sites/new", a.guard(desk.ActManageSites, a.serveSiteNew))
+	rt.Handle("POST /login/sites", a.guard(desk.ActManageSites, a.serveSiteSave))
+	rt.Handle("GET /login/sites/{id}", a.guard(desk.ActManageSites, a.serveSite))
+	rt.Handle("POST /login/sites/{id}", a.guard(desk.ActManageSites, a.serveSiteSave))
+	rt.Handle("POST /login/sites/{id}/delete", a.guard(desk.ActManageSites, a.serveSiteDelete))
+
+	rt.Handle("GET /login/audit", a.guard(desk.ActViewAudit, a.serveAudit))
+}
+
+// render renders the page name of the surface.
+func (a *Admin) render(w http.ResponseWriter, r *http.Request, status int, name string, v web.View) error {
+	return a.area.Render(w, r, status, name, v)
 }
 
 type dashboard struct {
 	Admin bool
 	Users int
 	TOTP  bool
+	Cards []card
+}
+
+// card is a tile of the dashboard leading to one part of the desk.
+type card struct {
+	ID, Title, Text, Href, Action string
 }
 
 func (a *Admin) serveDashboard(w http.ResponseWriter, r *http.Request, who *account.Who) error {
+	ctx := r.Context()
 	d := dashboard{Admin: who.Admin(), TOTP: who.User.HasTOTP()}
 	if d.Admin {
-		users, err := a.auth.Users(r.Context(), auth.Site)
+		users, err := a.auth.Users(ctx, auth.Site)
 		if err != nil {
 			return err
 		}
 		d.Users = len(users)
 	}
+	actor, err := a.actor(r, who)
+	if err != nil {
+		return err
+	}
+	if desk.Can(actor, desk.ActViewAdmin, desk.Scope{}) {
+		chans, err := a.desk.Channels(ctx, actor)
+		if err != nil {
+			return err
+		}
+		text := plural(len(chans), "channel") + " with their own queues."
+		if actor.Role == desk.RoleChannelManager {
+			text = "You manage " + plural(len(chans), "channel") + "."
+		}
+		d.Cards = append(d.Cards,
+			card{"channels", "Channels", text, "/login/channels", "Open channels"},
+			card{"issues", "Issue types", "What customers choose in the survey, and the channel each one routes to.", "/login/issue-types", "Open issue types"})
+	}
+	if desk.Can(actor, desk.ActManageTeams, desk.Scope{}) {
+		teams, err := a.desk.Teams(ctx)
+		if err != nil {
+			return err
+		}
+		d.Cards = append(d.Cards, card{"teams", "Teams", plural(len(teams), "team") + " of technicians, with their leads and managers.", "/login/teams", "Open teams"})
+	}
+	if desk.Can(actor, desk.ActManageUsers, desk.Scope{}) {
+		d.Cards = append(d.Cards, card{"techs", "Technicians", "Names customers see, display order, photos, roles and permissions.", "/login/technicians", "Open technicians"})
+	}
+	if desk.Can(actor, desk.ActManageSites, desk.Scope{}) {
+		sites, err := a.desk.Sites(ctx)
+		if err != nil {
+			return err
+		}
+		d.Cards = append(d.Cards, card{"sites", "Public sites", plural(len(sites), "public site") + " where customers ask for help.", "/login/sites", "Open public sites"})
+	}
+	if desk.Can(actor, desk.ActViewAudit, desk.Scope{}) {
+		d.Cards = append(d.Cards, card{"audit", "Audit log", "Every change to the desk: who, when, before and after.", "/login/audit", "Open the audit log"})
+	}
 	v := a.area.View(r, who, "Dashboard")
 	v.Data = d
-	return a.area.Render(w, r, http.StatusOK, "dashboard.html", v)
+	return a.render(w, r, http.StatusOK, "dashboard.html", v)
+}
+
+// plural is "1 channel", "2 channels".
+func plural(n int, unit string) string {
+	s := strconv.Itoa(n) + " " + unit
+	if n != 1 {
+		s += "s"
+	}
+	return s
 }

@@ -122,9 +122,10 @@ func (s *Service) SaveChannel(ctx context.Context, a Actor, c Channel) (Channel,
 				return err
 			}
 			before = &old
-			// Only those who configure every channel pick its managers.
+			// Only those who configure every channel pick its managers
+			// and the default (which takes the flag from another channel).
 			if a.Role == RoleChannelManager {
-				c.Managers = old.Managers
+				c.Managers, c.Default = old.Managers, old.Default
 			}
 		}
 		names := root(tx, bChannelNames)

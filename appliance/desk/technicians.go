@@ -34,6 +34,9 @@ type Technician struct {
 	PhotoType     string        `json:"photo_type,omitempty"`
 	Availability  string        `json:"availability"`
 	Perms         map[Perm]bool `json:"perms"`
+	// Role is the role given at the last save, so the audit log shows role
+	// changes; the auth user's role is the one that counts.
+	Role string `json:"role,omitempty"`
 }
 
 // CheckTechnician validates the profile fields of t, so a caller can check
@@ -116,6 +119,9 @@ func (s *Service) SaveTechnician(ctx context.Context, a Actor, t Technician, rol
 	}
 	if err := CheckTechnician(&t); err != nil {
 		return t, err
+	}
+	if role != "" {
+		t.Role = role
 	}
 	err := s.db.Update(ctx, func(tx *bolt.Tx) error {
 		var before *Technician

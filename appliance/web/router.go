@@ -39,6 +39,9 @@ type Router struct {
 	log    *slog.Logger
 	pages  *Pages
 	guards []func(http.ResponseWriter, *http.Request) bool
+	// limits are the body limits of routes that asked for more than
+	// Config.MaxBody, by pattern.
+	limits map[string]int64
 }
 
 // NewRouter returns an empty router.
@@ -73,6 +76,28 @@ func (rt *Router) HandleNoCSRF(pattern string, h Handler) {
 	rt.handle(pattern, h, true)
 }
 
+// HandleUpload is Handle for a route that accepts bodies of up to limit
+// bytes (file uploads) instead of Config.MaxBody.
+func (rt *Router) HandleUpload(pattern string, limit int64, h Handler) {
+	if rt.limits == nil {
+		rt.limits = map[string]int64{}
+	}
+	rt.limits[pattern] = limit
+	rt.handle(pattern, h, false)
+}
+
+// bodyLimit is the body limit of the route r goes to.
+func (rt *Router) bodyLimit(r *http.Request) int64 {
+	if len(rt.limits) > 0 {
+		if _, pattern := rt.mux.Handler(r); pattern != "" {
+			if limit, ok := rt.limits[pattern]; ok {
+				return limit
+			}
+		}
+	}
+	return rt.cfg.MaxBody
+}
+
 func (rt *Router) handle(pattern string, h Handler, noCSRF bool) {
 	method, path, ok := strings.Cut(pattern, " ")
 	if !ok {
@@ -105,7 +130,7 @@ func (rt *Router) Handler() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		setSecurityHeaders(w.Header(), rt.cfg.AltSvc)
 		if r.Body != nil {
-			r.Body = http.MaxBytesReader(w, r.Body, rt.cfg.MaxBody)
+			r.Body = http.MaxBytesReader(w, r.Body, rt.bodyLimit(r))
 		}
 		for _, g := range rt.guards {
 			if g(w, r) {

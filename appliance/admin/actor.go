@@ -1,0 +1,148 @@
+package admin
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"strconv"
+	"strings"
+	"unicode"
+	"unicode/utf8"
+
+	"github.com/switchboardhq/switchboard/appliance/account"
+	"github.com/switchboardhq/switchboard/appliance/auth"
+	"github.com/switchboardhq/switchboard/appliance/desk"
+	"github.com/switchboardhq/switchboard/appliance/web"
+)
+
+// req is a request of a signed-in person who may open the administration,
+// with the desk actor every authorization decision is made for.
+type req struct {
+	who   *account.Who
+	actor desk.Actor
+}
+
+type handler func(w http.ResponseWriter, r *http.Request, q *req) error
+
+type actorKey struct{}
+
+// actor returns the desk actor of who, computed once per request.
+func (a *Admin) actor(r *http.Request, who *account.Who) (desk.Actor, error) {
+	if act, ok := r.Context().Value(actorKey{}).(desk.Actor); ok && act.UserID == who.User.ID {
+		return act, nil
+	}
+	name := who.User.DisplayName
+	if name == "" {
+		name = who.User.Username
+	}
+	return a.desk.ActorFor(r.Context(), who.User.ID, name, who.User.Role)
+}
+
+// guard wraps h so it runs only for a signed-in person the desk lets open
+// the administration (desk.ActViewAdmin) and, when act is set, take act,
+// which must not depend on a channel. Handlers authorize channel-scoped
+// actions themselves, through the desk methods they call.
+func (a *Admin) guard(act desk.Action, h handler) web.Handler {
+	return a.area.Require(false, func(w http.ResponseWriter, r *http.Request, who *account.Who) error {
+		actor, err := a.actor(r, who)
+		if err != nil {
+			return err
+		}
+		if err := desk.Authorize(actor, desk.ActViewAdmin, desk.Scope{}); err != nil {
+			return webError(err)
+		}
+		if act != "" {
+			if err := desk.Authorize(actor, act, desk.Scope{}); err != nil {
+				return webError(err)
+			}
+		}
+		r = r.WithContext(context.WithValue(r.Context(), actorKey{}, actor))
+		return webError(h(w, r, &req{who: who, actor: actor}))
+	})
+}
+
+// can is the navigation test for act: whether the signed-in person may
+// take it at all.
+func (a *Admin) can(act desk.Action) func(*http.Request, *account.Who) bool {
+	return func(r *http.Request, who *account.Who) bool {
+		actor, err := a.actor(r, who)
+		return err == nil && desk.Can(actor, desk.ActViewAdmin, desk.Scope{}) && desk.Can(actor, act, desk.Scope{})
+	}
+}
+
+// webError maps desk errors to the HTTP errors people see.
+func webError(err error) error {
+	if err == nil {
+		return nil
+	}
+	var he *web.HTTPError
+	switch {
+	case errors.As(err, &he):
+		return err
+	case errors.Is(err, desk.ErrForbidden):
+		return &web.HTTPError{Code: http.StatusForbidden, Msg: web.ErrForbidden.Msg, Next: web.ErrForbidden.Next, Err: err}
+	case errors.Is(err, desk.ErrNotFound), errors.Is(err, auth.ErrNotFound):
+		return &web.HTTPError{Code: http.StatusNotFound, Msg: "There is nothing at this address: it may have been deleted.",
+			Next: "Go back to the list and reload it.", Err: err}
+	case errors.Is(err, desk.ErrInUse):
+		msg, next := inUse(err)
+		return &web.HTTPError{Code: http.StatusConflict, Msg: msg, Next: next, Err: err}
+	}
+	return err
+}
+
+// inUse splits the text of a desk.ErrInUse ("channel "X" is the default
+// channel; make another channel the default first: in use") into what
+// happened and what to do, as sentences.
+func inUse(err error) (msg, next string) {
+	text := strings.TrimSuffix(err.Error(), ": "+desk.ErrInUse.Error())
+	msg, next, _ = strings.Cut(text, "; ")
+	if next == "" {
+		next = "Change what still uses it first, then try again."
+	}
+	return sentence(msg), sentence(next)
+}
+
+// fieldErrors turns a desk or auth error about fields into messages next to
+// them, or returns false when err is not about a field.
+func fieldErrors(err error, fe web.FieldErrors) bool {
+	var many desk.FieldErrors
+	var one *desk.FieldError
+	var af *auth.FieldError
+	switch {
+	case errors.As(err, &many):
+		for _, f := range many {
+			fe.Add(f.Field, f.Msg)
+		}
+	case errors.As(err, &one):
+		fe.Add(one.Field, one.Msg)
+	case errors.As(err, &af):
+		fe.Add(af.Field, sentence(af.Msg))
+	default:
+		return false
+	}
+	return true
+}
+
+// sentence capitalizes s and ends it with a period.
+func sentence(s string) string {
+	s = strings.TrimSpace(s)
+	if s == "" {
+		return s
+	}
+	r, n := utf8.DecodeRuneInString(s)
+	s = string(unicode.ToUpper(r)) + s[n:]
+	if !strings.HasSuffix(s, ".") {
+		s += "."
+	}
+	return s
+}
+
+// pathID is the {id} of the request's path.
+func pathID(r *http.Request) (uint64, error) {
+	id, err := strconv.ParseUint(r.PathValue("id"), 10, 64)
+	if err != nil || id == 0 {
+		return 0, web.ErrNotFound
+	}
+	return id, nil
+}

@@ -1,0 +1,285 @@
+package admin
+
+import (
+	"fmt"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"unicode"
+
+	"github.com/switchboardhq/switchboard/appliance/desk"
+	"github.com/switchboardhq/switchboard/appliance/web"
+)
+
+type sitesPage struct {
+	Query string
+	Rows  []siteRow
+	Total int
+}
+
+type siteRow struct {
+	desk.Site
+	Href    string
+	Methods []string
+}
+
+// startMethods names the start methods a site has on.
+func startMethods(st desk.Site) []string {
+	var out []string
+	for _, m := range []struct {
+		on   bool
+		name string
+	}{{st.TechList, "Technician list"}, {st.SessionKey, "Session key"}, {st.Survey, "Issue survey"}, {st.SOSCall, "SOS Call"}} {
+		if m.on {
+			out = append(out, m.name)
+		}
+	}
+	return out
+}
+
+func (a *Admin) serveSites(w http.ResponseWriter, r *http.Request, q *req) error {
+	sites, err := a.desk.Sites(r.Context())
+	if err != nil {
+		return err
+	}
+	d := sitesPage{Query: query(r), Total: len(sites)}
+	for _, st := range sites {
+		row := siteRow{Site: st, Href: fmt.Sprintf("/login/sites/%d", st.ID), Methods: startMethods(st)}
+		if matches(d.Query, st.Name, strings.Join(st.Hostnames, " ")) {
+			d.Rows = append(d.Rows, row)
+		}
+	}
+	v := a.area.View(r, q.who, "Public sites")
+	v.Flash = flash(r, "public site")
+	v.Data = d
+	return a.render(w, r, http.StatusOK, "sites.html", v)
+}
+
+func siteForm(st desk.Site) url.Values {
+	v := url.Values{
+		"name":             {st.Name},
+		"hostnames":        {strings.Join(st.Hostnames, "\n")},
+		"tech_list":        boolValue(st.TechList),
+		"session_key":      boolValue(st.SessionKey),
+		"survey":           boolValue(st.Survey),
+		"sos_call":         boolValue(st.SOSCall),
+		"survey_mode":      {st.SurveyMode},
+		"ask_name":         boolValue(st.AskName),
+		"ask_company":      boolValue(st.AskCompany),
+		"ask_company_code": boolValue(st.AskCompanyCode),
+		"ask_description":  boolValue(st.AskDescription),
+		"agreement":        {st.Agreement},
+		"custom_rows":      {strconv.Itoa(len(st.Custom))},
+	}
+	for i, f := range st.Custom {
+		n := strconv.Itoa(i)
+		v.Set("custom_label_"+n, f.Label)
+		v.Set("custom_max_"+n, strconv.Itoa(f.MaxLen))
+		if f.Required {
+			v.Set("custom_required_"+n, "1")
+		}
+	}
+	return v
+}
+
+func (a *Admin) serveSiteNew(w http.ResponseWriter, r *http.Request, q *req) error {
+	v := a.area.View(r, q.who, "New public site")
+	v.Form = siteForm(desk.Site{TechList: true, SessionKey: true, Survey: true, SurveyMode: desk.SurveyIssue,
+		AskName: true, AskDescription: true})
+	return a.renderSite(w, r, http.StatusOK, v, desk.Site{})
+}
+
+func (a *Admin) serveSite(w http.ResponseWriter, r *http.Request, q *req) error {
+	id, err := pathID(r)
+	if err != nil {
+		return err
+	}
+	st, err := a.desk.Site(r.Context(), id)
+	if err != nil {
+		return err
+	}
+	v := a.area.View(r, q.who, st.Name)
+	v.Form = siteForm(st)
+	return a.renderSite(w, r, http.StatusOK, v, st)
+}
+
+// maxCustomRows bounds the rows of custom fields a form may send.
+const maxCustomRows = desk.MaxCustomFields + 5
+
+// serveSiteSave creates (POST /login/sites) or changes a public site.
+func (a *Admin) serveSiteSave(w http.ResponseWriter, r *http.Request, q *req) error {
+	ctx := r.Context()
+	var old desk.Site
+	if r.PathValue("id") != "" {
+		id, err := pathID(r)
+		if err != nil {
+			return err
+		}
+		if old, err = a.desk.Site(ctx, id); err != nil {
+			return err
+		}
+	}
+	form, err := web.Form(r)
+	if err != nil {
+		return err
+	}
+	fe := web.FieldErrors{}
+	st := desk.Site{
+		ID:   old.ID,
+		Name: first(form, "name"),
+		Hostnames: strings.FieldsFunc(first(form, "hostnames"), func(c rune) bool {
+			return c == ',' || unicode.IsSpace(c)
+		}),
+		TechList:       on(form, "tech_list"),
+		SessionKey:     on(form, "session_key"),
+		Survey:         on(form, "survey"),
+		SOSCall:        on(form, "sos_call"),
+		SurveyMode:     first(form, "survey_mode"),
+		AskName:        on(form, "ask_name"),
+		AskCompany:     on(form, "ask_company"),
+		AskCompanyCode: on(form, "ask_company_code"),
+		AskDescription: on(form, "ask_description"),
+		Agreement:      first(form, "agreement"),
+	}
+	if st.SurveyMode == "" {
+		fe.Add("survey_mode", "Choose what customers pick in the survey.")
+		st.SurveyMode = "none" // refused by the desk too
+	}
+	for _, row := range customRows(form) {
+		if row.blank() {
+			continue
+		}
+		f := desk.CustomField{Label: row.Label, Required: row.Required}
+		if row.Max == "" {
+			f.MaxLen = 256
+		} else if f.MaxLen, err = strconv.Atoi(strings.TrimSpace(row.Max)); err != nil {
+			fe.Add("custom", fmt.Sprintf("Custom field %d: enter its maximum length as a number from 1 to %d.", row.Human, desk.MaxCustomFieldLen))
+			f.MaxLen = 0 // refused by the desk too
+		}
+		st.Custom = append(st.Custom, f)
+	}
+	saved, err := a.desk.SaveSite(ctx, q.actor, st)
+	if err == nil && !fe.Any() {
+		done := "saved"
+		if old.ID == 0 {
+			done = "created"
+		}
+		return web.Redirect(w, r, "/login/sites?done="+done+"#site-"+strconv.FormatUint(saved.ID, 10))
+	}
+	if err != nil && !fieldErrors(err, fe) {
+		return err
+	}
+	title := "New public site"
+	if old.ID != 0 {
+		title = old.Name
+	}
+	v := a.area.View(r, q.who, title)
+	v.Form, v.Errors = url.Values(form), fe
+	return a.renderSite(w, r, http.StatusUnprocessableEntity, v, old)
+}
+
+func (a *Admin) serveSiteDelete(w http.ResponseWriter, r *http.Request, q *req) error {
+	id, err := pathID(r)
+	if err != nil {
+		return err
+	}
+	if err := a.desk.DeleteSite(r.Context(), q.actor, id); err != nil {
+		return err
+	}
+	return web.Redirect(w, r, "/login/sites?done=deleted")
+}
+
+// customTable is the custom survey fields part of the site form: the rows
+// filled in, then blank rows to add more (no script needed).
+type customTable struct {
+	Rows []customRow
+	Err  string
+	Max  int
+}
+
+type customRow struct {
+	N, Human   int
+	Label, Max string
+	Required   bool
+	Bad        bool
+}
+
+func (c customRow) blank() bool {
+	return strings.TrimSpace(c.Label) == "" && strings.TrimSpace(c.Max) == "" && !c.Required
+}
+
+// customRows reads the custom field rows of a site form.
+func customRows(form map[string][]string) []customRow {
+	n, _ := strconv.Atoi(first(form, "custom_rows"))
+	n = min(max(n, 0), maxCustomRows)
+	var rows []customRow
+	for i := range n {
+		k := strconv.Itoa(i)
+		rows = append(rows, customRow{Human: i + 1, Label: first(form, "custom_label_"+k),
+			Max: first(form, "custom_max_"+k), Required: on(form, "custom_required_"+k)})
+	}
+	return rows
+}
+
+// newCustomTable lays out the rows of v.Form again, filled ones first, with
+// three blank rows to add fields.
+func newCustomTable(v web.View) *customTable {
+	t := &customTable{Err: v.Err("custom"), Max: desk.MaxCustomFields}
+	for _, row := range customRows(v.Form) {
+		if row.blank() {
+			continue
+		}
+		row.Bad = t.Err != "" && strings.TrimSpace(row.Label) == ""
+		t.Rows = append(t.Rows, row)
+	}
+	for blank := 0; blank < 3 && len(t.Rows) < desk.MaxCustomFields; blank++ {
+		t.Rows = append(t.Rows, customRow{})
+	}
+	for i := range t.Rows {
+		t.Rows[i].N, t.Rows[i].Human = i, i+1
+	}
+	return t
+}
+
+func (a *Admin) renderSite(w http.ResponseWriter, r *http.Request, status int, v web.View, st desk.Site) error {
+	p := editPage{
+		Heading: "New public site", Back: "/login/sites", BackLabel: "Public sites",
+		Intro:  "A public site is the page customers open to ask for help, on one or more host names of this appliance.",
+		Action: "/login/sites", Submit: "Create site",
+	}
+	if st.ID != 0 {
+		p.Heading, p.Intro = "Public site "+st.Name, ""
+		p.Action, p.Submit = fmt.Sprintf("/login/sites/%d", st.ID), "Save changes"
+		p.Delete = fmt.Sprintf("/login/sites/%d/delete", st.ID)
+		p.DeleteTitle, p.DeleteLabel = "Delete this site", "Delete site"
+		p.DeleteHint = "Its host names stop showing a support page and can be given to another site."
+		p.Confirm = fmt.Sprintf("Delete the public site %q for good?", st.Name)
+	}
+	modes := []option{{Value: desk.SurveyIssue, Label: "An issue type (the session goes to its channel)"},
+		{Value: desk.SurveyTechnician, Label: "A technician (the session goes to their personal queue)"}}
+	p.Sections = []section{
+		{ID: "site", Title: "Site", Fields: []field{
+			textField(v, "name", "Name", 200, "For administrators; up to 64 characters."),
+			textareaField(v, "hostnames", "Host names", 4000, 3, "One per line, such as support.example.com. A host name belongs to one site only."),
+		}},
+		{ID: "start", Title: "How customers start a session", Fields: []field{
+			checkboxField(v, "tech_list", "Technician list", "Customers click an available technician."),
+			checkboxField(v, "session_key", "Session key", "Customers type the 9-digit key a technician gave them."),
+			checkboxField(v, "survey", "Issue survey", "Customers describe their problem and wait in a queue."),
+			checkboxField(v, "sos_call", "SOS Call", "Customers start from an SOS Call link."),
+		}},
+		{ID: "survey", Title: "Issue survey", Fields: []field{
+			selectField(v, "survey_mode", "Customers choose", modes, ""),
+			checkboxField(v, "ask_name", "Ask for a name", ""),
+			checkboxField(v, "ask_company", "Ask for a company", ""),
+			checkboxField(v, "ask_company_code", "Ask for a company code (optional for customers)", ""),
+			checkboxField(v, "ask_description", "Ask for a description of the problem", ""),
+		}, Custom: newCustomTable(v)},
+		{ID: "agreement", Title: "Customer agreement", Fields: []field{
+			textareaField(v, "agreement", "Agreement text", desk.MaxAgreement, 6, "Shown to customers before a session starts; they must accept it. Leave empty for none."),
+		}},
+	}
+	v.Data = p
+	return a.render(w, r, status, "edit.html", v)
+}
