@@ -20,7 +20,7 @@ import (
 )
 
 const usage = `Usage:
-  applianced [-dev] [-config FILE]                 run the appliance
+  applianced [-dev [-demo]] [-config FILE]         run the appliance
   applianced [-dev] [-config FILE] backup FILE     copy the live store to FILE
   applianced [-dev] [-config FILE] restore FILE    restore FILE into an empty state directory
   applianced version                               print the version
@@ -37,6 +37,7 @@ func Main(ctx context.Context, args []string, version string, stdout, stderr io.
 	fs.Usage = func() { fmt.Fprint(stderr, usage); fs.PrintDefaults() }
 	dev := fs.Bool("dev", false, "development mode: loopback ports 8443/8080, state in ./var, simulated hardware")
 	path := fs.String("config", "", "configuration file (default "+config.DefaultPath+", none in -dev)")
+	demo := fs.Bool("demo", false, "with -dev: fill an empty desk with demo channels, teams and technicians")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
@@ -56,7 +57,11 @@ func Main(ctx context.Context, args []string, version string, stdout, stderr io.
 	switch {
 	case len(rest) == 0 || rest[0] == "run":
 		log := sysd.NewLogger(stderr, levelOf(cfg.LogLevel))
-		if err := Run(ctx, cfg, Env{Stdout: stdout, Log: log, Version: version}); err != nil {
+		if *demo && !cfg.Dev {
+			fmt.Fprintln(stderr, "applianced: -demo works only with -dev; a real box never gets demo accounts")
+			return 2
+		}
+		if err := Run(ctx, cfg, Env{Stdout: stdout, Log: log, Version: version, Demo: *demo}); err != nil {
 			log.Error("applianced stopped", "err", err)
 			return 1
 		}

@@ -42,6 +42,8 @@ type Env struct {
 	Now func() time.Time
 	// Ready, if set, is called with the base URL once the appliance serves.
 	Ready func(base string)
+	// Demo fills an empty desk with demo data (dev mode only).
+	Demo bool
 }
 
 // buildWeb builds every browser surface on one router. port is the HTTPS
@@ -140,6 +142,11 @@ func Run(ctx context.Context, cfg config.Config, env Env) error {
 	_, port, _ := net.SplitHostPort(ls.https.Addr().String())
 
 	svc := newServices(db, authSvc, env.Now, log)
+	if env.Demo && cfg.Dev {
+		if err := seedDemo(ctx, authSvc, svc.desk, env.Stdout); err != nil {
+			return fmt.Errorf("demo data: %w", err)
+		}
+	}
 	rt, err := buildWeb(ctx, cfg, db, svc, board, env, port, log)
 	if err != nil {
 		return err

@@ -43,11 +43,12 @@ type Config struct {
 
 // Area is one realm's account pages.
 type Area struct {
-	cfg  Config
-	auth *auth.Service
-	rt   *web.Router
-	log  *slog.Logger
-	nav  []navItem
+	onDelete []func(*http.Request, *Who, uint64) error
+	cfg      Config
+	auth     *auth.Service
+	rt       *web.Router
+	log      *slog.Logger
+	nav      []navItem
 }
 
 type navItem struct {
@@ -69,6 +70,12 @@ func (w *Who) Admin() bool { return w.User.Role == auth.RoleAdmin }
 // New returns the area; call Routes to register it.
 func New(cfg Config, svc *auth.Service, rt *web.Router, log *slog.Logger) *Area {
 	return &Area{cfg: cfg, auth: svc, rt: rt, log: log}
+}
+
+// OnUserDeleted registers fn to run after a user of the realm is deleted,
+// so a front end can drop what it keeps about that user.
+func (a *Area) OnUserDeleted(fn func(r *http.Request, who *Who, id uint64) error) {
+	a.onDelete = append(a.onDelete, fn)
 }
 
 // AddNav adds a navigation entry shown to signed-in people (to admins only

@@ -159,6 +159,13 @@ func (a *Area) serveUserAction(w http.ResponseWriter, r *http.Request, who *Who)
 		}
 		return err
 	}
+	if done == "deleted" {
+		for _, fn := range a.onDelete {
+			if err := fn(r, who, id); err != nil {
+				return err
+			}
+		}
+	}
 	a.log.Info("user changed", "realm", a.cfg.Realm, "by", who.User.Username, "user_id", id, "action", done)
 	return web.Redirect(w, r, a.path("/users")+"?done="+done)
 }

@@ -10,6 +10,7 @@ package admin
 
 import (
 	"embed"
+	"errors"
 	"net/http"
 	"strconv"
 
@@ -40,6 +41,17 @@ const maxUpload = 4*desk.MaxPhoto + 64<<10
 
 // Routes registers the surface's pages and its navigation.
 func (a *Admin) Routes(rt *web.Router) {
+	// A deleted account takes its technician profile with it.
+	a.area.OnUserDeleted(func(r *http.Request, who *account.Who, id uint64) error {
+		actor, err := a.actor(r, who)
+		if err != nil {
+			return err
+		}
+		if err := a.desk.DeleteTechnician(r.Context(), actor, id); err != nil && !errors.Is(err, desk.ErrNotFound) {
+			return err
+		}
+		return nil
+	})
 	rt.Pages().MustAdd(templates, "templates/*.html")
 	all := func(*http.Request, *account.Who) bool { return true }
 	a.area.AddNavFunc("Dashboard", "/login/dashboard", all)

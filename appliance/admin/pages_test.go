@@ -2,11 +2,13 @@ package admin_test
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"html"
 	"net/http"
 	"net/url"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -257,5 +259,21 @@ func TestAuditShowsChangesEscaped(t *testing.T) {
 	rec = f.request("GET", "/login/audit?from=2026-11-21&to=2026-11-21&actor=user+ADMIN", AD, nil, false)
 	if n := strings.Count(rec.Body.String(), `<li class="card audit-entry"`); rec.Code != 200 || n < 10 {
 		t.Fatalf("date range: %d, %d entries", rec.Code, n)
+	}
+}
+
+func TestDeletingAUserDropsItsProfile(t *testing.T) {
+	f := newFixture(t)
+	id := f.user["other"]
+	rec := f.request("POST", fmt.Sprintf("/login/users/%d/delete", id), AD, url.Values{}, false)
+	if rec.Code != http.StatusSeeOther {
+		t.Fatalf("delete: %d %s", rec.Code, rec.Body)
+	}
+	if _, err := f.desk.Technician(ctx, id); !errors.Is(err, desk.ErrNotFound) {
+		t.Fatalf("the profile outlived the account: %v", err)
+	}
+	ch, _ := f.desk.Channel(ctx, f.root, f.foreign)
+	if slices.Contains(ch.Technicians, id) {
+		t.Fatal("the channel still lists the deleted technician")
 	}
 }
