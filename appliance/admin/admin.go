@@ -13,6 +13,7 @@ import (
 	"errors"
 	"net/http"
 	"strconv"
+	"time"
 
 	"github.com/switchboardhq/switchboard/appliance/account"
 	"github.com/switchboardhq/switchboard/appliance/auth"
@@ -110,10 +111,11 @@ func (a *Admin) render(w http.ResponseWriter, r *http.Request, status int, name 
 }
 
 type dashboard struct {
-	Admin bool
-	Users int
-	TOTP  bool
-	Cards []card
+	KeyAlert time.Time
+	Admin    bool
+	Users    int
+	TOTP     bool
+	Cards    []card
 }
 
 // card is a tile of the dashboard leading to one part of the desk.
@@ -125,6 +127,10 @@ func (a *Admin) serveDashboard(w http.ResponseWriter, r *http.Request, who *acco
 	ctx := r.Context()
 	d := dashboard{Admin: who.Admin(), TOTP: who.User.HasTOTP()}
 	if d.Admin {
+		// Someone spent the box-wide budget of wrong session keys.
+		if alerts := a.desk.KeyAlerts(); len(alerts) > 0 {
+			d.KeyAlert = alerts[0]
+		}
 		users, err := a.auth.Users(ctx, auth.Site)
 		if err != nil {
 			return err

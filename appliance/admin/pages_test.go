@@ -277,3 +277,18 @@ func TestDeletingAUserDropsItsProfile(t *testing.T) {
 		t.Fatal("the channel still lists the deleted technician")
 	}
 }
+
+func TestDashboardAlertsWhenKeyBudgetIsSpent(t *testing.T) {
+	f := newFixture(t)
+	f.desk.WithHasher(func(p string, s []byte) []byte { return append([]byte(p), s...) })
+	f.desk.SetKeyBudget(2)
+	for i := range 2 {
+		f.desk.StartWithKey(ctx, desk.Site{}, "000000000", desk.Customer{}, fmt.Sprint("10.0.0.", i))
+	}
+	if body := f.request("GET", "/login/dashboard", AD, nil, false).Body.String(); !strings.Contains(body, "box-wide limit was reached") {
+		t.Fatal("the admin dashboard does not show the key alert")
+	}
+	if body := f.request("GET", "/login/dashboard", T, nil, false).Body.String(); strings.Contains(body, "box-wide limit") {
+		t.Fatal("a technician sees the key alert")
+	}
+}

@@ -167,8 +167,10 @@ func (p *Portal) serveStartKey(w http.ResponseWriter, r *http.Request) error {
 	case err == nil:
 		return p.begin(w, r, tok)
 	case errors.Is(err, desk.ErrBadKey):
+		p.log.Info("wrong session key", "source", p.rt.ClientAddr(r).String())
 		return p.renderHome(w, r, http.StatusUnprocessableEntity, site, form, web.FieldErrors{"key": "That session key is not valid. Check the 9 digits, or ask your technician for a new key."}, "")
 	case errors.As(err, &te):
+		p.log.Warn("session key entry throttled", "source", p.rt.ClientAddr(r).String(), "wait", te.Wait)
 		secs := int(te.Wait.Round(time.Second) / time.Second)
 		return p.renderHome(w, r, http.StatusTooManyRequests, site, form, web.FieldErrors{"key": fmt.Sprintf("Too many wrong keys. Wait %d seconds, then try again.", max(secs, 1))}, "")
 	}
