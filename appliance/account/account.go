@@ -43,6 +43,7 @@ type Config struct {
 
 // Area is one realm's account pages.
 type Area struct {
+	onCreate []func(*http.Request, *Who, auth.User) error
 	onDelete []func(*http.Request, *Who, uint64) error
 	cfg      Config
 	auth     *auth.Service
@@ -70,6 +71,12 @@ func (w *Who) Admin() bool { return w.User.Role == auth.RoleAdmin }
 // New returns the area; call Routes to register it.
 func New(cfg Config, svc *auth.Service, rt *web.Router, log *slog.Logger) *Area {
 	return &Area{cfg: cfg, auth: svc, rt: rt, log: log}
+}
+
+// OnUserCreated registers fn to run after a user of the realm is created,
+// so a front end can set up what it keeps about that user.
+func (a *Area) OnUserCreated(fn func(r *http.Request, who *Who, u auth.User) error) {
+	a.onCreate = append(a.onCreate, fn)
 }
 
 // OnUserDeleted registers fn to run after a user of the realm is deleted,

@@ -99,6 +99,11 @@ func (a *Area) serveUserCreate(w http.ResponseWriter, r *http.Request, who *Who)
 		u, err := a.auth.CreateUser(r.Context(), a.cfg.Realm, nu)
 		if err == nil {
 			a.log.Info("user created", "realm", a.cfg.Realm, "by", who.User.Username, "user", u.Username, "role", u.Role)
+			for _, fn := range a.onCreate {
+				if err := fn(r, who, u); err != nil {
+					return err
+				}
+			}
 			return web.Redirect(w, r, a.path("/users")+"?done=created")
 		}
 		if !fieldErrors(err, fe) {

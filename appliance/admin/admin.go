@@ -42,6 +42,20 @@ const maxUpload = 4*desk.MaxPhoto + 64<<10
 
 // Routes registers the surface's pages and its navigation.
 func (a *Admin) Routes(rt *web.Router) {
+	// A new account gets a technician profile with the role's defaults, so
+	// it appears in the public technician list and can be routed to.
+	a.area.OnUserCreated(func(r *http.Request, who *account.Who, u auth.User) error {
+		actor, err := a.actor(r, who)
+		if err != nil {
+			return err
+		}
+		name := u.DisplayName
+		if name == "" {
+			name = u.Username
+		}
+		_, err = a.desk.SaveTechnician(r.Context(), actor, desk.Technician{UserID: u.ID, PrivateName: name, PublicName: name}, u.Role)
+		return err
+	})
 	// A deleted account takes its technician profile with it.
 	a.area.OnUserDeleted(func(r *http.Request, who *account.Who, id uint64) error {
 		actor, err := a.actor(r, who)

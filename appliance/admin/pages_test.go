@@ -292,3 +292,22 @@ func TestDashboardAlertsWhenKeyBudgetIsSpent(t *testing.T) {
 		t.Fatal("a technician sees the key alert")
 	}
 }
+
+func TestNewUserGetsAProfile(t *testing.T) {
+	f := newFixture(t)
+	rec := f.request("POST", "/login/users", AD, url.Values{"username": {"newtech"}, "display_name": {"Nia New"}, "password": {"a long enough password"}, "role": {T}}, false)
+	if rec.Code != http.StatusSeeOther {
+		t.Fatalf("create: %d %s", rec.Code, rec.Body)
+	}
+	users, _ := f.auth.Users(ctx, auth.Site)
+	for _, u := range users {
+		if u.Username == "newtech" {
+			p, err := f.desk.Technician(ctx, u.ID)
+			if err != nil || p.PublicName != "Nia New" || p.Availability != desk.Available || !p.Perms[desk.PermSessionKeys] {
+				t.Fatalf("profile: %+v %v", p, err)
+			}
+			return
+		}
+	}
+	t.Fatal("user not created")
+}

@@ -152,7 +152,7 @@ func TestBrowserDeskAdministration(t *testing.T) {
 		cdp.Click(cdp.ID("perms_default")),
 		cdp.Submit(cdp.ID("public_name")),
 	)
-	adm.waitText(".flash", "The technician profile was created.")
+	adm.waitText(".flash", "Your changes to the technician profile were saved.")
 	if row := adm.text("#tech-" + carol); !strings.Contains(row, "Channel manager") {
 		t.Fatalf("carol's row: %q", row)
 	}
