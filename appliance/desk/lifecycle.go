@@ -58,7 +58,7 @@ func (s *Service) Accept(ctx context.Context, a Actor, id uint64) (Session, erro
 			return TrailEntry{}, ErrForbidden
 		}
 		ss.Status, ss.Owner, ss.AcceptedAt = Active, a.UserID, s.now().UTC()
-		return TrailEntry{Event: "accepted", Actor: a.Name}, nil
+		return TrailEntry{Event: "accepted", Actor: a.Name, ActorID: a.UserID}, nil
 	})
 }
 
@@ -103,7 +103,7 @@ func (s *Service) Close(ctx context.Context, a Actor, id uint64) (Session, error
 			return TrailEntry{}, ErrForbidden
 		}
 		ss.Status, ss.EndedAt = Closed, s.now().UTC()
-		return TrailEntry{Event: "closed", Actor: a.Name}, nil
+		return TrailEntry{Event: "closed", Actor: a.Name, ActorID: a.UserID}, nil
 	})
 }
 
@@ -159,7 +159,7 @@ func (s *Service) Transfer(ctx context.Context, a Actor, id uint64, to Queue, no
 		}
 		ss.Queue, ss.Status, ss.Owner, ss.Collaborators = to, Ready, 0, nil
 		ss.Expires = s.now().UTC().Add(exp)
-		return TrailEntry{Event: "transferred", Actor: a.Name, Note: fmt.Sprintf("to %s %d: %s", to.Kind, to.ID, note)}, nil
+		return TrailEntry{Event: "transferred", Actor: a.Name, ActorID: a.UserID, Note: fmt.Sprintf("to %s %d: %s", to.Kind, to.ID, note)}, nil
 	})
 }
 
@@ -183,7 +183,7 @@ func (s *Service) Invite(ctx context.Context, a Actor, id, user uint64) (Session
 			return TrailEntry{}, &FieldError{"user", "That technician does not exist."}
 		}
 		ss.Collaborators = append(ss.Collaborators, user)
-		return TrailEntry{Event: "invited", Actor: a.Name, Note: fmt.Sprintf("technician %d", user)}, nil
+		return TrailEntry{Event: "invited", Actor: a.Name, ActorID: a.UserID, Note: fmt.Sprintf("technician %d", user)}, nil
 	})
 }
 
@@ -194,7 +194,7 @@ func (s *Service) Leave(ctx context.Context, a Actor, id uint64) (Session, error
 			return TrailEntry{}, ErrState
 		}
 		ss.Collaborators = without(ss.Collaborators, a.UserID)
-		return TrailEntry{Event: "left", Actor: a.Name}, nil
+		return TrailEntry{Event: "left", Actor: a.Name, ActorID: a.UserID}, nil
 	})
 }
 

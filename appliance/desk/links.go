@@ -37,7 +37,7 @@ func (s *Service) CreateLink(ctx context.Context, a Actor, q Queue) (Session, st
 		if err := s.newSession(tx, &ss); err != nil {
 			return err
 		}
-		ss.Trail[len(ss.Trail)-1].Actor = a.Name
+		ss.Trail[len(ss.Trail)-1].Actor, ss.Trail[len(ss.Trail)-1].ActorID = a.Name, a.UserID
 		if err := saveSession(tx, ss, nil); err != nil {
 			return err
 		}
@@ -274,6 +274,6 @@ func (s *Service) ClaimCode(ctx context.Context, a Actor, code string) (Session,
 			return TrailEntry{}, err
 		}
 		ss.Queue, ss.CodeHash = Queue{QueueTechnician, a.UserID}, nil
-		return TrailEntry{Event: "claimed", Actor: a.Name}, nil
+		return TrailEntry{Event: "claimed", Actor: a.Name, ActorID: a.UserID}, nil
 	})
 }

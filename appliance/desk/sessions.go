@@ -69,7 +69,10 @@ type TrailEntry struct {
 	At    time.Time `json:"at"`
 	Event string    `json:"event"`
 	Actor string    `json:"actor,omitempty"`
-	Note  string    `json:"note,omitempty"`
+	// ActorID is the technician who acted (0 for the customer and the
+	// system), so the history knows who took part.
+	ActorID uint64 `json:"actor_id,omitempty"`
+	Note    string `json:"note,omitempty"`
 }
 
 // Session is a support session.

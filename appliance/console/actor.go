@@ -1,0 +1,180 @@
+package console
+
+import (
+	"encoding/json"
+	"errors"
+	"net/http"
+	"strconv"
+	"strings"
+
+	"github.com/switchboardhq/switchboard/appliance/account"
+	"github.com/switchboardhq/switchboard/appliance/desk"
+	"github.com/switchboardhq/switchboard/appliance/web"
+)
+
+// req is a request of a signed-in technician with the desk actor every
+// authorization decision is made for.
+type req struct {
+	who   *account.Who
+	actor desk.Actor
+}
+
+type handler func(w http.ResponseWriter, r *http.Request, q *req) error
+
+// actorFor is the desk actor of who, named as colleagues and customers see
+// it in the trail and the chat.
+func (c *Console) actorFor(r *http.Request, who *account.Who) (desk.Actor, error) {
+	return c.desk.ActorFor(r.Context(), who.User.ID, displayName(who), who.User.Role)
+}
+
+func displayName(who *account.Who) string {
+	if who.User.DisplayName != "" {
+		return who.User.DisplayName
+	}
+	return who.User.Username
+}
+
+// guard wraps h so it runs for a signed-in site user with its actor. The
+// desk decides every action; guard maps the desk's errors to what people
+// see, as JSON for scripts that ask for it.
+func (c *Console) guard(h handler) web.Handler {
+	return c.area.Require(false, func(w http.ResponseWriter, r *http.Request, who *account.Who) error {
+		a, err := c.actorFor(r, who)
+		if err == nil {
+			err = h(w, r, &req{who: who, actor: a})
+		}
+		err = webError(err)
+		if err != nil && wantsJSON(r) {
+			writeJSONError(w, err)
+			return nil
+		}
+		return err
+	})
+}
+
+// wantsJSON reports whether the request comes from console.js, which
+// reads answers (and errors) as JSON.
+func wantsJSON(r *http.Request) bool {
+	return strings.Contains(r.Header.Get("Accept"), "application/json")
+}
+
+// writeJSON writes v as JSON with status.
+func writeJSON(w http.ResponseWriter, status int, v any) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(status)
+	_, err = w.Write(b)
+	return err
+}
+
+// jsonError is an error as console.js shows it.
+type jsonError struct {
+	Error  string            `json:"error"`
+	Next   string            `json:"next,omitempty"`
+	Fields map[string]string `json:"fields,omitempty"`
+}
+
+func writeJSONError(w http.ResponseWriter, err error) {
+	var he *web.HTTPError
+	if !errors.As(err, &he) {
+		he = &web.HTTPError{Code: http.StatusInternalServerError,
+			Msg:  "Something went wrong on the appliance while handling this request.",
+			Next: "Try again in a moment."}
+	}
+	je := jsonError{Error: he.Msg, Next: he.Next}
+	fe := web.FieldErrors{}
+	if fieldErrors(err, fe) {
+		je.Fields = fe
+	}
+	writeJSON(w, he.Code, je)
+}
+
+// Errors the console shows.
+var (
+	errNoSession = &web.HTTPError{Code: http.StatusNotFound,
+		Msg:  "This session does not exist, or it is no longer here.",
+		Next: "Go back to the console: the queues show every session you can work on."}
+	errForbidden = &web.HTTPError{Code: http.StatusForbidden,
+		Msg:  "Your account is not allowed to do this.",
+		Next: "Ask an administrator if you need this permission, or the channel that holds the session."}
+)
+
+// webError maps the desk's errors to the HTTP errors people see; handlers
+// that know better (conflicts about one session) map them first.
+func webError(err error) error {
+	if err == nil {
+		return nil
+	}
+	var he *web.HTTPError
+	var fe desk.FieldErrors
+	var f *desk.FieldError
+	switch {
+	case errors.As(err, &he):
+		return err
+	case errors.Is(err, desk.ErrForbidden):
+		return &web.HTTPError{Code: errForbidden.Code, Msg: errForbidden.Msg, Next: errForbidden.Next, Err: err}
+	case errors.Is(err, desk.ErrNotFound):
+		return &web.HTTPError{Code: errNoSession.Code, Msg: errNoSession.Msg, Next: errNoSession.Next, Err: err}
+	case errors.Is(err, desk.ErrState):
+		return &web.HTTPError{Code: http.StatusConflict, Msg: "The session has changed in the meantime, so this was not done.",
+			Next: "Reload the page to see where it stands.", Err: err}
+	case errors.As(err, &fe) && len(fe) > 0:
+		return &web.HTTPError{Code: http.StatusBadRequest, Msg: fe[0].Msg, Next: "Correct it and try again.", Err: err}
+	case errors.As(err, &f):
+		return &web.HTTPError{Code: http.StatusBadRequest, Msg: f.Msg, Next: "Correct it and try again.", Err: err}
+	}
+	return err
+}
+
+// fieldErrors turns a desk error about fields into messages next to them,
+// or returns false when err is not about a field.
+func fieldErrors(err error, fe web.FieldErrors) bool {
+	var many desk.FieldErrors
+	var one *desk.FieldError
+	switch {
+	case errors.As(err, &many):
+		for _, f := range many {
+			fe.Add(f.Field, f.Msg)
+		}
+	case errors.As(err, &one):
+		fe.Add(one.Field, one.Msg)
+	default:
+		return false
+	}
+	return true
+}
+
+// pathID is the {id} of the request's path.
+func pathID(r *http.Request) (uint64, error) {
+	id, err := strconv.ParseUint(r.PathValue("id"), 10, 64)
+	if err != nil || id == 0 {
+		return 0, errNoSession
+	}
+	return id, nil
+}
+
+// mayAccept mirrors the desk's rule for taking a session from its queue,
+// so pages offer Accept only where it can work (the desk decides anyway).
+func mayAccept(a desk.Actor, ss desk.Session) bool {
+	switch ss.Queue.Kind {
+	case desk.QueueTechnician:
+		return ss.Queue.ID == a.UserID || a.Role == desk.RoleAdmin || a.Role == desk.RoleTechManager
+	case desk.QueueChannel:
+		return desk.Can(a, desk.ActTakeFromChannel, desk.Scope{Channel: ss.Queue.ID}) ||
+			desk.Can(a, desk.ActSupervise, desk.Scope{Channel: ss.Queue.ID})
+	}
+	return false
+}
+
+// mayWork mirrors the desk's rule for working an accepted session.
+func mayWork(a desk.Actor, ss desk.Session) bool {
+	ch := uint64(0)
+	if ss.Queue.Kind == desk.QueueChannel {
+		ch = ss.Queue.ID
+	}
+	return desk.Can(a, desk.ActWorkSession, desk.Scope{Owner: ss.Owner, Channel: ch})
+}
