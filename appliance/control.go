@@ -11,8 +11,11 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
+	"time"
 
 	"github.com/switchboardhq/switchboard/appliance/config"
+	"github.com/switchboardhq/switchboard/appliance/desk"
 	"github.com/switchboardhq/switchboard/appliance/store"
 )
 
@@ -22,9 +25,11 @@ import (
 const controlName = "control.sock"
 
 type control struct {
-	ln  net.Listener
-	db  *store.DB
-	log *slog.Logger
+	ln    net.Listener
+	db    *store.DB
+	log   *slog.Logger
+	desk  *desk.Service
+	clock *devClock // dev mode only: the clock tests may move
 }
 
 func listenControl(dir string, db *store.DB, log *slog.Logger) (*control, error) {
@@ -62,7 +67,29 @@ func (c *control) serve(ctx context.Context, conn net.Conn) {
 	if err != nil {
 		return
 	}
-	switch strings.TrimSpace(line) {
+	cmd, arg, _ := strings.Cut(strings.TrimSpace(line), " ")
+	switch cmd {
+	case "stats":
+		u, v := c.db.Counts()
+		fmt.Fprintf(conn, "OK updates=%d views=%d\n", u, v)
+	case "clock":
+		d, err := time.ParseDuration(arg)
+		if c.clock == nil || err != nil || d < 0 {
+			fmt.Fprintf(conn, "ERR the clock moves only forward, in dev mode (clock 31m)\n")
+			return
+		}
+		fmt.Fprintf(conn, "OK now=%s\n", c.clock.Advance(d).Format(time.RFC3339))
+	case "expire":
+		if c.desk == nil {
+			fmt.Fprintf(conn, "ERR no desk\n")
+			return
+		}
+		n, err := c.desk.ExpireDue(ctx)
+		if err != nil {
+			fmt.Fprintf(conn, "ERR %v\n", err)
+			return
+		}
+		fmt.Fprintf(conn, "OK expired=%d\n", n)
 	case "backup":
 		// Copy to a local file first: no transaction waits on the peer.
 		f, n, err := c.db.Snapshot(ctx)
@@ -110,4 +137,28 @@ func BackupTo(ctx context.Context, cfg config.Config, path string) (int64, error
 		return 0, fmt.Errorf("daemon refused: %s", strings.TrimSpace(status))
 	}
 	return store.WriteBackupFile(path, func(w io.Writer) (int64, error) { return io.Copy(w, r) })
+}
+
+// devClock is the clock of a dev-mode daemon: real time plus an offset
+// that tests move forward over the control socket ("clock 31m") to reach
+// expiries without waiting. A real box always uses time.Now.
+type devClock struct {
+	now    func() time.Time
+	mu     sync.Mutex
+	offset time.Duration
+}
+
+// Now is the real time plus the offset.
+func (c *devClock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.now().Add(c.offset)
+}
+
+// Advance moves the clock forward by d and returns the new time.
+func (c *devClock) Advance(d time.Duration) time.Time {
+	c.mu.Lock()
+	c.offset += d
+	c.mu.Unlock()
+	return c.Now()
 }

@@ -105,6 +105,15 @@ func Run(ctx context.Context, cfg config.Config, env Env) error {
 	if env.Now == nil {
 		env.Now = time.Now
 	}
+	// In dev mode the desk's clock (session expiry) can be moved forward
+	// over the control socket; sign-in sessions and certificates keep
+	// real time.
+	deskNow := env.Now
+	var clock *devClock
+	if cfg.Dev {
+		clock = &devClock{now: env.Now}
+		deskNow = clock.Now
+	}
 	board := env.Board
 	if board == nil {
 		if cfg.Dev {
@@ -141,7 +150,7 @@ func Run(ctx context.Context, cfg config.Config, env Env) error {
 	defer ls.Close()
 	_, port, _ := net.SplitHostPort(ls.https.Addr().String())
 
-	svc := newServices(db, authSvc, env.Now, log)
+	svc := newServices(db, authSvc, deskNow, log)
 	if env.Demo && cfg.Dev {
 		if err := seedDemo(ctx, authSvc, svc.desk, env.Stdout); err != nil {
 			return fmt.Errorf("demo data: %w", err)
@@ -156,6 +165,7 @@ func Run(ctx context.Context, cfg config.Config, env Env) error {
 	if err != nil {
 		return err
 	}
+	ctl.desk, ctl.clock = svc.desk, clock
 	defer ctl.Close()
 
 	srv := newServers(rt.Handler(), certs, ls, log.With("subsys", "http"))

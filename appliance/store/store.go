@@ -56,6 +56,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"sync/atomic"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
@@ -90,7 +91,12 @@ var (
 type DB struct {
 	bolt *bolt.DB
 	path string
+	// updates and views count transactions, for benchmarks.
+	updates, views atomic.Uint64
 }
+
+// Counts returns how many write and read transactions the store ran.
+func (db *DB) Counts() (updates, views uint64) { return db.updates.Load(), db.views.Load() }
 
 // Open opens (creating if needed) the store file in dir, checks it and runs
 // every pending migration. It fails with ErrCorrupt on a damaged file and
@@ -164,6 +170,7 @@ func (db *DB) View(ctx context.Context, fn func(*bolt.Tx) error) error {
 	if tx, ok := ctx.Value(txKey{}).(*bolt.Tx); ok && tx.DB() == db.bolt {
 		return fn(tx)
 	}
+	db.views.Add(1)
 	return guard(func() error { return db.bolt.View(fn) })
 }
 
@@ -177,6 +184,7 @@ func (db *DB) Update(ctx context.Context, fn func(*bolt.Tx) error) error {
 		}
 		return fn(tx)
 	}
+	db.updates.Add(1)
 	return guard(func() error { return db.bolt.Update(fn) })
 }
 

@@ -428,3 +428,23 @@ func (s *syncBuffer) String() string {
 	defer s.mu.Unlock()
 	return s.b.String()
 }
+
+// Control sends one command to the daemon's control socket ("stats",
+// "clock 31m", "expire") and returns its one-line answer.
+func (d *Daemon) Control(cmd string) (string, error) {
+	conn, err := net.Dial("unix", filepath.Join(d.StateDir, "control.sock"))
+	if err != nil {
+		return "", err
+	}
+	defer conn.Close()
+	if _, err := fmt.Fprintf(conn, "%s\n", cmd); err != nil {
+		return "", err
+	}
+	b := make([]byte, 256)
+	n, _ := io.ReadFull(conn, b)
+	line := strings.TrimSpace(string(b[:n]))
+	if !strings.HasPrefix(line, "OK") {
+		return line, fmt.Errorf("control %q: %s", cmd, line)
+	}
+	return line, nil
+}

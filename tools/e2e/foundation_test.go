@@ -497,3 +497,23 @@ func TestPasswordChangeSignsOutOtherSessions(t *testing.T) {
 		t.Fatalf("sign-in with the new password: %d", resp.StatusCode)
 	}
 }
+
+func TestControlSocketDevCommands(t *testing.T) {
+	t.Parallel()
+	d := daemon.Start(t, daemon.Options{})
+	if out, err := d.Control("stats"); err != nil || !strings.Contains(out, "updates=") {
+		t.Fatalf("stats: %q %v", out, err)
+	}
+	if _, err := d.Control("clock -1m"); err == nil {
+		t.Fatal("the clock moved backwards")
+	}
+	if out, err := d.Control("clock 31m"); err != nil || !strings.Contains(out, "now=") {
+		t.Fatalf("clock: %q %v", out, err)
+	}
+	if out, err := d.Control("expire"); err != nil || out != "OK expired=0" {
+		t.Fatalf("expire: %q %v", out, err)
+	}
+	if _, err := d.Control("rm -rf /"); err == nil {
+		t.Fatal("an unknown command was accepted")
+	}
+}
