@@ -149,30 +149,40 @@ func (s *Service) setMethod(ctx context.Context, id uint64, m Method) (Session, 
 // start stores a new session after check (if any) and prepare (which may
 // set the queue) pass, binds the customer, and publishes it.
 func (s *Service) start(ctx context.Context, ss Session, check func(*bolt.Tx) error, prepare ...func(*bolt.Tx, *Session) error) (Session, string, error) {
-	var tok string
-	err := s.db.Update(ctx, func(tx *bolt.Tx) error {
+	var (
+		tok  string
+		done Session
+	)
+	// A burst of customers shares one commit; the function may run again,
+	// so it starts from the caller's session each time.
+	err := s.db.Batch(ctx, func(tx *bolt.Tx) error {
+		work := ss
 		if check != nil {
 			if err := check(tx); err != nil {
 				return err
 			}
 		}
 		for _, p := range prepare {
-			if err := p(tx, &ss); err != nil {
+			if err := p(tx, &work); err != nil {
 				return err
 			}
 		}
-		if err := s.newSession(tx, &ss); err != nil {
+		if err := s.newSession(tx, &work); err != nil {
 			return err
 		}
-		var err error
-		if tok, err = s.bindCustomer(tx, &ss); err != nil {
+		t, err := s.bindCustomer(tx, &work)
+		if err != nil {
 			return err
 		}
-		return saveSession(tx, ss, nil)
+		if err := saveSession(tx, work, nil); err != nil {
+			return err
+		}
+		tok, done = t, work
+		return nil
 	})
 	if err != nil {
 		return Session{}, "", err
 	}
-	s.publish("session."+string(ss.Status), ss, sessionSummary(ss))
-	return ss, tok, nil
+	s.publish("session."+string(done.Status), done, sessionSummary(done))
+	return done, tok, nil
 }

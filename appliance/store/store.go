@@ -148,6 +148,7 @@ func openFile(path string, readOnly bool) (db *DB, err error) {
 		}
 		return nil, fmt.Errorf("store %s: %w (%v)", path, ErrCorrupt, err)
 	}
+	b.MaxBatchDelay = batchDelay
 	return &DB{bolt: b, path: path}, nil
 }
 
@@ -187,6 +188,23 @@ func (db *DB) Update(ctx context.Context, fn func(*bolt.Tx) error) error {
 	db.updates.Add(1)
 	return guard(func() error { return db.bolt.Update(fn) })
 }
+
+// Batch runs fn in a write transaction shared with other concurrent Batch
+// callers, so a burst of writers pays for one disk sync instead of one
+// each; like Update it returns only after the commit. fn may run more than
+// once (when another function of the batch fails), so it must not change
+// anything outside the transaction except on its last run.
+func (db *DB) Batch(ctx context.Context, fn func(*bolt.Tx) error) error {
+	if tx, ok := ctx.Value(txKey{}).(*bolt.Tx); ok && tx.DB() == db.bolt {
+		return db.Update(ctx, fn)
+	}
+	db.updates.Add(1)
+	return guard(func() error { return db.bolt.Batch(fn) })
+}
+
+// batchDelay is how long a batch waits for more writers: a lone writer pays
+// at most this much extra latency.
+const batchDelay = time.Millisecond
 
 // WithTx returns a context that carries tx, so service methods called with it
 // join the caller's transaction instead of opening their own.

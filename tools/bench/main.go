@@ -5,7 +5,7 @@
 //
 // Usage:
 //
-//	go run ./tools/bench [-suite all|web] [-n 20000] [-c 16] [-timeout 5m] [-json]
+//	go run ./tools/bench [-suite all|web|desk] [-n 20000] [-c 16] [-timeout 5m] [-json]
 package main
 
 import (
@@ -31,7 +31,8 @@ type config struct {
 
 // suites holds the benchmarks by the name -suite selects.
 var suites = map[string]func(ctx context.Context, cfg config) (Result, error){
-	"web": runWeb,
+	"web":  runWeb,
+	"desk": runDesk,
 }
 
 func main() { os.Exit(run()) }

@@ -11,6 +11,8 @@ type Result struct {
 	Suite   string   `json:"suite"`
 	Targets []Target `json:"targets"`
 	Ratios  []Ratio  `json:"ratios"`
+	// Notes are further measurements printed as lines.
+	Notes []string `json:"notes,omitempty"`
 }
 
 // Target is the measurement of one kind of request.
@@ -51,12 +53,19 @@ func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond)
 
 func printResult(w io.Writer, r Result) {
 	fmt.Fprintf(w, "suite %s\n", r.Suite)
-	fmt.Fprintf(w, "%-14s %8s %9s %9s\n", "target", "req/s", "p50", "p99")
+	width := len("target")
 	for _, t := range r.Targets {
-		fmt.Fprintf(w, "%-14s %8.0f %9s %9s\n", t.Name, t.ReqPerSec, fmtMs(t.P50ms), fmtMs(t.P99ms))
+		width = max(width, len([]rune(t.Name)))
+	}
+	fmt.Fprintf(w, "%-*s %8s %9s %9s\n", width, "target", "req/s", "p50", "p99")
+	for _, t := range r.Targets {
+		fmt.Fprintf(w, "%-*s %8.0f %9s %9s\n", width+len(t.Name)-len([]rune(t.Name)), t.Name, t.ReqPerSec, fmtMs(t.P50ms), fmtMs(t.P99ms))
 	}
 	for _, q := range r.Ratios {
 		fmt.Fprintf(w, "ratio (%s): throughput %.2fx, p99 %.2fx\n", q.Name, q.Throughput, q.P99)
+	}
+	for _, n := range r.Notes {
+		fmt.Fprintln(w, n)
 	}
 }
 
