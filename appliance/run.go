@@ -86,7 +86,7 @@ func buildWeb(ctx context.Context, cfg config.Config, db *store.DB, svc services
 	admin.New(site, authSvc, deskSvc).Routes(rt)
 	box.New(boxArea, box.Deps{Board: board, Store: db, Version: env.Version, Dev: cfg.Dev, Started: env.Now()}).Routes(rt)
 	console.New(site, deskSvc, svc.bus, log.With("subsys", "console")).Routes(rt)
-	portal.New(deskSvc, svc.bus, log.With("subsys", "portal")).Routes(rt)
+	portal.New(deskSvc, svc.bus, cfg.PublicStartsPerMinute, log.With("subsys", "portal")).Routes(rt)
 	site.Routes()
 	boxArea.Routes()
 	return rt, nil

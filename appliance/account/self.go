@@ -140,6 +140,12 @@ func (a *Area) serveTOTPConfirm(w http.ResponseWriter, r *http.Request, who *Who
 	if err != nil {
 		return err
 	}
+	if who.User.HasTOTP() {
+		// Replacing a working second factor needs it turned off first,
+		// which asks for the password: a stolen session cannot swap it.
+		return web.Error(http.StatusConflict, "Two-step verification is already on for your account.",
+			"To use another authenticator, turn it off with your password, then set it up again.")
+	}
 	secret := first(form, "secret")
 	code := strings.ReplaceAll(strings.TrimSpace(first(form, "code")), " ", "")
 	err = a.auth.ConfirmTOTP(r.Context(), a.cfg.Realm, who.User.ID, secret, code)

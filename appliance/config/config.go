@@ -56,6 +56,9 @@ type Config struct {
 	AbsoluteTimeout Duration `json:"absolute_timeout"`
 	// ShutdownTimeout bounds a graceful stop.
 	ShutdownTimeout Duration `json:"shutdown_timeout"`
+	// PublicStartsPerMinute bounds the support sessions one network (an
+	// address, or an IPv6 /64) may start on the public site; 0 is no limit.
+	PublicStartsPerMinute int `json:"public_starts_per_minute"`
 }
 
 // Duration is a time.Duration written as a string such as "30m".
@@ -89,6 +92,8 @@ func Box() Config {
 		IdleTimeout:     Duration(30 * time.Minute),
 		AbsoluteTimeout: Duration(12 * time.Hour),
 		ShutdownTimeout: Duration(4 * time.Second),
+
+		PublicStartsPerMinute: 30,
 	}
 }
 
@@ -195,6 +200,9 @@ func (c Config) Validate() error {
 	}
 	if c.IdleTimeout <= 0 || c.AbsoluteTimeout <= 0 || c.IdleTimeout > c.AbsoluteTimeout {
 		return errors.New(`fields "idle_timeout" and "absolute_timeout": both must be positive, idle not above absolute`)
+	}
+	if c.PublicStartsPerMinute < 0 || c.PublicStartsPerMinute > 100000 {
+		return errors.New(`field "public_starts_per_minute": use 0 (no limit) to 100000`)
 	}
 	if c.ShutdownTimeout <= 0 || time.Duration(c.ShutdownTimeout) > 5*time.Second {
 		return errors.New(`field "shutdown_timeout": must be between 0 and 5s`)

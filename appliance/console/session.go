@@ -169,8 +169,9 @@ func (c *Console) serveSessionState(w http.ResponseWriter, r *http.Request, q *r
 	after, _ := strconv.ParseUint(r.URL.Query().Get("after"), 10, 64)
 	ss, err := c.openSession(r.Context(), q, id)
 	if err == errFinished {
-		// Finished: what the page needs to say so, and the last messages.
-		ss, err = c.desk.Session(r.Context(), q.actor, id)
+		// Finished: only those who may review it (history's rule) get its
+		// last messages; the others learn it is over.
+		ss, _, err = c.desk.Record(r.Context(), q.actor, id)
 		if err != nil {
 			return writeJSON(w, http.StatusOK, map[string]any{"open": false, "history": recordPath(id)})
 		}

@@ -39,31 +39,41 @@ func checkChat(text string) (string, error) {
 
 // Say adds technician a's message to session id (owner or collaborator).
 func (s *Service) Say(ctx context.Context, a Actor, id uint64, text string) (Message, error) {
-	ss, err := s.Session(ctx, a, id)
-	if err != nil {
-		return Message{}, err
-	}
-	if ss.Owner != a.UserID && !slices.Contains(ss.Collaborators, a.UserID) {
-		return Message{}, ErrForbidden
-	}
-	return s.post(ctx, ss, Message{From: "technician", Author: a.Name, UserID: a.UserID, Text: text})
+	return s.post(ctx, id, Message{From: "technician", Author: a.Name, UserID: a.UserID, Text: text}, func(ss Session) error {
+		if ss.Owner != a.UserID && !slices.Contains(ss.Collaborators, a.UserID) {
+			return ErrForbidden
+		}
+		return nil
+	})
 }
 
 // CustomerSays adds the customer's message to its session.
 func (s *Service) CustomerSays(ctx context.Context, ss Session, text string) (Message, error) {
-	return s.post(ctx, ss, Message{From: "customer", Author: ss.Customer.Name, Text: text})
+	return s.post(ctx, ss.ID, Message{From: "customer", Author: ss.Customer.Name, Text: text}, nil)
 }
 
-func (s *Service) post(ctx context.Context, ss Session, m Message) (Message, error) {
+// post stores m in session id after check (if any) passes on the session as
+// it is in the same transaction, so a session that closed or changed hands
+// meanwhile takes no message.
+func (s *Service) post(ctx context.Context, id uint64, m Message, check func(Session) error) (Message, error) {
 	var err error
 	if m.Text, err = checkChat(m.Text); err != nil {
 		return m, err
 	}
-	if !ss.Open() {
-		return m, ErrState
-	}
 	m.At = s.now().UTC()
+	var ss Session
 	err = s.db.Update(ctx, func(tx *bolt.Tx) error {
+		if err := get(tx, bSessionsData, id, &ss); err != nil {
+			return err
+		}
+		if check != nil {
+			if err := check(ss); err != nil {
+				return err
+			}
+		}
+		if !ss.Open() {
+			return ErrState
+		}
 		b, err := root(tx, bChat).CreateBucketIfNotExists(idKey(ss.ID))
 		if err != nil {
 			return err

@@ -91,6 +91,8 @@ type Service struct {
 	pub   Publisher
 	hash  Hasher
 	guard *keyGuard
+	// codeGuard limits wrong classic SOS codes per technician.
+	codeGuard *keyGuard
 }
 
 // New returns the desk over db; now is the clock (time.Now when nil).
@@ -98,7 +100,7 @@ func New(db *store.DB, now func() time.Time, log *slog.Logger) *Service {
 	if now == nil {
 		now = time.Now
 	}
-	return &Service{db: db, now: now, log: log, guard: newKeyGuard(now, DefaultKeyBudget)}
+	return &Service{db: db, now: now, log: log, guard: newKeyGuard(now, DefaultKeyBudget), codeGuard: newKeyGuard(now, DefaultKeyBudget)}
 }
 
 func root(tx *bolt.Tx, sub []byte) *bolt.Bucket {

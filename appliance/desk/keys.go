@@ -107,7 +107,7 @@ func (e *ThrottledError) Error() string {
 // key, for a customer entering it on site from source. Unknown, expired and
 // used keys all get ErrBadKey, along the same code path.
 func (s *Service) StartWithKey(ctx context.Context, site Site, key string, c Customer, source string) (Session, string, error) {
-	if wait := s.guard.wait(source); wait > 0 {
+	if wait := s.guard.take(source); wait > 0 {
 		return Session{}, "", &ThrottledError{wait}
 	}
 	digits, ok := NormalizeKey(key)
@@ -140,23 +140,27 @@ func (s *Service) StartWithKey(ctx context.Context, site Site, key string, c Cus
 		ss.Queue = Queue{QueueTechnician, k.Technician}
 		return nil
 	})
-	if err == ErrBadKey {
-		s.guard.fail(source)
+	if err != ErrBadKey {
+		s.guard.succeeded(source) // only wrong keys count
 	}
 	return ss, tok, err
 }
 
-// keyGuard throttles session-key guessing per source, with a growing delay,
-// and across the box with a failure budget per hour; past the budget every
-// source waits and an alert is raised once per hour.
+// keyGuard throttles guessing of 9-digit secrets (session keys, classic
+// codes) per source, with a growing delay, and across the box with a
+// failure budget per hour: past the budget, attempts are spaced out for
+// everyone (one every globalSlowdown) and an alert is raised once per hour.
+// An attempt is counted when it starts (take) and refunded when it
+// succeeds, so concurrent guesses cannot slip past the count.
 type keyGuard struct {
-	mu      sync.Mutex
-	now     func() time.Time
-	budget  int
-	window  time.Time
-	failed  int
-	sources map[string]*guardEntry
-	alerts  []time.Time
+	mu         sync.Mutex
+	now        func() time.Time
+	budget     int
+	window     time.Time
+	failed     int
+	nextGlobal time.Time
+	sources    map[string]*guardEntry
+	alerts     []time.Time
 }
 
 type guardEntry struct {
@@ -176,38 +180,33 @@ func (s *Service) SetKeyBudget(n int) {
 	s.guard.mu.Unlock()
 }
 
-// globalSlowdown is the wait every source gets past the budget.
+// globalSlowdown spaces attempts box-wide once the budget is spent.
 const globalSlowdown = 5 * time.Second
 
-func (g *keyGuard) wait(source string) time.Duration {
-	g.mu.Lock()
-	defer g.mu.Unlock()
-	now := g.now()
-	var w time.Duration
-	if e := g.sources[source]; e != nil && now.Before(e.until) {
-		w = e.until.Sub(now)
-	}
-	if now.Sub(g.window) < time.Hour && g.failed >= g.budget && w < globalSlowdown {
-		w = globalSlowdown
-	}
-	return w
-}
+// maxGuardSources bounds the per-source table.
+const maxGuardSources = 100_000
 
-func (g *keyGuard) fail(source string) {
+// take reserves an attempt from source, or returns how long to wait.
+func (g *keyGuard) take(source string) time.Duration {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	now := g.now()
 	if now.Sub(g.window) >= time.Hour {
 		g.window, g.failed = now, 0
 	}
-	g.failed++
-	if g.failed == g.budget {
-		g.alerts = append(g.alerts, now)
-	}
 	e := g.sources[source]
+	if e != nil && now.Before(e.until) {
+		return e.until.Sub(now)
+	}
+	if g.failed >= g.budget {
+		if now.Before(g.nextGlobal) {
+			return g.nextGlobal.Sub(now)
+		}
+		g.nextGlobal = now.Add(globalSlowdown)
+	}
 	if e == nil {
-		if len(g.sources) > 100_000 {
-			g.sources = map[string]*guardEntry{}
+		if len(g.sources) >= maxGuardSources {
+			g.evict(now)
 		}
 		e = &guardEntry{}
 		g.sources[source] = e
@@ -215,11 +214,47 @@ func (g *keyGuard) fail(source string) {
 	if now.Sub(e.seen) > time.Hour {
 		e.fails = 0
 	}
+	// Count the attempt as failed until it proves otherwise.
 	e.fails++
 	e.seen = now
 	if e.fails >= 3 {
-		d := time.Second << min(e.fails-3, 10)
-		e.until = now.Add(d)
+		e.until = now.Add(time.Second << min(e.fails-3, 10))
+	}
+	g.failed++
+	if g.failed == g.budget {
+		g.alerts = append(g.alerts, now)
+	}
+	return 0
+}
+
+// succeeded refunds the attempt source just made.
+func (g *keyGuard) succeeded(source string) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if e := g.sources[source]; e != nil {
+		e.fails = max(e.fails-1, 0)
+		e.until = time.Time{}
+	}
+	g.failed = max(g.failed-1, 0)
+}
+
+// evict drops sources idle for an hour, then, if the table is still full,
+// those idle longest.
+func (g *keyGuard) evict(now time.Time) {
+	for k, e := range g.sources {
+		if now.Sub(e.seen) > time.Hour {
+			delete(g.sources, k)
+		}
+	}
+	for len(g.sources) >= maxGuardSources {
+		var oldest string
+		var at time.Time
+		for k, e := range g.sources {
+			if oldest == "" || e.seen.Before(at) {
+				oldest, at = k, e.seen
+			}
+		}
+		delete(g.sources, oldest)
 	}
 }
 

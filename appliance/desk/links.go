@@ -248,10 +248,19 @@ func (s *Service) StartCode(ctx context.Context, site Site, c Customer) (Session
 }
 
 // ClaimCode pulls the session of a classic SOS code into a's personal queue.
+// Wrong codes are limited per technician and across the box like session
+// keys, so codes cannot be guessed from the console either.
 func (s *Service) ClaimCode(ctx context.Context, a Actor, code string) (Session, error) {
+	if err := Authorize(a, ActUsePerm, Scope{Perm: PermStartSessions}); err != nil {
+		return Session{}, err
+	}
 	digits, ok := NormalizeKey(code)
 	if !ok {
 		return Session{}, &FieldError{"code", "Enter the 9 digits the customer reads to you."}
+	}
+	who := fmt.Sprintf("technician %d", a.UserID)
+	if wait := s.codeGuard.take(who); wait > 0 {
+		return Session{}, &ThrottledError{wait}
 	}
 	h := s.keyed(purposeCode, digits)
 	var id uint64
@@ -264,8 +273,12 @@ func (s *Service) ClaimCode(ctx context.Context, a Actor, code string) (Session,
 		return nil
 	})
 	if err != nil {
+		if s.log != nil {
+			s.log.Info("wrong classic SOS code", "technician", a.UserID)
+		}
 		return Session{}, err
 	}
+	s.codeGuard.succeeded(who)
 	return s.change(ctx, id, "session.ready", func(tx *bolt.Tx, ss *Session) (TrailEntry, error) {
 		if ss.Status != Ready || ss.Queue != (Queue{QueueTechnician, 0}) {
 			return TrailEntry{}, ErrState

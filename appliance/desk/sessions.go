@@ -150,6 +150,12 @@ func saveSession(tx *bolt.Tx, ss Session, old *Session) error {
 			return err
 		}
 	}
+	if !ss.Open() && ss.CodeHash != nil {
+		// An unclaimed classic code dies with its session.
+		if err := root(tx, bCodes).Delete(ss.CodeHash); err != nil {
+			return err
+		}
+	}
 	if ss.Open() {
 		idx, err := sessionIndex(tx, ss.Queue)
 		if err != nil {
@@ -218,6 +224,10 @@ func (s *Service) Session(ctx context.Context, a Actor, id uint64) (Session, err
 // canSee reports whether a may look at ss: its own queue or session, a
 // collaboration, a channel it serves, or one it supervises.
 func canSee(a Actor, ss Session) bool {
+	if !ss.Open() {
+		// A finished session is history: its own rule applies.
+		return mayReview(a, ss)
+	}
 	switch {
 	case ss.Owner == a.UserID, slices.Contains(ss.Collaborators, a.UserID):
 		return true

@@ -5,6 +5,8 @@ import (
 	"crypto/sha256"
 	"errors"
 	"fmt"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -182,15 +184,91 @@ func TestKeyGuessingIsThrottled(t *testing.T) {
 	for i := range 17 {
 		f.d.StartWithKey(ctx, f.site, "111111111", Customer{Name: "x"}, fmt.Sprintf("10.0.%d.1", i))
 	}
-	if _, _, err := f.d.StartWithKey(ctx, f.site, "111111111", Customer{Name: "x"}, "10.9.9.9"); !errors.As(err, &te) {
-		t.Fatalf("past the budget, a fresh source: %v", err)
-	}
 	if len(f.d.KeyAlerts()) != 1 {
 		t.Fatal("no alert when the budget ran out")
+	}
+	// Past the budget, attempts are spaced out box-wide: one goes through,
+	// the next, from any source, waits.
+	if _, _, err := f.d.StartWithKey(ctx, f.site, "111111111", Customer{Name: "x"}, "10.9.9.9"); err != ErrBadKey {
+		t.Fatalf("past the budget, the first attempt: %v", err)
+	}
+	if _, _, err := f.d.StartWithKey(ctx, f.site, "111111111", Customer{Name: "x"}, "10.9.9.8"); !errors.As(err, &te) {
+		t.Fatalf("past the budget, a fresh source at once: %v", err)
+	}
+	// A real customer is slowed down, not locked out.
+	key, _, _ := f.d.GenerateKey(ctx, f.ann, time.Hour, 0)
+	f.clk.t = f.clk.t.Add(globalSlowdown)
+	if _, _, err := f.d.StartWithKey(ctx, f.site, key, Customer{Name: "real"}, "192.0.2.1"); err != nil {
+		t.Fatalf("a valid key past the budget, after the pause: %v", err)
 	}
 	f.clk.t = f.clk.t.Add(time.Hour + time.Second)
 	if _, _, err := f.d.StartWithKey(ctx, f.site, "111111111", Customer{Name: "x"}, "10.9.9.9"); err != ErrBadKey {
 		t.Fatalf("an hour later: %v", err)
+	}
+}
+
+func TestConcurrentGuessesAreCounted(t *testing.T) {
+	f := newFixture(t)
+	var wg sync.WaitGroup
+	var checked atomic.Int32
+	for range 50 {
+		wg.Go(func() {
+			if _, _, err := f.d.StartWithKey(ctx, f.site, "222222222", Customer{Name: "x"}, "203.0.113.5"); err == ErrBadKey {
+				checked.Add(1)
+			}
+		})
+	}
+	wg.Wait()
+	if n := checked.Load(); n > 3 {
+		t.Fatalf("%d concurrent guesses from one source were checked, want at most 3", n)
+	}
+}
+
+func TestClassicCodeGuessingIsLimited(t *testing.T) {
+	f := newFixture(t)
+	_, _, code, _ := f.d.StartCode(ctx, f.site, Customer{Name: "Gus"})
+	var te *ThrottledError
+	wrong := "000000000"
+	if code == wrong {
+		wrong = "000000001"
+	}
+	for i := range 4 {
+		_, err := f.d.ClaimCode(ctx, f.bob, wrong)
+		if i < 3 && !errors.Is(err, ErrInvalid) || i == 3 && !errors.As(err, &te) {
+			t.Fatalf("wrong code %d: %v", i, err)
+		}
+	}
+	if _, err := f.d.ClaimCode(ctx, f.bob, code); !errors.As(err, &te) {
+		t.Fatal("a throttled technician claimed a code")
+	}
+	if _, err := f.d.ClaimCode(ctx, f.ann, code); err != nil {
+		t.Fatalf("another technician: %v", err)
+	}
+	noPerm := f.bob
+	noPerm.Perms = map[Perm]bool{}
+	if _, err := f.d.ClaimCode(ctx, noPerm, code); !errors.Is(err, ErrForbidden) {
+		t.Fatalf("without the permission: %v", err)
+	}
+}
+
+func TestFinishedSessionsAreHistory(t *testing.T) {
+	f := newFixture(t)
+	l, _ := f.d.CreateSOS(ctx, admin, f.tier1.ID, "SOS")
+	ss, _, err := f.d.StartSOS(ctx, f.site, l.Token, Customer{Name: "Hal"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.d.Accept(ctx, f.ann, ss.ID)
+	f.d.Say(ctx, f.ann, ss.ID, "secret")
+	if _, err := f.d.Session(ctx, f.bob, ss.ID); err != nil {
+		t.Fatalf("bob serves the channel and sees the open session: %v", err)
+	}
+	f.d.Close(ctx, f.ann, ss.ID)
+	if _, err := f.d.Session(ctx, f.bob, ss.ID); !errors.Is(err, ErrForbidden) {
+		t.Fatalf("bob read a finished session he took no part in: %v", err)
+	}
+	if _, err := f.d.Session(ctx, f.ann, ss.ID); err != nil {
+		t.Fatalf("ann, who worked it: %v", err)
 	}
 }
 

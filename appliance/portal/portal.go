@@ -13,6 +13,7 @@ import (
 	"net"
 	"net/http"
 	"strings"
+	"time"
 
 	"github.com/switchboardhq/switchboard/appliance/bus"
 	"github.com/switchboardhq/switchboard/appliance/desk"
@@ -24,6 +25,10 @@ var templates embed.FS
 
 // Portal is the public site.
 type Portal struct {
+	// Limits on what anyone can send: new sessions per source, chat and
+	// typing notices per session.
+	starts, chat, typing *web.Limiter
+
 	pages *web.Pages
 	rt    *web.Router
 	desk  *desk.Service
@@ -31,9 +36,17 @@ type Portal struct {
 	log   *slog.Logger
 }
 
-// New returns the public site.
-func New(d *desk.Service, b *bus.Bus, log *slog.Logger) *Portal {
-	return &Portal{desk: d, bus: b, log: log}
+// New returns the public site. startsPerMinute bounds the sessions one
+// network may start (0: no limit).
+func New(d *desk.Service, b *bus.Bus, startsPerMinute int, log *slog.Logger) *Portal {
+	p := &Portal{desk: d, bus: b, log: log,
+		chat:   web.NewLimiter(10, time.Second),
+		typing: web.NewLimiter(1, 2*time.Second),
+	}
+	if startsPerMinute > 0 {
+		p.starts = web.NewLimiter(startsPerMinute, time.Minute/time.Duration(startsPerMinute))
+	}
+	return p
 }
 
 // Routes registers the public pages.
@@ -58,6 +71,21 @@ func (p *Portal) Routes(rt *web.Router) {
 	rt.Handle("POST /session/typing", p.serveTyping)
 	rt.Handle("POST /session/leave", p.serveLeave)
 }
+
+// limitStart refuses a new session from a source that started too many.
+func (p *Portal) limitStart(r *http.Request) error {
+	if p.starts == nil {
+		return nil
+	}
+	if ok, retry := p.starts.Allow(p.source(r)); !ok {
+		p.log.Info("session starts limited", "source", p.source(r))
+		return web.TooMany(retry)
+	}
+	return nil
+}
+
+// source is the key a client's address counts under.
+func (p *Portal) source(r *http.Request) string { return web.SourceKey(p.rt.ClientAddr(r)) }
 
 // defaultSite answers when no public site is configured: session keys only.
 var defaultSite = desk.Site{Name: "Support", SessionKey: true, AskName: true}

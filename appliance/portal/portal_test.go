@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/hmac"
 	"crypto/sha256"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -47,14 +48,14 @@ func newFixture(t *testing.T) *fixture {
 		return m.Sum(nil)
 	})
 	rt := web.NewRouter(web.Config{CSRFKey: []byte("csrf")}, log)
-	New(d, b, log).Routes(rt)
+	New(d, b, 30, log).Routes(rt)
 	f := &fixture{srv: httptest.NewTLSServer(rt.Handler()), desk: d}
 	t.Cleanup(f.srv.Close)
 	f.admin = desk.Actor{UserID: 1, Name: "root", Role: desk.RoleAdmin, Perms: desk.RoleDefaults(desk.RoleAdmin)}
 	if _, err := d.SaveTechnician(ctx, f.admin, desk.Technician{UserID: 2, PrivateName: "Ann", PublicName: "Ann from IT", DisplayNumber: 1}, desk.RoleTechnician); err != nil {
 		t.Fatal(err)
 	}
-	f.site, err = d.SaveSite(ctx, f.admin, desk.Site{Name: "Acme support", Hostnames: []string{"support.example"}, TechList: true, SessionKey: true, Survey: true, AskName: true, AskCompany: true,
+	f.site, err = d.SaveSite(ctx, f.admin, desk.Site{Name: "Acme support", Hostnames: []string{"support.example"}, TechList: true, SessionKey: true, Survey: true, SOSCall: true, AskName: true, AskCompany: true,
 		Custom: []desk.CustomField{{Label: "Asset tag", MaxLen: 20}}, Agreement: "We may see your screen."})
 	if err != nil {
 		t.Fatal(err)
@@ -249,5 +250,17 @@ func TestSOSCall(t *testing.T) {
 	f.desk.DeleteSOS(ctx, f.admin, l.ID)
 	if code, _, _ := c.post("/sos/"+l.Token, url.Values{"name": {"Fay"}}); code != http.StatusNotFound {
 		t.Fatalf("deleted: %d", code)
+	}
+}
+
+func TestStartsAreLimitedPerNetwork(t *testing.T) {
+	f := newFixture(t)
+	c := f.customer(t)
+	var last int
+	for i := range 31 {
+		last, _, _ = c.post("/start/technician/2", url.Values{"name": {fmt.Sprint("c", i)}})
+	}
+	if last != http.StatusTooManyRequests {
+		t.Fatalf("the 31st start in a minute: %d", last)
 	}
 }

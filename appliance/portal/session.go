@@ -38,7 +38,9 @@ func (p *Portal) state(r *http.Request, site desk.Site, ss desk.Session) (state,
 		st.Headline = "You are in the queue"
 		st.Detail = fmt.Sprintf("You are number %d. Estimated wait: about %d minute%s. Keep this page open.", pos, st.WaitMins, plural(st.WaitMins))
 		if ss.Queue == (desk.Queue{Kind: desk.QueueTechnician}) {
-			st.Code = web.Cookie(r, codeCookie)
+			if c, ok := desk.NormalizeKey(web.Cookie(r, codeCookie)); ok {
+				st.Code = c
+			}
 			st.Headline = "Read this code to your technician"
 			st.Detail = "A technician will enter it to take your request. Keep this page open."
 		}
@@ -195,6 +197,12 @@ func (p *Portal) serveChat(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	text := form.Get("text")
+	if ok, retry := p.chat.Allow(fmt.Sprint("chat ", ss.ID)); !ok {
+		if r.Header.Get(web.CSRFHeader) != "" {
+			return web.TooMany(retry)
+		}
+		return p.renderSession(w, r, http.StatusTooManyRequests, ss, text, web.FieldErrors{"text": "You are sending messages very fast. Wait a moment, then press Send again."})
+	}
 	_, err = p.desk.CustomerSays(r.Context(), ss, text)
 	fetch := r.Header.Get(web.CSRFHeader) != ""
 	switch {
@@ -223,7 +231,7 @@ func (p *Portal) serveTyping(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	if ss.Open() {
+	if ok, _ := p.typing.Allow(fmt.Sprint("typing ", ss.ID)); ok && ss.Open() {
 		p.desk.Typing(ss, "customer")
 	}
 	w.WriteHeader(http.StatusNoContent)

@@ -55,11 +55,7 @@ func (p *Portal) serveHome(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (p *Portal) servePhoto(w http.ResponseWriter, r *http.Request) error {
-	id, err := strconv.ParseUint(r.PathValue("id"), 10, 64)
-	if err != nil {
-		return web.ErrNotFound
-	}
-	t, err := p.desk.Technician(r.Context(), id)
+	t, err := p.techFor(r, p.site(r.Context(), r))
 	if err != nil || len(t.Photo) == 0 {
 		return web.ErrNotFound
 	}
@@ -96,14 +92,17 @@ type techFormData struct {
 	Heading    string
 }
 
-func (p *Portal) techFor(r *http.Request) (desk.Technician, error) {
+// techFor returns the technician of the path if the site lists it (the
+// list is on and the technician is available); others are not found, so
+// the public site does not reveal who exists.
+func (p *Portal) techFor(r *http.Request, site desk.Site) (desk.Technician, error) {
 	id, err := strconv.ParseUint(r.PathValue("id"), 10, 64)
-	if err != nil {
+	if err != nil || !site.TechList {
 		return desk.Technician{}, web.ErrNotFound
 	}
 	t, err := p.desk.Technician(r.Context(), id)
-	if err != nil {
-		return t, web.ErrNotFound
+	if err != nil || t.Availability != desk.Available {
+		return t, web.Error(http.StatusNotFound, "This technician is not available right now.", "Go back and choose another technician, or describe your issue in the form.")
 	}
 	return t, nil
 }
@@ -119,7 +118,7 @@ func (p *Portal) renderStartForm(w http.ResponseWriter, r *http.Request, status 
 
 func (p *Portal) serveTechForm(w http.ResponseWriter, r *http.Request) error {
 	site := p.site(r.Context(), r)
-	t, err := p.techFor(r)
+	t, err := p.techFor(r, site)
 	if err != nil {
 		return err
 	}
@@ -129,11 +128,11 @@ func (p *Portal) serveTechForm(w http.ResponseWriter, r *http.Request) error {
 
 func (p *Portal) serveStartTech(w http.ResponseWriter, r *http.Request) error {
 	site := p.site(r.Context(), r)
-	if !site.TechList {
-		return web.ErrNotFound
-	}
-	t, err := p.techFor(r)
+	t, err := p.techFor(r, site)
 	if err != nil {
+		return err
+	}
+	if err := p.limitStart(r); err != nil {
 		return err
 	}
 	form, err := web.Form(r)
@@ -156,21 +155,27 @@ func (p *Portal) serveStartTech(w http.ResponseWriter, r *http.Request) error {
 
 func (p *Portal) serveStartKey(w http.ResponseWriter, r *http.Request) error {
 	site := p.site(r.Context(), r)
+	if !site.SessionKey {
+		return web.ErrNotFound
+	}
+	if err := p.limitStart(r); err != nil {
+		return err
+	}
 	form, err := web.Form(r)
 	if err != nil {
 		return err
 	}
 	c := customerFrom(form, desk.Site{})
-	_, tok, err := p.desk.StartWithKey(r.Context(), site, form.Get("key"), c, p.rt.ClientAddr(r).String())
+	_, tok, err := p.desk.StartWithKey(r.Context(), site, form.Get("key"), c, p.source(r))
 	var te *desk.ThrottledError
 	switch {
 	case err == nil:
 		return p.begin(w, r, tok)
 	case errors.Is(err, desk.ErrBadKey):
-		p.log.Info("wrong session key", "source", p.rt.ClientAddr(r).String())
+		p.log.Info("wrong session key", "source", p.source(r))
 		return p.renderHome(w, r, http.StatusUnprocessableEntity, site, form, web.FieldErrors{"key": "That session key is not valid. Check the 9 digits, or ask your technician for a new key."}, "")
 	case errors.As(err, &te):
-		p.log.Warn("session key entry throttled", "source", p.rt.ClientAddr(r).String(), "wait", te.Wait)
+		p.log.Warn("session key entry throttled", "source", p.source(r), "wait", te.Wait)
 		secs := int(te.Wait.Round(time.Second) / time.Second)
 		return p.renderHome(w, r, http.StatusTooManyRequests, site, form, web.FieldErrors{"key": fmt.Sprintf("Too many wrong keys. Wait %d seconds, then try again.", max(secs, 1))}, "")
 	}
@@ -184,6 +189,9 @@ func (p *Portal) serveStartSurvey(w http.ResponseWriter, r *http.Request) error 
 	site := p.site(r.Context(), r)
 	if !site.Survey {
 		return web.ErrNotFound
+	}
+	if err := p.limitStart(r); err != nil {
+		return err
 	}
 	form, err := web.Form(r)
 	if err != nil {
@@ -206,6 +214,9 @@ func (p *Portal) serveStartSurvey(w http.ResponseWriter, r *http.Request) error 
 
 func (p *Portal) serveStartCode(w http.ResponseWriter, r *http.Request) error {
 	site := p.site(r.Context(), r)
+	if err := p.limitStart(r); err != nil {
+		return err
+	}
 	form, err := web.Form(r)
 	if err != nil {
 		return err
@@ -239,6 +250,12 @@ func (p *Portal) serveSOSForm(w http.ResponseWriter, r *http.Request) error {
 
 func (p *Portal) serveStartSOS(w http.ResponseWriter, r *http.Request) error {
 	site := p.site(r.Context(), r)
+	if !site.SOSCall && site.ID != 0 {
+		return web.Error(http.StatusNotFound, "Help links are turned off on this site.", "Contact your help desk another way.")
+	}
+	if err := p.limitStart(r); err != nil {
+		return err
+	}
 	form, err := web.Form(r)
 	if err != nil {
 		return err

@@ -76,16 +76,17 @@ func (rt *Router) serve(h Handler, w http.ResponseWriter, r *http.Request) {
 			if p == http.ErrAbortHandler {
 				panic(p)
 			}
-			rt.log.Error("handler panic", "path", r.URL.Path, "panic", fmt.Sprint(p), "stack", string(debug.Stack()))
+			rt.log.Error("handler panic", "route", r.Pattern, "panic", fmt.Sprint(p), "stack", string(debug.Stack()))
 			rt.writeError(w, r, errorStatus(errors.New("panic")))
 		}
 	}()
 	if err := h(w, r); err != nil {
 		he := errorStatus(err)
 		if he.Code >= 500 {
-			rt.log.Error("request failed", "method", r.Method, "path", r.URL.Path, "err", err)
+			// The route pattern, not the path: paths can carry tokens.
+			rt.log.Error("request failed", "method", r.Method, "route", r.Pattern, "err", err)
 		} else if he.Err != nil {
-			rt.log.Debug("request refused", "method", r.Method, "path", r.URL.Path, "code", he.Code, "err", he.Err)
+			rt.log.Debug("request refused", "method", r.Method, "route", r.Pattern, "code", he.Code, "err", he.Err)
 		}
 		rt.writeError(w, r, he)
 	}

@@ -11,6 +11,7 @@ import (
 	"strings"
 	"testing"
 	"testing/fstest"
+	"time"
 )
 
 func newTestRouter(t *testing.T) *Router {
@@ -221,4 +222,32 @@ func FuzzCheckText(f *testing.F) {
 			}
 		}
 	})
+}
+
+func TestLimiter(t *testing.T) {
+	now := time.Unix(0, 0)
+	l := NewLimiter(2, 10*time.Second)
+	l.Now = func() time.Time { return now }
+	for i, want := range []bool{true, true, false} {
+		if ok, _ := l.Allow("a"); ok != want {
+			t.Fatalf("request %d: %v", i, ok)
+		}
+	}
+	if ok, _ := l.Allow("b"); !ok {
+		t.Fatal("another key shares the bucket")
+	}
+	_, retry := l.Allow("a")
+	if retry != 10*time.Second {
+		t.Fatalf("retry %v", retry)
+	}
+	now = now.Add(10 * time.Second)
+	if ok, _ := l.Allow("a"); !ok {
+		t.Fatal("no token after the interval")
+	}
+	if k := SourceKey(netip.MustParseAddr("2001:db8:1:2:3:4:5:6")); k != "2001:db8:1:2::/64" {
+		t.Fatalf("IPv6 key %s", k)
+	}
+	if k := SourceKey(netip.MustParseAddr("::ffff:192.0.2.1")); k != "192.0.2.1" {
+		t.Fatalf("mapped IPv4 key %s", k)
+	}
 }

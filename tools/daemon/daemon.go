@@ -131,6 +131,8 @@ func Start(t testing.TB, opts Options) *Daemon {
 		"state_dir":  d.StateDir,
 		"https_addr": "127.0.0.1:0",
 		"http_addr":  "",
+		// Tests start many sessions from loopback.
+		"public_starts_per_minute": 0,
 	}
 	for k, v := range opts.Extra {
 		cfg[k] = v

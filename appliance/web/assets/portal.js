@@ -19,6 +19,9 @@
     set("headline", st.headline);
     set("detail", st.detail);
     set("status-badge", st.status);
+    // A classic SOS code is shown until a technician claims it.
+    var code = document.getElementById("code");
+    if (code) code.hidden = !st.code;
     var list = document.getElementById("messages");
     if (list) {
       list.textContent = "";
