@@ -28,6 +28,7 @@ type Portal struct {
 	// Limits on what anyone can send: new sessions per source, chat and
 	// typing notices per session.
 	starts, chat, typing *web.Limiter
+	streams              streamCount
 
 	pages *web.Pages
 	rt    *web.Router

@@ -1,6 +1,7 @@
 package portal
 
 import (
+	"bufio"
 	"context"
 	"crypto/hmac"
 	"crypto/sha256"
@@ -262,5 +263,62 @@ func TestStartsAreLimitedPerNetwork(t *testing.T) {
 	}
 	if last != http.StatusTooManyRequests {
 		t.Fatalf("the 31st start in a minute: %d", last)
+	}
+}
+
+func TestCustomerEventStream(t *testing.T) {
+	f := newFixture(t)
+	c := f.customer(t)
+	c.post("/start/technician/2", url.Values{"name": {"Cleo"}})
+	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	req, _ := http.NewRequestWithContext(ctx, "GET", f.srv.URL+"/session/events", nil)
+	resp, err := c.http.Do(req)
+	if err != nil || resp.StatusCode != 200 || resp.Header.Get("Content-Type") != "text/event-stream" {
+		t.Fatalf("stream: %v %v", resp, err)
+	}
+	defer resp.Body.Close()
+	lines := bufio.NewScanner(resp.Body)
+	next := func() string {
+		for lines.Scan() {
+			if l := lines.Text(); strings.HasPrefix(l, "event: ") {
+				return strings.TrimPrefix(l, "event: ")
+			}
+		}
+		t.Fatal("the stream ended")
+		return ""
+	}
+	if e := next(); e != "state" {
+		t.Fatalf("first event %q", e)
+	}
+	q, _ := f.desk.Queues(ctx, f.tech)
+	id := q[0].Sessions[0].ID
+	f.desk.Accept(ctx, f.tech, id)
+	if e := next(); e != "state" {
+		t.Fatalf("after accept: %q", e)
+	}
+	ss, _ := f.desk.Session(ctx, f.tech, id)
+	f.desk.Typing(ss, "technician")
+	if e := next(); e != "typing" {
+		t.Fatalf("after typing: %q", e)
+	}
+	// Only a few windows may stream one session.
+	var held []*http.Response
+	for range 3 {
+		r2, _ := http.NewRequestWithContext(ctx, "GET", f.srv.URL+"/session/events", nil)
+		resp2, err := c.http.Do(r2)
+		if err != nil {
+			t.Fatal(err)
+		}
+		held = append(held, resp2)
+	}
+	r5, _ := http.NewRequestWithContext(ctx, "GET", f.srv.URL+"/session/events", nil)
+	resp5, err := c.http.Do(r5)
+	if err != nil || resp5.StatusCode != http.StatusTooManyRequests {
+		t.Fatalf("fifth stream: %v %v", resp5.StatusCode, err)
+	}
+	resp5.Body.Close()
+	for _, h := range held {
+		h.Body.Close()
 	}
 }

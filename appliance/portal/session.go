@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"sync"
 	"time"
 
 	"github.com/switchboardhq/switchboard/appliance/bus"
@@ -128,19 +129,28 @@ func (p *Portal) serveEvents(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	fl, ok := w.(http.Flusher)
-	if !ok {
-		return web.Error(http.StatusNotImplemented, "Live updates are not available on this connection.", "Reload the page to see changes.")
+	if !p.streams.acquire(ss.ID) {
+		return web.Error(http.StatusTooManyRequests, "This session is already open in several windows.", "Close the other windows, then reload this page.")
 	}
+	defer p.streams.release(ss.ID)
+	rc := http.NewResponseController(w)
+	rc.SetReadDeadline(time.Time{}) // the stream outlives the server's read timeout
 	sub := p.bus.Subscribe(func(e bus.Event) bool { return e.Session == ss.ID }, 32)
 	defer sub.Close()
+	flush := func() error {
+		// A customer that stops reading is dropped, not waited for.
+		rc.SetWriteDeadline(time.Now().Add(30 * time.Second))
+		return rc.Flush()
+	}
 	h := w.Header()
 	h.Set("Content-Type", "text/event-stream")
 	h.Set("Cache-Control", "no-store")
 	h.Set("X-Accel-Buffering", "no")
 	w.WriteHeader(http.StatusOK)
 	fmt.Fprint(w, "event: state\ndata: {}\n\n")
-	fl.Flush()
+	if err := flush(); err != nil {
+		return nil
+	}
 	heartbeat := time.NewTicker(15 * time.Second)
 	defer heartbeat.Stop()
 	for {
@@ -162,7 +172,9 @@ func (p *Portal) serveEvents(w http.ResponseWriter, r *http.Request) error {
 			}
 			fmt.Fprintf(w, "event: %s\ndata: {}\n\n", kind)
 		}
-		fl.Flush()
+		if err := flush(); err != nil {
+			return nil
+		}
 	}
 }
 
@@ -247,4 +259,34 @@ func (p *Portal) serveLeave(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	return web.Redirect(w, r, "/session")
+}
+
+// maxStreams bounds the live streams one customer session may hold open.
+const maxStreams = 4
+
+// streamCount counts the live streams per session.
+type streamCount struct {
+	mu sync.Mutex
+	n  map[uint64]int
+}
+
+func (c *streamCount) acquire(id uint64) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.n == nil {
+		c.n = map[uint64]int{}
+	}
+	if c.n[id] >= maxStreams {
+		return false
+	}
+	c.n[id]++
+	return true
+}
+
+func (c *streamCount) release(id uint64) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.n[id]--; c.n[id] <= 0 {
+		delete(c.n, id)
+	}
 }
