@@ -141,6 +141,8 @@ func (c *Console) conflict(ctx context.Context, q *req, id uint64, action string
 			who = dir.techName(ss.Owner)
 		}
 		msg, next = "This session was already accepted by someone else ("+who+").", "Go back to the queue and take the next customer."
+	case action == "accept" && errors.Is(cause, desk.ErrAwaitingAgreement):
+		msg, next = "The customer has not accepted the site's agreement yet, so the session cannot be accepted.", "It can be accepted as soon as the customer agrees; the queue shows it then."
 	case action == "accept" && ss.Status == desk.Waiting:
 		msg, next = "The customer has not opened the session yet, so it cannot be accepted.", "It moves to Waiting as soon as the customer is there."
 	case action == "leave":

@@ -119,7 +119,7 @@ func (s *Service) StartWithKey(ctx context.Context, site Site, key string, c Cus
 		return Session{}, "", err
 	}
 	now := s.now().UTC()
-	ss, tok, err := s.start(ctx, Session{Status: Ready, Method: MethodKey, Site: site.ID, Customer: c}, nil, func(tx *bolt.Tx, ss *Session) error {
+	ss, tok, err := s.start(ctx, Session{Status: Ready, Method: MethodKey, Site: site.ID, Customer: c, AgreementRequired: site.Agreement != ""}, nil, func(tx *bolt.Tx, ss *Session) error {
 		var k keyRecord
 		raw := root(tx, bKeys).Get(h)
 		found := raw != nil

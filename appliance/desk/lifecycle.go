@@ -2,6 +2,7 @@ package desk
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 
@@ -57,6 +58,9 @@ func (s *Service) Accept(ctx context.Context, a Actor, id uint64) (Session, erro
 		if !mayAccept(a, *ss) {
 			return TrailEntry{}, ErrForbidden
 		}
+		if ss.AgreementRequired && ss.AgreedAt.IsZero() {
+			return TrailEntry{}, ErrAwaitingAgreement
+		}
 		ss.Status, ss.Owner, ss.AcceptedAt = Active, a.UserID, s.now().UTC()
 		return TrailEntry{Event: "accepted", Actor: a.Name, ActorID: a.UserID}, nil
 	})
@@ -75,8 +79,8 @@ func (s *Service) Next(ctx context.Context, a Actor) (Session, error) {
 				continue
 			}
 			got, err := s.Accept(ctx, a, ss.ID)
-			if err == ErrState {
-				continue // someone else was faster
+			if errors.Is(err, ErrState) {
+				continue // someone else was faster, or the customer has not agreed yet
 			}
 			return got, err
 		}

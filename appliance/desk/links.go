@@ -202,7 +202,7 @@ func (s *Service) StartSOS(ctx context.Context, site Site, tok string, c Custome
 		return Session{}, "", err
 	}
 	h := s.keyed(purposeSOS, tok)
-	return s.start(ctx, Session{Status: Ready, Method: MethodSOS, Site: site.ID, Customer: c}, nil, func(tx *bolt.Tx, ss *Session) error {
+	return s.start(ctx, Session{Status: Ready, Method: MethodSOS, Site: site.ID, Customer: c, AgreementRequired: site.Agreement != ""}, nil, func(tx *bolt.Tx, ss *Session) error {
 		links, err := all[SOSLink](tx, bSOS)
 		if err != nil {
 			return err
@@ -228,7 +228,7 @@ func (s *Service) StartCode(ctx context.Context, site Site, c Customer) (Session
 		return Session{}, "", "", err
 	}
 	var code string
-	ss, tok, err := s.start(ctx, Session{Status: Ready, Method: MethodCode, Site: site.ID, Customer: c, Queue: Queue{QueueTechnician, 0}}, nil,
+	ss, tok, err := s.start(ctx, Session{Status: Ready, Method: MethodCode, Site: site.ID, Customer: c, Queue: Queue{QueueTechnician, 0}, AgreementRequired: site.Agreement != ""}, nil,
 		func(tx *bolt.Tx, ss *Session) error {
 			for {
 				code = newDigits()

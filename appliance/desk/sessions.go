@@ -91,6 +91,9 @@ type Session struct {
 	AcceptedAt    time.Time `json:"accepted_at,omitempty"`
 	EndedAt       time.Time `json:"ended_at,omitempty"`
 	Expires       time.Time `json:"expires"`
+	// AgreementRequired is set when the site shows a customer agreement;
+	// the session cannot be accepted until AgreedAt is set.
+	AgreementRequired bool `json:"agreement_required,omitempty"`
 	// AgreedAt is when the customer accepted the site's agreement.
 	AgreedAt time.Time    `json:"agreed_at,omitempty"`
 	Trail    []TrailEntry `json:"trail"`
@@ -324,6 +327,10 @@ func (s *Service) change(ctx context.Context, id uint64, kind string, fn func(tx
 
 // ErrState is returned for a change the session's status does not allow.
 var ErrState = fmt.Errorf("session is not in a state that allows this")
+
+// ErrAwaitingAgreement is returned when accepting a session whose customer
+// has not accepted the site's agreement yet.
+var ErrAwaitingAgreement = fmt.Errorf("%w: the customer has not accepted the agreement yet", ErrState)
 
 // Summary is what events carry about a session (no secrets).
 type Summary struct {

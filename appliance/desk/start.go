@@ -98,7 +98,7 @@ func (s *Service) StartWithTechnician(ctx context.Context, site Site, tech uint6
 	if err := CheckCustomer(site, &c); err != nil {
 		return Session{}, "", err
 	}
-	return s.start(ctx, Session{Status: Ready, Method: MethodTechList, Queue: Queue{QueueTechnician, tech}, Site: site.ID, Customer: c}, func(tx *bolt.Tx) error {
+	return s.start(ctx, Session{Status: Ready, Method: MethodTechList, Queue: Queue{QueueTechnician, tech}, Site: site.ID, Customer: c, AgreementRequired: site.Agreement != ""}, func(tx *bolt.Tx) error {
 		var t Technician
 		if err := get(tx, bTechs, tech, &t); err != nil {
 			return err
@@ -123,7 +123,7 @@ func (s *Service) StartSurvey(ctx context.Context, site Site, issueType, tech ui
 		}
 		return ss, tok, err
 	}
-	ss := Session{Status: Ready, Method: MethodSurvey, Site: site.ID, IssueType: issueType, Customer: c}
+	ss := Session{Status: Ready, Method: MethodSurvey, Site: site.ID, IssueType: issueType, Customer: c, AgreementRequired: site.Agreement != ""}
 	return s.start(ctx, ss, nil, func(tx *bolt.Tx, ss *Session) error {
 		var it IssueType
 		if err := get(tx, bIssues, issueType, &it); err != nil {

@@ -3,6 +3,7 @@ package portal
 import (
 	"bufio"
 	"context"
+	"errors"
 	"crypto/hmac"
 	"crypto/sha256"
 	"fmt"
@@ -270,6 +271,12 @@ func TestCustomerEventStream(t *testing.T) {
 	f := newFixture(t)
 	c := f.customer(t)
 	c.post("/start/technician/2", url.Values{"name": {"Cleo"}})
+	q, _ := f.desk.Queues(ctx, f.tech)
+	id := q[0].Sessions[0].ID
+	if _, err := f.desk.Accept(ctx, f.tech, id); !errors.Is(err, desk.ErrAwaitingAgreement) {
+		t.Fatalf("accepted before the customer agreed: %v", err)
+	}
+	c.post("/session/agree", url.Values{"answer": {"agree"}})
 	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
 	req, _ := http.NewRequestWithContext(ctx, "GET", f.srv.URL+"/session/events", nil)
@@ -291,9 +298,9 @@ func TestCustomerEventStream(t *testing.T) {
 	if e := next(); e != "state" {
 		t.Fatalf("first event %q", e)
 	}
-	q, _ := f.desk.Queues(ctx, f.tech)
-	id := q[0].Sessions[0].ID
-	f.desk.Accept(ctx, f.tech, id)
+	if _, err := f.desk.Accept(ctx, f.tech, id); err != nil {
+		t.Fatal(err)
+	}
 	if e := next(); e != "state" {
 		t.Fatalf("after accept: %q", e)
 	}
