@@ -3,9 +3,9 @@ package portal
 import (
 	"bufio"
 	"context"
-	"errors"
 	"crypto/hmac"
 	"crypto/sha256"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
