@@ -20,7 +20,8 @@ import (
 )
 
 // The control socket lets root on the box talk to the running daemon (the
-// store file is locked by it): today for hot backups. It lives in the state
+// store file is locked by it): hot backups, store statistics, and in dev
+// mode the desk clock and an immediate expiry pass. It lives in the state
 // directory with mode 0600, so only the daemon's user and root can use it.
 const controlName = "control.sock"
 

@@ -46,8 +46,6 @@ type Env struct {
 	Demo bool
 }
 
-// buildWeb builds every browser surface on one router. port is the HTTPS
-// port, advertised for HTTP/3.
 // services are the domain services the web surfaces share.
 type services struct {
 	auth *auth.Service
@@ -62,6 +60,8 @@ func newServices(db *store.DB, authSvc *auth.Service, now func() time.Time, log 
 	return services{auth: authSvc, desk: d, bus: b}
 }
 
+// buildWeb builds every browser surface on one router. port is the HTTPS
+// port, advertised for HTTP/3.
 func buildWeb(ctx context.Context, cfg config.Config, db *store.DB, svc services, board hw.Board, env Env, port string, log *slog.Logger) (*web.Router, error) {
 	authSvc, deskSvc := svc.auth, svc.desk
 	csrfKey, err := db.Secret(ctx, "csrf-key")
@@ -151,6 +151,7 @@ func Run(ctx context.Context, cfg config.Config, env Env) error {
 	_, port, _ := net.SplitHostPort(ls.https.Addr().String())
 
 	svc := newServices(db, authSvc, deskNow, log)
+	svc.desk.SetKeyBudget(cfg.KeyFailuresPerHour)
 	if env.Demo && cfg.Dev {
 		if err := seedDemo(ctx, authSvc, svc.desk, env.Stdout); err != nil {
 			return fmt.Errorf("demo data: %w", err)

@@ -59,6 +59,10 @@ type Config struct {
 	// PublicStartsPerMinute bounds the support sessions one network (an
 	// address, or an IPv6 /64) may start on the public site; 0 is no limit.
 	PublicStartsPerMinute int `json:"public_starts_per_minute"`
+	// KeyFailuresPerHour is the box-wide budget of wrong session keys per
+	// hour; past it, key entry slows down for everyone and admins are
+	// alerted in /login.
+	KeyFailuresPerHour int `json:"key_failures_per_hour"`
 }
 
 // Duration is a time.Duration written as a string such as "30m".
@@ -94,6 +98,7 @@ func Box() Config {
 		ShutdownTimeout: Duration(4 * time.Second),
 
 		PublicStartsPerMinute: 30,
+		KeyFailuresPerHour:    100,
 	}
 }
 
@@ -203,6 +208,9 @@ func (c Config) Validate() error {
 	}
 	if c.PublicStartsPerMinute < 0 || c.PublicStartsPerMinute > 100000 {
 		return errors.New(`field "public_starts_per_minute": use 0 (no limit) to 100000`)
+	}
+	if c.KeyFailuresPerHour < 1 || c.KeyFailuresPerHour > 1_000_000 {
+		return errors.New(`field "key_failures_per_hour": use 1 to 1000000`)
 	}
 	if c.ShutdownTimeout <= 0 || time.Duration(c.ShutdownTimeout) > 5*time.Second {
 		return errors.New(`field "shutdown_timeout": must be between 0 and 5s`)

@@ -3,6 +3,7 @@ package console
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
 	"net/url"
 	"slices"
@@ -29,6 +30,7 @@ type toolsView struct {
 	Lifetimes    []option
 	Sites        []option
 	Links        bool
+	Claim        bool
 	LinkQueues   []option
 	SOS          bool
 	SOSChannels  []option
@@ -87,6 +89,7 @@ func (c *Console) tools(ctx context.Context, a desk.Actor, dir *directory, me Me
 			}
 		}
 	}
+	t.Claim = perm(desk.PermStartSessions)
 	if t.Links = perm(desk.PermSupportLinks); t.Links {
 		mine := queueKey(desk.Queue{Kind: desk.QueueTechnician, ID: a.UserID})
 		t.LinkQueues = append(t.LinkQueues, option{mine, "My queue", form.Get("queue") == mine})
@@ -227,8 +230,12 @@ func (c *Console) serveClaim(w http.ResponseWriter, r *http.Request, q *req) err
 		return err
 	}
 	ss, err := c.desk.ClaimCode(r.Context(), q.actor, vals.Get("code"))
-	if errors.Is(err, desk.ErrState) {
+	var te *desk.ThrottledError
+	switch {
+	case errors.Is(err, desk.ErrState):
 		err = &desk.FieldError{Field: "code", Msg: "This code was claimed already, or its customer left. Check the digits with the customer."}
+	case errors.As(err, &te):
+		err = &desk.FieldError{Field: "code", Msg: fmt.Sprintf("Too many wrong codes. Wait %d seconds, then check the digits with the customer.", max(1, int(te.Wait.Round(time.Second)/time.Second)))}
 	}
 	if err != nil {
 		return c.toolFailed(w, r, q, vals, err)

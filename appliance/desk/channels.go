@@ -236,6 +236,18 @@ func (s *Service) DeleteChannel(ctx context.Context, a Actor, id uint64) error {
 		if err := root(tx, bChannelNames).Delete([]byte(strings.ToLower(c.Name))); err != nil {
 			return err
 		}
+		// The channel's SOS Call links stop working with it.
+		links, err := all[SOSLink](tx, bSOS)
+		if err != nil {
+			return err
+		}
+		for _, l := range links {
+			if l.Channel == id {
+				if err := root(tx, bSOS).Delete(idKey(l.ID)); err != nil {
+					return err
+				}
+			}
+		}
 		return s.audit(tx, a, "delete", "channel", id, c.Name, c, nil)
 	})
 }

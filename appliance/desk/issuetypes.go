@@ -17,8 +17,7 @@ type IssueType struct {
 	Name     string `json:"name"`
 	CodeName string `json:"code_name"`
 	Channel  uint64 `json:"channel"`
-	// Priority orders issue types in the survey (lower first) and the
-	// queue (higher first); 1 to 5.
+	// Priority orders issue types in the survey, 1 (first) to 5.
 	Priority int `json:"priority"`
 }
 

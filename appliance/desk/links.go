@@ -238,13 +238,11 @@ func (s *Service) StartCode(ctx context.Context, site Site, c Customer) (Session
 					return nil
 				}
 			}
-		},
-		func(tx *bolt.Tx, ss *Session) error { return nil })
+		})
 	if err != nil {
 		return Session{}, "", "", err
 	}
-	err = s.db.Update(ctx, func(tx *bolt.Tx) error { return root(tx, bCodes).Put(ss.CodeHash, idKey(ss.ID)) })
-	return ss, tok, code, err
+	return ss, tok, code, nil
 }
 
 // ClaimCode pulls the session of a classic SOS code into a's personal queue.

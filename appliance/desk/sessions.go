@@ -167,6 +167,13 @@ func saveSession(tx *bolt.Tx, ss Session, old *Session) error {
 		if err := idx.Put(idKey(ss.ID), nil); err != nil {
 			return err
 		}
+		// An unclaimed classic code is indexed with its session, in the
+		// same transaction.
+		if ss.CodeHash != nil {
+			if err := root(tx, bCodes).Put(ss.CodeHash, idKey(ss.ID)); err != nil {
+				return err
+			}
+		}
 	}
 	return put(tx, bSessionsData, ss.ID, ss)
 }

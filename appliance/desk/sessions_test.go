@@ -383,3 +383,30 @@ func TestQueuePosition(t *testing.T) {
 		t.Fatalf("after one accept: %d %v", pos, wait)
 	}
 }
+
+func TestDefaultChannelCatchesUnroutedSurveys(t *testing.T) {
+	f := newFixture(t)
+	site := f.site
+	site.SurveyMode = SurveyIssue
+	ss, _, err := f.d.StartSurvey(ctx, site, 0, 0, Customer{Name: "Ida"})
+	if err != nil || ss.Queue != (Queue{QueueChannel, f.tier1.ID}) {
+		t.Fatalf("survey without an issue type: %+v %v", ss.Queue, err)
+	}
+}
+
+func TestDeletingAChannelEndsItsSOSLinks(t *testing.T) {
+	f := newFixture(t)
+	l, err := f.d.CreateSOS(ctx, admin, f.tier2.ID, "T2")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := f.d.DeleteChannel(ctx, admin, f.tier2.ID); err != nil {
+		t.Fatal(err)
+	}
+	if links, _ := f.d.SOSLinks(ctx, admin); len(links) != 0 {
+		t.Fatalf("links of a deleted channel: %+v", links)
+	}
+	if _, _, err := f.d.StartSOS(ctx, f.site, l.Token, Customer{Name: "x"}); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("a deleted channel's link: %v", err)
+	}
+}

@@ -125,6 +125,21 @@ func (s *Service) StartSurvey(ctx context.Context, site Site, issueType, tech ui
 	}
 	ss := Session{Status: Ready, Method: MethodSurvey, Site: site.ID, IssueType: issueType, Customer: c, AgreementRequired: site.Agreement != ""}
 	return s.start(ctx, ss, nil, func(tx *bolt.Tx, ss *Session) error {
+		if issueType == 0 {
+			// No issue type chosen (or none configured): the default
+			// channel catches the request.
+			chans, err := all[Channel](tx, bChannels)
+			if err != nil {
+				return err
+			}
+			for _, c := range chans {
+				if c.Default {
+					ss.Queue = Queue{QueueChannel, c.ID}
+					return nil
+				}
+			}
+			return &FieldError{"issue_type", "Choose one of the listed issues."}
+		}
 		var it IssueType
 		if err := get(tx, bIssues, issueType, &it); err != nil {
 			return &FieldError{"issue_type", "Choose one of the listed issues."}

@@ -10,6 +10,7 @@ import (
 	"net/url"
 	"strings"
 	"sync"
+	"unicode"
 )
 
 //go:embed templates/*.html
@@ -55,7 +56,8 @@ type Pages struct {
 
 func newPages(rt *Router) *Pages {
 	base := template.Must(template.New("layout.html").Funcs(template.FuncMap{
-		"asset": assetURL,
+		"asset":   assetURL,
+		"initial": initial,
 	}).ParseFS(baseTemplates, "templates/layout.html"))
 	p := &Pages{rt: rt, base: base, set: map[string]*template.Template{}}
 	p.MustAdd(baseTemplates, "templates/error.html")
@@ -140,4 +142,12 @@ func (p *Pages) renderError(w http.ResponseWriter, r *http.Request, he *HTTPErro
 	if err != nil {
 		http.Error(w, he.Msg, he.Code)
 	}
+}
+
+// initial is the first letter of s, for avatars.
+func initial(s string) string {
+	for _, r := range s {
+		return string(unicode.ToUpper(r))
+	}
+	return ""
 }
