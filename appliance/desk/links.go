@@ -54,6 +54,27 @@ func (s *Service) CreateLink(ctx context.Context, a Actor, q Queue) (Session, st
 // ErrLinkTaken is the answer to a support link opened by a second device.
 var ErrLinkTaken = fmt.Errorf("this support link is already in use on another device")
 
+// PeekLink reports on support link tok without redeeming it: its session,
+// and whether a browser is bound to it already and whether that is the
+// browser holding customer token browser.
+func (s *Service) PeekLink(ctx context.Context, tok, browser string) (ss Session, bound, mine bool, err error) {
+	h := s.keyed(purposeLink, tok)
+	err = s.db.View(ctx, func(tx *bolt.Tx) error {
+		raw := root(tx, bLinks).Get(h)
+		if raw == nil {
+			return fmt.Errorf("support link: %w", ErrNotFound)
+		}
+		var l linkRecord
+		if err := json.Unmarshal(raw, &l); err != nil {
+			return err
+		}
+		bound = l.Customer != nil
+		mine = bound && browser != "" && slices.Equal(s.keyed(purposeCustomer, browser), l.Customer)
+		return get(tx, bSessionsData, l.Session, &ss)
+	})
+	return ss, bound, mine, err
+}
+
 // RedeemLink opens support link tok for the browser holding customer token
 // browser (empty on its first visit). The first browser is bound to the
 // link; it gets the customer token it must keep. A closed or expired

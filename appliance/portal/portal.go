@@ -64,6 +64,7 @@ func (p *Portal) Routes(rt *web.Router) {
 	rt.Handle("GET /sos/{token}", p.serveSOSForm)
 	rt.Handle("POST /sos/{token}", p.serveStartSOS)
 	rt.Handle("GET /l/{token}", p.serveLink)
+	rt.Handle("POST /l/{token}", p.serveJoin)
 	rt.Handle("GET /session", p.serveSession)
 	rt.Handle("GET /session/state", p.serveState)
 	rt.Handle("GET /session/events", p.serveEvents)

@@ -186,8 +186,17 @@ func TestSupportLinkAndSOS(t *testing.T) {
 		t.Fatal(err)
 	}
 	a := f.customer(t)
-	if code, _ := a.get("/l/" + tok); code != http.StatusSeeOther {
+	if code, body := a.get("/l/" + tok); code != 200 || !strings.Contains(body, "Join the session") {
 		t.Fatalf("open link: %d", code)
+	}
+	if got, _ := f.desk.Session(ctx, f.tech, ss.ID); got.Status != desk.Waiting {
+		t.Fatal("opening the address (a mail scanner could) bound the link")
+	}
+	if code, _, _ := a.post("/l/"+tok, url.Values{}); code != http.StatusSeeOther {
+		t.Fatalf("join: %d", code)
+	}
+	if code, _ := a.get("/l/" + tok); code != http.StatusSeeOther {
+		t.Fatalf("the bound browser again: %d", code)
 	}
 	if got, _ := f.desk.Session(ctx, f.tech, ss.ID); got.Status != desk.Ready {
 		t.Fatalf("after opening: %s", got.Status)

@@ -276,20 +276,49 @@ func (p *Portal) serveStartSOS(w http.ResponseWriter, r *http.Request) error {
 	return err
 }
 
+// serveLink shows a support link's page. Opening the address binds
+// nothing: mail scanners and link previews fetch it too. The customer
+// joins with the button (serveJoin); a browser already bound goes straight
+// to its session.
 func (p *Portal) serveLink(w http.ResponseWriter, r *http.Request) error {
+	tok := r.PathValue("token")
+	ss, bound, mine, err := p.desk.PeekLink(r.Context(), tok, web.Cookie(r, customerCookie))
+	site := p.site(r.Context(), r)
+	switch {
+	case errors.Is(err, desk.ErrNotFound):
+		return errLinkInvalid
+	case err != nil:
+		return err
+	case mine:
+		return web.Redirect(w, r, "/session")
+	case bound:
+		return errLinkTaken
+	case !ss.Open():
+		return p.renderEnded(w, r, site, ss)
+	}
+	v := p.view(site, "Join your support session")
+	v.Data = struct{ Action string }{r.URL.Path}
+	return p.pages.Render(w, r, http.StatusOK, "join.html", v)
+}
+
+var (
+	errLinkTaken   = web.Error(http.StatusConflict, "This support link is already in use on another device.", "Ask your technician for a new link if you need to join from here.")
+	errLinkInvalid = web.Error(http.StatusNotFound, "This support link is not valid.", "Check the address, or ask your technician for a new link.")
+)
+
+func (p *Portal) serveJoin(w http.ResponseWriter, r *http.Request) error {
 	ss, tok, err := p.desk.RedeemLink(r.Context(), r.PathValue("token"), web.Cookie(r, customerCookie))
 	switch {
 	case errors.Is(err, desk.ErrLinkTaken):
-		return web.Error(http.StatusConflict, "This support link is already in use on another device.", "Ask your technician for a new link if you need to join from here.")
+		return errLinkTaken
 	case errors.Is(err, desk.ErrNotFound):
-		return web.Error(http.StatusNotFound, "This support link is not valid.", "Check the address, or ask your technician for a new link.")
+		return errLinkInvalid
 	case err != nil:
 		return err
 	}
 	if tok == "" {
 		// The link's session ended before anyone opened it.
-		site := p.site(r.Context(), r)
-		return p.renderEnded(w, r, site, ss)
+		return p.renderEnded(w, r, p.site(r.Context(), r), ss)
 	}
 	return p.begin(w, r, tok)
 }

@@ -421,6 +421,9 @@ func TestBrowserSupportLink(t *testing.T) {
 	// The customer opens it: ready on both sides.
 	cust := e.tab()
 	cust.do("open the support link", cdp.Navigate(link))
+	cust.waitText("main h1", "Join your support session")
+	tp.textIs(queue+" .count", "0 waiting") // opening the address binds nothing
+	cust.do("join", cdp.Click(cdp.ID("join")))
 	cust.waitText("#headline", "You are in the queue")
 	cust.textIs("#status-badge", "ready")
 	tp.textIs(queue+" .session .status", "Waiting")
