@@ -43,13 +43,14 @@ type Config struct {
 
 // Area is one realm's account pages.
 type Area struct {
-	onCreate []func(*http.Request, *Who, auth.User) error
-	onDelete []func(*http.Request, *Who, uint64) error
-	cfg      Config
-	auth     *auth.Service
-	rt       *web.Router
-	log      *slog.Logger
-	nav      []navItem
+	onCreate  []func(*http.Request, *Who, auth.User) error
+	onDelete  []func(*http.Request, *Who, uint64) error
+	onDisable []func(*http.Request, *Who, uint64) error
+	cfg       Config
+	auth      *auth.Service
+	rt        *web.Router
+	log       *slog.Logger
+	nav       []navItem
 }
 
 type navItem struct {
@@ -77,6 +78,11 @@ func New(cfg Config, svc *auth.Service, rt *web.Router, log *slog.Logger) *Area 
 // so a front end can set up what it keeps about that user.
 func (a *Area) OnUserCreated(fn func(r *http.Request, who *Who, u auth.User) error) {
 	a.onCreate = append(a.onCreate, fn)
+}
+
+// OnUserDisabled registers fn to run after a user of the realm is disabled.
+func (a *Area) OnUserDisabled(fn func(r *http.Request, who *Who, id uint64) error) {
+	a.onDisable = append(a.onDisable, fn)
 }
 
 // OnUserDeleted registers fn to run after a user of the realm is deleted,

@@ -164,11 +164,10 @@ func (a *Area) serveUserAction(w http.ResponseWriter, r *http.Request, who *Who)
 		}
 		return err
 	}
-	if done == "deleted" {
-		for _, fn := range a.onDelete {
-			if err := fn(r, who, id); err != nil {
-				return err
-			}
+	hooks := map[string][]func(*http.Request, *Who, uint64) error{"deleted": a.onDelete, "disabled": a.onDisable}[done]
+	for _, fn := range hooks {
+		if err := fn(r, who, id); err != nil {
+			return err
 		}
 	}
 	a.log.Info("user changed", "realm", a.cfg.Realm, "by", who.User.Username, "user_id", id, "action", done)

@@ -56,6 +56,22 @@ func (a *Admin) Routes(rt *web.Router) {
 		_, err = a.desk.SaveTechnician(r.Context(), actor, desk.Technician{UserID: u.ID, PrivateName: name, PublicName: name}, u.Role)
 		return err
 	})
+	// A disabled account leaves the public technician list.
+	a.area.OnUserDisabled(func(r *http.Request, who *account.Who, id uint64) error {
+		actor, err := a.actor(r, who)
+		if err != nil {
+			return err
+		}
+		t, err := a.desk.Technician(r.Context(), id)
+		if errors.Is(err, desk.ErrNotFound) {
+			return nil
+		} else if err != nil {
+			return err
+		}
+		t.Availability = desk.Away
+		_, err = a.desk.SaveTechnician(r.Context(), actor, t, "")
+		return err
+	})
 	// A deleted account takes its technician profile with it.
 	a.area.OnUserDeleted(func(r *http.Request, who *account.Who, id uint64) error {
 		actor, err := a.actor(r, who)

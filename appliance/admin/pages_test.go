@@ -311,3 +311,14 @@ func TestNewUserGetsAProfile(t *testing.T) {
 	}
 	t.Fatal("user not created")
 }
+
+func TestDisablingAUserTakesItOffThePublicList(t *testing.T) {
+	f := newFixture(t)
+	id := f.user["other"]
+	if rec := f.request("POST", fmt.Sprintf("/login/users/%d/disable", id), AD, url.Values{}, false); rec.Code != http.StatusSeeOther {
+		t.Fatalf("disable: %d", rec.Code)
+	}
+	if p, _ := f.desk.Technician(ctx, id); p.Availability != desk.Away {
+		t.Fatalf("a disabled technician is %s", p.Availability)
+	}
+}
