@@ -214,6 +214,26 @@ func (s *Service) changeSOS(ctx context.Context, a Actor, id uint64, fn func(*bo
 	})
 }
 
+// SOSByToken returns the SOS Call link with token tok.
+func (s *Service) SOSByToken(ctx context.Context, tok string) (SOSLink, error) {
+	h := s.keyed(purposeSOS, tok)
+	var found SOSLink
+	err := s.db.View(ctx, func(tx *bolt.Tx) error {
+		links, err := all[SOSLink](tx, bSOS)
+		if err != nil {
+			return err
+		}
+		for _, l := range links {
+			if slices.Equal(l.Hash, h) {
+				found = l
+				return nil
+			}
+		}
+		return fmt.Errorf("SOS link: %w", ErrNotFound)
+	})
+	return found, err
+}
+
 // ErrSOSPaused is the answer to a paused SOS Call link.
 var ErrSOSPaused = fmt.Errorf("this help link is paused for now; try again later or contact your help desk another way")
 

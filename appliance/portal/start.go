@@ -244,6 +244,15 @@ func sosForm(site desk.Site, action string) techFormData {
 
 func (p *Portal) serveSOSForm(w http.ResponseWriter, r *http.Request) error {
 	site := p.site(r.Context(), r)
+	l, err := p.desk.SOSByToken(r.Context(), r.PathValue("token"))
+	switch {
+	case errors.Is(err, desk.ErrNotFound):
+		return errSOSInvalid
+	case err != nil:
+		return err
+	case l.Paused:
+		return web.Error(http.StatusConflict, "This help link is paused for now.", "Try again later, or contact your help desk another way.")
+	}
 	d := sosForm(site, r.URL.Path)
 	return p.renderStartForm(w, r, http.StatusOK, site, d, nil, nil)
 }
@@ -268,7 +277,7 @@ func (p *Portal) serveStartSOS(w http.ResponseWriter, r *http.Request) error {
 	case errors.Is(err, desk.ErrSOSPaused):
 		return p.renderStartForm(w, r, http.StatusConflict, site, d, form, web.FieldErrors{"name": "This help link is paused for now. Try again later, or contact your help desk another way."})
 	case errors.Is(err, desk.ErrNotFound):
-		return web.Error(http.StatusNotFound, "This help link is no longer valid.", "Ask your help desk for a current link.")
+		return errSOSInvalid
 	}
 	if fe, ok := fieldErrors(err); ok {
 		return p.renderStartForm(w, r, http.StatusUnprocessableEntity, site, d, form, fe)
@@ -302,6 +311,7 @@ func (p *Portal) serveLink(w http.ResponseWriter, r *http.Request) error {
 }
 
 var (
+	errSOSInvalid  = web.Error(http.StatusNotFound, "This help link is no longer valid.", "Ask your help desk for a current link.")
 	errLinkTaken   = web.Error(http.StatusConflict, "This support link is already in use on another device.", "Ask your technician for a new link if you need to join from here.")
 	errLinkInvalid = web.Error(http.StatusNotFound, "This support link is not valid.", "Check the address, or ask your technician for a new link.")
 )
