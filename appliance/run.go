@@ -178,7 +178,7 @@ func Run(ctx context.Context, cfg config.Config, env Env) error {
 	g, gctx := errgroup.WithContext(ctx)
 	srv.start(g)
 	g.Go(func() error { return ctl.run(gctx) })
-	g.Go(func() error { return pruneSessions(gctx, authSvc, log) })
+	g.Go(func() error { return pruneSessions(gctx, authSvc, svc.desk, log) })
 	g.Go(func() error { return expireSessions(gctx, svc.desk, log) })
 	g.Go(func() error {
 		return notify.RunWatchdog(gctx, func() error {
@@ -257,9 +257,10 @@ func announce(ctx context.Context, out io.Writer, log *slog.Logger, a *auth.Serv
 	return nil
 }
 
-// pruneSessions deletes timed-out login sessions every hour; sessions whose
-// browser comes back are checked at that moment anyway.
-func pruneSessions(ctx context.Context, a *auth.Service, log *slog.Logger) error {
+// pruneSessions deletes timed-out login sessions every hour (sessions whose
+// browser comes back are checked at that moment anyway), and the desk's
+// spent keys and the access records of long-ended support sessions.
+func pruneSessions(ctx context.Context, a *auth.Service, d *desk.Service, log *slog.Logger) error {
 	t := time.NewTicker(time.Hour)
 	defer t.Stop()
 	for {
@@ -273,6 +274,11 @@ func pruneSessions(ctx context.Context, a *auth.Service, log *slog.Logger) error
 				} else if n > 0 {
 					log.Debug("pruned sessions", "realm", realm, "count", n)
 				}
+			}
+			if n, err := d.Prune(ctx); err != nil {
+				log.Warn("pruning desk access records", "err", err)
+			} else if n > 0 {
+				log.Debug("pruned desk access records", "count", n)
 			}
 		}
 	}

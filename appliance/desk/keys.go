@@ -28,6 +28,7 @@ type keyRecord struct {
 	Site       uint64    `json:"site,omitempty"`
 	Expires    time.Time `json:"expires"`
 	Used       bool      `json:"used,omitempty"`
+	UsedAt     time.Time `json:"used_at,omitempty"`
 }
 
 // newDigits returns a uniformly random 9-digit string.
@@ -132,7 +133,7 @@ func (s *Service) StartWithKey(ctx context.Context, site Site, key string, c Cus
 		if !found || k.Used || !now.Before(k.Expires) || k.Site != 0 && k.Site != site.ID {
 			return ErrBadKey
 		}
-		k.Used = true
+		k.Used, k.UsedAt = true, now
 		v, _ := json.Marshal(k)
 		if err := root(tx, bKeys).Put(h, v); err != nil {
 			return err

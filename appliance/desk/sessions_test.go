@@ -410,3 +410,26 @@ func TestDeletingAChannelEndsItsSOSLinks(t *testing.T) {
 		t.Fatalf("a deleted channel's link: %v", err)
 	}
 }
+
+func TestPruneKeepsHistoryDropsAccess(t *testing.T) {
+	f := newFixture(t)
+	key, _, _ := f.d.GenerateKey(ctx, f.ann, time.Hour, 0)
+	ss, tok, _ := f.d.StartWithKey(ctx, f.site, key, Customer{Name: "Kim"}, "198.51.100.1")
+	f.d.GenerateKey(ctx, f.ann, time.Minute, 0) // expires unused
+	if n, _ := f.d.Prune(ctx); n != 0 {
+		t.Fatalf("pruned %d fresh records", n)
+	}
+	f.d.Accept(ctx, f.ann, ss.ID)
+	f.d.Close(ctx, f.ann, ss.ID)
+	f.clk.t = f.clk.t.Add(8 * 24 * time.Hour)
+	n, err := f.d.Prune(ctx)
+	if err != nil || n != 3 { // two keys, one customer token
+		t.Fatalf("pruned %d: %v", n, err)
+	}
+	if _, err := f.d.SessionByCustomer(ctx, tok); !errors.Is(err, ErrNotFound) {
+		t.Fatal("an old customer token still opens its session")
+	}
+	if _, _, err := f.d.Record(ctx, f.ann, ss.ID); err != nil {
+		t.Fatalf("the session left history: %v", err)
+	}
+}
