@@ -106,22 +106,18 @@ func inUse(err error) (msg, next string) {
 // fieldErrors turns a desk or auth error about fields into messages next to
 // them, or returns false when err is not about a field.
 func fieldErrors(err error, fe web.FieldErrors) bool {
-	var many desk.FieldErrors
-	var one *desk.FieldError
-	var af *auth.FieldError
-	switch {
-	case errors.As(err, &many):
-		for _, f := range many {
+	if fields := desk.Fields(err); fields != nil {
+		for _, f := range fields {
 			fe.Add(f.Field, f.Msg)
 		}
-	case errors.As(err, &one):
-		fe.Add(one.Field, one.Msg)
-	case errors.As(err, &af):
-		fe.Add(af.Field, sentence(af.Msg))
-	default:
-		return false
+		return true
 	}
-	return true
+	var af *auth.FieldError
+	if errors.As(err, &af) {
+		fe.Add(af.Field, sentence(af.Msg))
+		return true
+	}
+	return false
 }
 
 // sentence capitalizes s and ends it with a period.

@@ -133,19 +133,11 @@ func webError(err error) error {
 // fieldErrors turns a desk error about fields into messages next to them,
 // or returns false when err is not about a field.
 func fieldErrors(err error, fe web.FieldErrors) bool {
-	var many desk.FieldErrors
-	var one *desk.FieldError
-	switch {
-	case errors.As(err, &many):
-		for _, f := range many {
-			fe.Add(f.Field, f.Msg)
-		}
-	case errors.As(err, &one):
-		fe.Add(one.Field, one.Msg)
-	default:
-		return false
+	fields := desk.Fields(err)
+	for _, f := range fields {
+		fe.Add(f.Field, f.Msg)
 	}
-	return true
+	return fields != nil
 }
 
 // pathID is the {id} of the request's path.

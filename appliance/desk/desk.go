@@ -49,6 +49,20 @@ func (fe FieldErrors) Error() string {
 // Unwrap makes FieldErrors match ErrInvalid.
 func (fe FieldErrors) Unwrap() error { return ErrInvalid }
 
+// Fields returns the field errors err carries (one or several), or nil
+// when err is not about fields; front ends show them next to the fields.
+func Fields(err error) []*FieldError {
+	var many FieldErrors
+	var one *FieldError
+	switch {
+	case errors.As(err, &many):
+		return many
+	case errors.As(err, &one):
+		return []*FieldError{one}
+	}
+	return nil
+}
+
 func (fe *FieldErrors) add(field, msg string) { *fe = append(*fe, &FieldError{field, msg}) }
 
 func (fe FieldErrors) err() error {

@@ -140,18 +140,10 @@ func deskError(err error) error {
 
 // fieldErrors turns the desk's field errors into form messages.
 func fieldErrors(err error) (web.FieldErrors, bool) {
+	fields := desk.Fields(err)
 	fe := web.FieldErrors{}
-	var many desk.FieldErrors
-	var one *desk.FieldError
-	switch {
-	case errors.As(err, &many):
-		for _, f := range many {
-			fe.Add(f.Field, f.Msg)
-		}
-	case errors.As(err, &one):
-		fe.Add(one.Field, one.Msg)
-	default:
-		return nil, false
+	for _, f := range fields {
+		fe.Add(f.Field, f.Msg)
 	}
-	return fe, true
+	return fe, fields != nil
 }
