@@ -45,17 +45,36 @@ ifeq ($(origin VERSION),undefined)
 VERSION := $(or $(shell git -C $(CURDIR) describe --always --dirty 2>/dev/null),0.0.0-dev)
 endif
 
+DEMO ?= 1
 PKGS ?= ./...
 TESTFLAGS ?=
 FUZZTIME ?= 10s
 
-# Debian packages the tests need. The image and QEMU packages (mmdebstrap,
-# qemu-system-x86, ovmf, ...) get added here by the image issue.
-TEST_PACKAGES := chromium-headless-shell xvfb ca-certificates
+# Host tools the image build needs (see image.Tools and docs/image.md), and
+# QEMU with UEFI firmware for the boot test.
+IMAGE_PACKAGES := mmdebstrap uidmap squashfs-tools-ng binutils fdisk dosfstools mtools e2fsprogs zstd
+QEMU_PACKAGES := qemu-system-x86 ovmf iproute2
+# Debian packages the tests need (the image tests build and boot the image).
+TEST_PACKAGES := chromium-headless-shell xvfb ca-certificates $(IMAGE_PACKAGES) $(QEMU_PACKAGES)
+
+# The image version: dotted numbers, because systemd-boot orders boot
+# entries by version. `make image VERSION=0.2.0` sets it too.
+ifeq ($(origin VERSION),command line)
+IMAGE_VERSION ?= $(VERSION)
+endif
+IMAGE_VERSION ?= 0.1.0
+# Every file of the root image is dated at most this; the same inputs and
+# epoch give the same root image. Default: the time of the last commit.
+SOURCE_DATE_EPOCH ?= $(or $(shell git -C $(CURDIR) log -1 --format=%ct 2>/dev/null),1700000000)
+IMAGE := out/switchboard-$(IMAGE_VERSION).img
+# Update-signing public keys compiled into the image's applianced
+# (comma-separated; `go run ./cmd/mkbundle -print-trust KEY.pub` prints one).
+# Empty: the box accepts no update bundle.
+TRUSTED_KEYS ?=
 
 STATICCHECK := $(GOBIN)/staticcheck
 
-.PHONY: help build run deps test bench lint image fuzz clean
+.PHONY: help build run deps test bench lint image image-deps image-test image-clean fuzz clean
 
 help: ## list the targets
 	@echo 'usage: make TARGET [VAR=value ...]'
@@ -65,8 +84,8 @@ help: ## list the targets
 build: ## build out/applianced
 	$(GO) build -trimpath -ldflags '-X main.version=$(VERSION)' -o out/applianced ./cmd/applianced
 
-run: build ## run the daemon in dev mode (state in ./var; it prints its URLs)
-	out/applianced -dev
+run: build ## run the daemon in dev mode with demo data (state in ./var; DEMO=0 for an empty desk)
+	out/applianced -dev $(if $(filter 1,$(DEMO)),-demo)
 
 deps: ## install the Debian packages the tests need (root or sudo; idempotent)
 	SWITCHBOARD_CACHE='$(CACHE)' bash tools/sysdeps/install.sh $(TEST_PACKAGES)
@@ -86,9 +105,27 @@ lint: $(STATICCHECK) ## go vet and staticcheck
 $(STATICCHECK):
 	$(GO) install honnef.co/go/tools/cmd/staticcheck@latest
 
-image: ## build the bootable disk image
-	@echo 'image: not yet built (see issue 3)' >&2
-	@exit 1
+image-deps: ## install the image build tools and a subordinate id range for rootless mmdebstrap
+	SWITCHBOARD_CACHE='$(CACHE)' bash tools/sysdeps/install.sh $(IMAGE_PACKAGES) $(QEMU_PACKAGES)
+	@# mmdebstrap --mode=unshare maps the build's users to a subordinate id
+	@# range; without one it runs as root (--mode=root). The new range starts
+	@# after every range already given out.
+	@if [ "$$(id -u)" -eq 0 ] && ! grep -q '^root:' /etc/subuid 2>/dev/null; then \
+		start=$$(cat /etc/subuid /etc/subgid 2>/dev/null | awk -F: 'BEGIN { m = 100000 } $$2 + $$3 > m { m = $$2 + $$3 } END { print m }'); \
+		end=$$((start + 65535)); \
+		echo "image-deps: adding subordinate ids $$start-$$end for root"; \
+		usermod --add-subuids "$$start-$$end" --add-subgids "$$start-$$end" root; \
+	fi
+
+image: image-deps ## build out/switchboard-VERSION.img and .img.zst, root.squashfs, UKIs
+	SOURCE_DATE_EPOCH=$(SOURCE_DATE_EPOCH) $(GO) run ./cmd/mkimage -version '$(IMAGE_VERSION)' \
+		-go '$(GO)' -out out -cache '$(CACHE)/image' -trust '$(TRUSTED_KEYS)'
+
+image-test: image ## boot the image in QEMU and check HTTPS, HTTP/3, setup and a reboot
+	SWITCHBOARD_IMAGE='$(CURDIR)/$(IMAGE)' $(GO) test -count=1 -timeout 30m -v -run 'TestImage' ./tools/qemu/
+
+image-clean: ## remove built images and the image build cache
+	rm -rf out/switchboard-* '$(CACHE)/image'
 
 fuzz: ## run every Fuzz target for FUZZTIME (default 10s) each
 	@targets=$$($(GO) test -list '^Fuzz' $(PKGS) | \

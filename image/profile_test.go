@@ -1,0 +1,242 @@
+package image
+
+import (
+	"archive/tar"
+	"bytes"
+	"flag"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+var update = flag.Bool("update", false, "rewrite the golden files in testdata/")
+
+// TestProfileGolden pins every derived value of the default profile: output
+// paths, kernel command lines, os-release fields, the partition table and
+// the mmdebstrap arguments. Refresh with go test ./image -run Golden -update.
+func TestProfileGolden(t *testing.T) {
+	cases := []struct {
+		name string
+		p    Profile
+	}{
+		{"default", DefaultProfile("0.1.0", 1700000000, "/REPO", "/CACHE", "/OUT")},
+		{"version-2", func() Profile {
+			p := DefaultProfile("2.10.3", 1800000000, "/REPO", "/CACHE", "/OUT")
+			p.TrustedKeys = "yVCf2JKNs5vqjvn3ce37LSU/8k9+vuFcR3Ji9kNrYZ0="
+			return p
+		}()},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			if err := c.p.Validate(); err != nil {
+				t.Fatal(err)
+			}
+			got := c.p.Expand()
+			path := filepath.Join("testdata", "profile-"+c.name+".golden")
+			if *update {
+				if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
+					t.Fatal(err)
+				}
+			}
+			want, err := os.ReadFile(path)
+			if err != nil {
+				t.Fatalf("%v (run with -update to create it)", err)
+			}
+			if got != string(want) {
+				t.Errorf("profile expansion differs from %s (run with -update if intended):\n%s", path, got)
+			}
+		})
+	}
+}
+
+func TestValidate(t *testing.T) {
+	good := DefaultProfile("0.1.0", 1700000000, "/r", "/c", "/o")
+	for _, c := range []struct {
+		name   string
+		change func(*Profile)
+		want   string
+	}{
+		{"git describe", func(p *Profile) { p.Version = "291bc17-dirty" }, "dotted numbers"},
+		{"dev", func(p *Profile) { p.Version = "0.0.0-dev" }, "dotted numbers"},
+		{"one number", func(p *Profile) { p.Version = "1" }, "dotted numbers"},
+		{"no epoch", func(p *Profile) { p.SourceDateEpoch = 0 }, "SOURCE_DATE_EPOCH"},
+		{"relative cache", func(p *Profile) { p.CacheDir = "cache" }, "absolute"},
+		{"space", func(p *Profile) { p.OutDir = "/my out" }, "no spaces"},
+		{"quote", func(p *Profile) { p.RootfsDir = "/r'x" }, "no spaces"},
+		{"tiny root", func(p *Profile) { p.RootMiB = 10 }, "at least 64"},
+		{"keys with a space", func(p *Profile) { p.TrustedKeys = "abc= -X main.x=y" }, "base64"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			p := good
+			c.change(&p)
+			err := p.Validate()
+			if err == nil || !strings.Contains(err.Error(), c.want) {
+				t.Fatalf("Validate() = %v, want an error with %q", err, c.want)
+			}
+		})
+	}
+	if err := good.Validate(); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestLayoutAligned(t *testing.T) {
+	p := DefaultProfile("0.1.0", 1700000000, "/r", "/c", "/o")
+	parts, size := p.Layout()
+	names := []string{PartESP, PartRootA, PartRootB, PartData}
+	end := int64(0)
+	for i, pt := range parts {
+		if pt.Name != names[i] || pt.Num != i+1 {
+			t.Errorf("partition %d is %d %s, want %d %s", i, pt.Num, pt.Name, i+1, names[i])
+		}
+		if pt.Offset()%mib != 0 || pt.Bytes()%mib != 0 {
+			t.Errorf("%s is not 1 MiB aligned: offset %d size %d", pt.Name, pt.Offset(), pt.Bytes())
+		}
+		if pt.Offset() < end {
+			t.Errorf("%s overlaps the partition before it", pt.Name)
+		}
+		end = pt.Offset() + pt.Bytes()
+	}
+	if size-end < 33*512 {
+		t.Errorf("no room for the backup GPT: disk %d, last partition ends at %d", size, end)
+	}
+}
+
+func TestAddOSReleaseFields(t *testing.T) {
+	in := "PRETTY_NAME=\"Debian GNU/Linux 12 (bookworm)\"\nVERSION_ID=\"12\"\nID=debian\n"
+	got := string(AddOSReleaseFields([]byte(in), []string{"VERSION_ID=0.1.0", "IMAGE_ID=switchboard"}))
+	want := "PRETTY_NAME=\"Debian GNU/Linux 12 (bookworm)\"\nVERSION_ID=0.1.0\nID=debian\nIMAGE_ID=switchboard\n"
+	if got != want {
+		t.Fatalf("got\n%s\nwant\n%s", got, want)
+	}
+}
+
+// TestRewriteTar runs the root-image rewrite on a small tree: /boot and
+// /var are emptied (and the kernel and initrd kept for the UKI), the
+// machine ID becomes a link to the data partition, os-release gains the
+// image fields, applianced and /efi are added, and no time is later than
+// SOURCE_DATE_EPOCH.
+func TestRewriteTar(t *testing.T) {
+	p := DefaultProfile("0.1.0", 1700000000, "/r", "/c", "/o")
+	epoch := time.Unix(p.SourceDateEpoch, 0)
+	late := epoch.Add(time.Hour)
+	var in bytes.Buffer
+	tw := tar.NewWriter(&in)
+	add := func(name string, typ byte, body string) {
+		h := &tar.Header{Name: name, Typeflag: typ, Mode: 0o644, Size: int64(len(body)), ModTime: late}
+		if typ == tar.TypeDir {
+			h.Mode, h.Size = 0o755, 0
+		}
+		if err := tw.WriteHeader(h); err != nil {
+			t.Fatal(err)
+		}
+		io.WriteString(tw, body)
+	}
+	add("./", tar.TypeDir, "")
+	add("./boot/", tar.TypeDir, "")
+	add("./boot/vmlinuz-6.1.0-1-amd64", tar.TypeReg, "kernel")
+	add("./boot/initrd.img-6.1.0-1-amd64", tar.TypeReg, "initrd")
+	add("./boot/config-6.1.0-1-amd64", tar.TypeReg, "config")
+	add("./etc/", tar.TypeDir, "")
+	add("./etc/machine-id", tar.TypeReg, "")
+	add("./usr/lib/os-release", tar.TypeReg, "ID=debian\n")
+	add("./"+stubPath, tar.TypeReg, "stub")
+	add("./"+sdbootPath, tar.TypeReg, "sd-boot")
+	add("./var/", tar.TypeDir, "")
+	add("./var/lib/dpkg/status", tar.TypeReg, "status")
+	tw.Close()
+
+	var out bytes.Buffer
+	boot, err := rewriteTar(&in, &out, &p, []byte("binary"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if string(boot.Kernel) != "kernel" || string(boot.Initrd) != "initrd" || boot.KernelVersion != "6.1.0-1-amd64" ||
+		string(boot.Stub) != "stub" || string(boot.SystemdBoot) != "sd-boot" {
+		t.Errorf("boot files: %+v", boot)
+	}
+	got := map[string]string{}
+	tr := tar.NewReader(&out)
+	for {
+		h, err := tr.Next()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		if h.ModTime.After(epoch) {
+			t.Errorf("%s dated %v, after SOURCE_DATE_EPOCH", h.Name, h.ModTime)
+		}
+		b, _ := io.ReadAll(tr)
+		got[h.Name] = string(b)
+		if h.Typeflag == tar.TypeSymlink {
+			got[h.Name] = "-> " + h.Linkname
+		}
+	}
+	want := map[string]string{
+		"./": "", "./boot/": "", "./etc/": "", "./var/": "",
+		"./etc/machine-id":     "-> " + MachineIDTarget,
+		"./usr/lib/os-release": "ID=debian\nIMAGE_ID=switchboard\nIMAGE_VERSION=0.1.0\n",
+		"./" + stubPath:        "stub",
+		"./" + sdbootPath:      "sd-boot",
+		"./usr/bin/applianced": "binary",
+		"./efi/":               "",
+	}
+	for k, v := range want {
+		if g, ok := got[k]; !ok || g != v {
+			t.Errorf("%s = %q (present %v), want %q", k, g, ok, v)
+		}
+	}
+	for k := range got {
+		if _, ok := want[k]; !ok {
+			t.Errorf("unexpected entry %s in the root image", k)
+		}
+	}
+}
+
+// TestStageOverlayNormalizes checks that the overlay copied into the image
+// does not depend on the checkout's permissions.
+func TestStageOverlayNormalizes(t *testing.T) {
+	src := t.TempDir()
+	os.MkdirAll(filepath.Join(src, "etc/x"), 0o700)
+	os.WriteFile(filepath.Join(src, "etc/x/conf"), []byte("a"), 0o600)
+	os.WriteFile(filepath.Join(src, "etc/x/tool"), []byte("b"), 0o700)
+	os.MkdirAll(filepath.Join(src, "etc/initramfs-tools/conf.d"), 0o755)
+	os.WriteFile(filepath.Join(src, "etc/initramfs-tools/conf.d/c"), []byte("c"), 0o644)
+	os.WriteFile(filepath.Join(src, "README.md"), []byte("doc"), 0o644)
+	dst := t.TempDir()
+	files, err := stageOverlay(src, filepath.Join(dst, "o"), filepath.Join(dst, "i"), 1700000000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	modes := map[string]os.FileMode{
+		"o/etc/x": os.ModeDir | 0o755, "o/etc/x/conf": 0o644, "o/etc/x/tool": 0o755,
+		"i/etc/initramfs-tools/conf.d/c": 0o644,
+	}
+	for rel, want := range modes {
+		st, err := os.Lstat(filepath.Join(dst, rel))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if st.Mode() != want {
+			t.Errorf("%s: mode %v, want %v", rel, st.Mode(), want)
+		}
+		if st.ModTime().Unix() != 1700000000 {
+			t.Errorf("%s: time %v", rel, st.ModTime())
+		}
+	}
+	for _, absent := range []string{"o/README.md", "i/etc/x"} {
+		if _, err := os.Lstat(filepath.Join(dst, absent)); err == nil {
+			t.Errorf("%s should not be staged", absent)
+		}
+	}
+	k1 := baseKey(&Profile{SourceDateEpoch: 1}, files)
+	k2 := baseKey(&Profile{SourceDateEpoch: 2}, files)
+	if k1 == k2 {
+		t.Error("the base tree's cache key ignores SOURCE_DATE_EPOCH")
+	}
+}
