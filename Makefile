@@ -71,10 +71,13 @@ IMAGE := out/switchboard-$(IMAGE_VERSION).img
 # (comma-separated; `go run ./cmd/mkbundle -print-trust KEY.pub` prints one).
 # Empty: the box accepts no update bundle.
 TRUSTED_KEYS ?=
+# The Ed25519 private key `make update-bundle` signs with: the public test
+# key by default (anyone can sign with it; never trust it on a real box).
+UPDATE_KEY ?= image/testdata/keys/test-update.key
 
 STATICCHECK := $(GOBIN)/staticcheck
 
-.PHONY: help build run deps test bench lint image image-deps image-test image-clean fuzz clean
+.PHONY: help build run deps test bench lint image image-deps image-test image-clean update-bundle fuzz clean
 
 help: ## list the targets
 	@echo 'usage: make TARGET [VAR=value ...]'
@@ -123,6 +126,9 @@ image: image-deps ## build out/switchboard-VERSION.img and .img.zst, root.squash
 
 image-test: image ## boot the image in QEMU and check HTTPS, HTTP/3, setup and a reboot
 	SWITCHBOARD_IMAGE='$(CURDIR)/$(IMAGE)' $(GO) test -count=1 -timeout 30m -v -run 'TestImage' ./tools/qemu/
+
+update-bundle: ## sign out/switchboard-VERSION.bundle from `make image`'s parts with UPDATE_KEY
+	$(GO) run ./cmd/mkbundle -key '$(UPDATE_KEY)' -version '$(IMAGE_VERSION)' -dir 'out/switchboard-$(IMAGE_VERSION)' -o 'out/switchboard-$(IMAGE_VERSION).bundle'
 
 image-clean: ## remove built images and the image build cache
 	rm -rf out/switchboard-* '$(CACHE)/image'

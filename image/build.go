@@ -189,26 +189,54 @@ func rewriteTar(r io.Reader, w io.Writer, p *Profile, appl []byte) (*Boot, error
 	case seen[appliancedPath]:
 		return nil, errors.New("the base tree already has /usr/bin/applianced")
 	}
-	extra := []*tar.Header{
-		{Typeflag: tar.TypeReg, Name: "./" + appliancedPath, Mode: 0o755, Size: int64(len(appl))},
+	type extraFile struct {
+		h    *tar.Header
+		body []byte
+	}
+	extra := []extraFile{
+		{&tar.Header{Typeflag: tar.TypeReg, Name: "./" + appliancedPath, Mode: 0o755, Size: int64(len(appl))}, appl},
 	}
 	if !seen["efi"] {
 		// The ESP is mounted here (rootfs/etc/fstab).
-		extra = append(extra, &tar.Header{Typeflag: tar.TypeDir, Name: "./efi/", Mode: 0o755})
+		extra = append(extra, extraFile{&tar.Header{Typeflag: tar.TypeDir, Name: "./efi/", Mode: 0o755}, nil})
 	}
-	for _, h := range extra {
+	for _, f := range p.testConsoleFiles() {
+		if seen[f.Name] {
+			return nil, fmt.Errorf("the base tree already has /%s", f.Name)
+		}
+		for _, d := range parentDirs(f.Name) {
+			if !seen[d] {
+				seen[d] = true
+				extra = append(extra, extraFile{&tar.Header{Typeflag: tar.TypeDir, Name: "./" + d + "/", Mode: 0o755}, nil})
+			}
+		}
+		extra = append(extra, extraFile{&tar.Header{Typeflag: tar.TypeReg, Name: "./" + f.Name, Mode: f.Mode, Size: int64(len(f.Body))}, []byte(f.Body)})
+	}
+	for _, e := range extra {
+		h := e.h
 		h.Uname, h.Gname = "root", "root"
 		clampHeader(h, epoch)
 		if err := tw.WriteHeader(h); err != nil {
 			return nil, err
 		}
 		if h.Typeflag == tar.TypeReg {
-			if _, err := tw.Write(appl); err != nil {
+			if _, err := tw.Write(e.body); err != nil {
 				return nil, err
 			}
 		}
 	}
 	return boot, tw.Close()
+}
+
+// parentDirs returns the directories above name ("a/b/c" gives "a", "a/b").
+func parentDirs(name string) []string {
+	var dirs []string
+	for i := 0; i < len(name); i++ {
+		if name[i] == '/' {
+			dirs = append(dirs, name[:i])
+		}
+	}
+	return dirs
 }
 
 // clampHeader clamps a header's times to epoch and drops access and change

@@ -70,6 +70,14 @@ type Profile struct {
 	// `mkbundle -print-trust` prints them. Empty, the box accepts no update.
 	TrustedKeys string
 
+	// TestConsole makes a TEST image, never one to ship: root is logged in
+	// on the serial console without a password (a serial-getty@ttyS0
+	// drop-in) so that the QEMU tests can type commands, a trial boot gives
+	// up after TestTrialSeconds instead of 120 s, and os-release says
+	// VARIANT_ID=test-console. Off by default; only `mkimage -test-console`
+	// and the tests set it.
+	TestConsole bool
+
 	// RootfsDir is the overlay copied into the image (rootfs/ of the
 	// repository); ModuleDir is the Go module that holds cmd/applianced;
 	// GoCmd is the go command that builds it.
@@ -236,7 +244,41 @@ func (p *Profile) Cmdline(slot string) string {
 // system and in each UKI's .osrel section), so that systemd-boot sorts the
 // entries by version and the running system knows its own version.
 func (p *Profile) OSReleaseFields() []string {
-	return []string{"IMAGE_ID=switchboard", "IMAGE_VERSION=" + p.Version}
+	f := []string{"IMAGE_ID=switchboard", "IMAGE_VERSION=" + p.Version}
+	if p.TestConsole {
+		f = append(f, "VARIANT_ID=test-console", `VARIANT="TEST image: root shell on the serial console"`)
+	}
+	return f
+}
+
+// TestTrialSeconds is how long a trial boot of a TestConsole image waits for
+// applianced before it gives up (the production default is 120 s).
+const TestTrialSeconds = 45
+
+// testConsoleFiles are the files a TestConsole image adds to the root, with
+// their modes; the directories that hold them are created as needed.
+func (p *Profile) testConsoleFiles() []struct {
+	Name string
+	Mode int64
+	Body string
+} {
+	if !p.TestConsole {
+		return nil
+	}
+	return []struct {
+		Name string
+		Mode int64
+		Body string
+	}{
+		{"etc/systemd/system/serial-getty@ttyS0.service.d/test-console-autologin.conf", 0o644,
+			"# TEST image (Profile.TestConsole): root logs in on the serial console\n" +
+				"# without a password, for the QEMU tests. Never in a shipped image.\n" +
+				"[Service]\nExecStart=\n" +
+				"ExecStart=-/sbin/agetty --autologin root --noclear --keep-baud 115200,57600,38400,9600 %I $TERM\n"},
+		{"etc/systemd/system/switchboard-trial.service.d/test-console-budget.conf", 0o644,
+			"# TEST image (Profile.TestConsole): shorter trial boots for the QEMU tests.\n" +
+				fmt.Sprintf("[Service]\nEnvironment=SWITCHBOARD_TRIAL_SECONDS=%d\n", TestTrialSeconds)},
+	}
 }
 
 // Part is one partition of the disk layout.
@@ -340,6 +382,9 @@ func (p *Profile) Expand() string {
 	}
 	fmt.Fprintf(&b, "os-release: %s\n", strings.Join(p.OSReleaseFields(), " "))
 	fmt.Fprintf(&b, "applianced ldflags: %s\n", p.Ldflags())
+	for _, f := range p.testConsoleFiles() {
+		fmt.Fprintf(&b, "TEST console file: /%s\n", f.Name)
+	}
 	fmt.Fprintf(&b, "squashfs: tar2sqfs %s\n", strings.Join(p.tar2sqfsArgs("ROOT"), " "))
 	parts, size := p.Layout()
 	fmt.Fprintf(&b, "disk bytes: %d\n", size)

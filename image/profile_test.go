@@ -240,3 +240,58 @@ func TestStageOverlayNormalizes(t *testing.T) {
 		t.Error("the base tree's cache key ignores SOURCE_DATE_EPOCH")
 	}
 }
+
+// TestTestConsole checks that only a TestConsole profile adds the serial
+// autologin and the short trial budget, and says so in os-release.
+func TestTestConsole(t *testing.T) {
+	p := DefaultProfile("0.1.0", 1700000000, "/r", "/c", "/o")
+	if p.TestConsole || len(p.testConsoleFiles()) != 0 || strings.Contains(p.Expand(), "TEST") {
+		t.Fatalf("the default profile is a TEST console image")
+	}
+	p.TestConsole = true
+	var in bytes.Buffer
+	tw := tar.NewWriter(&in)
+	for _, f := range []struct{ name, body string }{
+		{"./boot/vmlinuz-6.1.0-1-amd64", "kernel"}, {"./boot/initrd.img-6.1.0-1-amd64", "initrd"},
+		{"./usr/lib/os-release", "ID=debian\n"}, {"./" + stubPath, "stub"}, {"./" + sdbootPath, "sd-boot"},
+		{"./etc/systemd/system/applianced.service", "unit"},
+	} {
+		tw.WriteHeader(&tar.Header{Name: f.name, Typeflag: tar.TypeReg, Mode: 0o644, Size: int64(len(f.body))})
+		io.WriteString(tw, f.body)
+	}
+	tw.Close()
+	var out bytes.Buffer
+	if _, err := rewriteTar(&in, &out, &p, []byte("binary")); err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]string{}
+	tr := tar.NewReader(&out)
+	for {
+		h, err := tr.Next()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(tr)
+		got[h.Name] = string(b)
+	}
+	for _, want := range []string{
+		"./etc/systemd/system/serial-getty@ttyS0.service.d/",
+		"./etc/systemd/system/switchboard-trial.service.d/",
+	} {
+		if _, ok := got[want]; !ok {
+			t.Errorf("no directory %s", want)
+		}
+	}
+	if g := got["./etc/systemd/system/serial-getty@ttyS0.service.d/test-console-autologin.conf"]; !strings.Contains(g, "--autologin root") {
+		t.Errorf("autologin drop-in: %q", g)
+	}
+	if g := got["./etc/systemd/system/switchboard-trial.service.d/test-console-budget.conf"]; !strings.Contains(g, "SWITCHBOARD_TRIAL_SECONDS=45") {
+		t.Errorf("trial drop-in: %q", g)
+	}
+	if g := got["./usr/lib/os-release"]; !strings.Contains(g, "VARIANT_ID=test-console") {
+		t.Errorf("os-release: %q", g)
+	}
+}

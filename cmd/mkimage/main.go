@@ -22,6 +22,7 @@ func main() {
 	goCmd := flag.String("go", "go", "go command that builds applianced")
 	fresh := flag.Bool("fresh", false, "run mmdebstrap even when a cached base tree fits")
 	trust := flag.String("trust", "", "trusted update keys for applianced (mkbundle -print-trust)")
+	testConsole := flag.Bool("test-console", false, "TEST image only, never to ship: root shell without password on the serial console, 45 s trial boots")
 	flag.Parse()
 	if *epoch == 0 {
 		fmt.Sscan(os.Getenv("SOURCE_DATE_EPOCH"), epoch)
@@ -35,6 +36,10 @@ func main() {
 	p := image.DefaultProfile(*version, *epoch, repo, abs(*cache), abs(*out))
 	p.GoCmd = *goCmd
 	p.TrustedKeys = *trust
+	p.TestConsole = *testConsole
+	if p.TestConsole {
+		fmt.Fprintln(os.Stderr, "mkimage: WARNING: -test-console builds a TEST image with a password-less root shell on the serial console; never ship it")
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	err := image.Run(ctx, &p, image.Options{Fresh: *fresh}, os.Stdout)
 	stop()

@@ -32,6 +32,7 @@ import (
 	"regexp"
 	"runtime"
 	"strconv"
+	"strings"
 	"sync"
 	"syscall"
 	"testing"
@@ -77,8 +78,14 @@ type Machine struct {
 	Disk string
 	// Snapshot discards the guest's disk writes at power-off.
 	Snapshot bool
+	// ExtraDisks are raw files attached read-only as further virtio disks,
+	// in order after Disk; in the guest each is
+	// /dev/disk/by-id/virtio-extraN (N from 0).
+	ExtraDisks []string
 
 	cmd     *exec.Cmd
+	stdin   io.WriteCloser
+	runs    int
 	netns   *os.File
 	qmpConn net.Conn
 	qmpR    *bufio.Reader
@@ -143,21 +150,28 @@ func (m *Machine) Args() []string {
 		drive += ",snapshot=on"
 	}
 	fwd := fmt.Sprintf("hostfwd=tcp:127.0.0.1:%d-:443,hostfwd=udp:127.0.0.1:%d-:443", GuestPort, GuestPort)
-	return []string{
+	args := []string{
 		"-machine", "q35", "-accel", accel, "-cpu", "max", "-smp", "2", "-m", "2048",
 		"-nodefaults", "-display", "none", "-vga", "std",
 		"-drive", "if=pflash,format=raw,unit=0,readonly=on,file=" + OVMFCode,
 		"-drive", "if=pflash,format=raw,unit=1,file=" + filepath.Join(m.dir, "OVMF_VARS.fd"),
 		"-drive", drive,
 		"-device", "virtio-rng-pci",
+	}
+	for i, d := range m.ExtraDisks {
+		args = append(args,
+			"-drive", fmt.Sprintf("file=%s,format=raw,if=none,id=extra%d,readonly=on", d, i),
+			"-device", fmt.Sprintf("virtio-blk-pci,drive=extra%d,serial=extra%d", i, i))
+	}
+	return append(args,
 		// Not restrict=on (see the package doc): the network namespace
 		// isolates the guest.
-		"-nic", "user,model=virtio-net-pci," + fwd,
+		"-nic", "user,model=virtio-net-pci,"+fwd,
 		"-serial", "stdio",
 		// QEMU connects to the test's QMP socket.
-		"-chardev", "socket,id=qmp,path=" + m.qmp,
+		"-chardev", "socket,id=qmp,path="+m.qmp,
 		"-mon", "chardev=qmp,mode=control",
-	}
+	)
 }
 
 // Boot starts QEMU. The serial console of this boot is m.Console().
@@ -180,10 +194,17 @@ func (m *Machine) Boot() {
 	cmd := exec.Command("unshare", argv...)
 	cmd.Stdout = m.console
 	cmd.Stderr = m.console
+	// The serial console's input (see Type).
+	stdin, err := cmd.StdinPipe()
+	if err != nil {
+		ln.Close()
+		t.Fatal(err)
+	}
 	if err := cmd.Start(); err != nil {
 		ln.Close()
 		t.Fatalf("qemu: %v", err)
 	}
+	m.stdin = stdin
 	m.started = time.Now()
 	m.cmd = cmd
 	m.done = make(chan error, 1)
@@ -291,6 +312,81 @@ func (m *Machine) ListenUDP() (*net.UDPConn, error) {
 	return c, err
 }
 
+// Type sends text to the serial console, as typed on its keyboard.
+func (m *Machine) Type(text string) {
+	m.t.Helper()
+	if m.stdin == nil {
+		m.t.Fatal("qemu: Type while the machine is not running")
+	}
+	if _, err := io.WriteString(m.stdin, text); err != nil {
+		m.t.Fatalf("qemu: typing on the serial console: %v", err)
+	}
+}
+
+// Mark is the console's current length: WaitSince(re, Mark(), ...) looks
+// only at what the console prints from now on, as after a reboot of the
+// guest (QEMU keeps running, and the console keeps every boot's output).
+func (m *Machine) Mark() int { return m.console.Len() }
+
+// WaitSince waits up to budget until re matches the console output after
+// mark, and returns the submatches. It fails the test when QEMU exits first
+// or the budget runs out.
+func (m *Machine) WaitSince(re *regexp.Regexp, mark int, budget time.Duration) []string {
+	m.t.Helper()
+	match, err := m.console.WaitForFrom(re, mark, time.Now().Add(budget))
+	if err != nil {
+		m.t.Fatalf("qemu: waiting for %q: %v\nserial console (last 6 KiB):\n%s", re, err, m.console.Tail(6<<10))
+	}
+	return match
+}
+
+// Login waits up to budget for a shell prompt on the serial console after
+// mark, pressing Enter every few seconds. Only a TEST image (the image
+// package's Profile.TestConsole) logs root in on the serial console; a real
+// box has no shell.
+func (m *Machine) Login(mark int, budget time.Duration) {
+	m.t.Helper()
+	prompt := regexp.MustCompile(`root@[\w-]+:[^\n]*# `)
+	deadline := time.Now().Add(budget)
+	for {
+		from := m.Mark()
+		m.Type("\r")
+		if from < mark {
+			from = mark
+		}
+		wait := time.Now().Add(5 * time.Second)
+		if wait.After(deadline) {
+			wait = deadline
+		}
+		if _, err := m.console.WaitForFrom(prompt, from, wait); err == nil {
+			break
+		} else if err == io.ErrUnexpectedEOF || !time.Now().Before(deadline) {
+			m.t.Fatalf("qemu: no root shell on the serial console within %v (a TEST console image?): %v\n%s", budget, err, m.console.Tail(6<<10))
+		}
+	}
+	// Keep kernel messages off the console; commands' output stays readable.
+	m.Run("dmesg -n 1", 30*time.Second)
+}
+
+// Run types a shell command on the serial console of a logged-in TEST image
+// (see Login) and waits up to budget for it to finish. It returns what the
+// command printed (with carriage returns removed; console messages of the
+// system may be mixed in) and its exit status.
+func (m *Machine) Run(command string, budget time.Duration) (string, int) {
+	m.t.Helper()
+	m.runs++
+	// The markers printed differ from the typed line (quotes), so the
+	// terminal's echo of the command never matches.
+	n := strconv.Itoa(m.runs)
+	begin, end := "@@"+n+"b", "@@"+n+"e"
+	re := regexp.MustCompile(`(?s)` + begin + `\r?\n(.*?)` + end + `(\d+)\r?\n`)
+	mark := m.Mark()
+	m.Type(fmt.Sprintf("echo @@%q\"b\"; %s; echo @@%q\"e\"$?\r", n, command, n))
+	match := m.WaitSince(re, mark, budget)
+	code, _ := strconv.Atoi(match[2])
+	return strings.ReplaceAll(match[1], "\r", ""), code
+}
+
 // Started is when the current boot's QEMU process started.
 func (m *Machine) Started() time.Time { return m.started }
 
@@ -346,6 +442,10 @@ func (m *Machine) Kill() {
 }
 
 func (m *Machine) closeNamespace() {
+	if m.stdin != nil {
+		m.stdin.Close()
+		m.stdin = nil
+	}
 	if m.netns != nil {
 		m.netns.Close()
 		m.netns = nil
@@ -426,6 +526,13 @@ func (c *Console) String() string {
 	return c.b.String()
 }
 
+// Len is how many bytes the console printed so far.
+func (c *Console) Len() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.b.Len()
+}
+
 // Tail is the last n bytes of the console.
 func (c *Console) Tail(n int) string {
 	s := c.String()
@@ -438,11 +545,21 @@ func (c *Console) Tail(n int) string {
 // WaitFor waits until re matches the console, the machine stops, or the
 // deadline passes.
 func (c *Console) WaitFor(re *regexp.Regexp, deadline time.Time) ([]string, error) {
+	return c.WaitForFrom(re, 0, deadline)
+}
+
+// WaitForFrom is WaitFor on the console's output from byte offset from on.
+func (c *Console) WaitForFrom(re *regexp.Regexp, from int, deadline time.Time) ([]string, error) {
+	start := time.Now()
 	timer := time.NewTimer(time.Until(deadline))
 	defer timer.Stop()
 	for {
 		c.mu.Lock()
-		m := re.FindStringSubmatch(c.b.String())
+		out := c.b.Bytes()
+		if from > len(out) {
+			from = len(out)
+		}
+		m := re.FindStringSubmatch(string(out[from:]))
 		ch, closed := c.changed, c.closed
 		c.mu.Unlock()
 		if m != nil {
@@ -454,7 +571,7 @@ func (c *Console) WaitFor(re *regexp.Regexp, deadline time.Time) ([]string, erro
 		select {
 		case <-ch:
 		case <-timer.C:
-			return nil, fmt.Errorf("not seen within %v of the start", BootBudget)
+			return nil, fmt.Errorf("not seen within %v", deadline.Sub(start).Round(time.Second))
 		}
 	}
 }
