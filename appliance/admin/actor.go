@@ -24,6 +24,21 @@ type req struct {
 
 type handler func(w http.ResponseWriter, r *http.Request, q *req) error
 
+// serveDelete deletes the object of the path with del (which authorizes
+// and audits) and goes back to the list.
+func (a *Admin) serveDelete(del func(context.Context, desk.Actor, uint64) error, list string) handler {
+	return func(w http.ResponseWriter, r *http.Request, q *req) error {
+		id, err := pathID(r)
+		if err != nil {
+			return err
+		}
+		if err := del(r.Context(), q.actor, id); err != nil {
+			return err
+		}
+		return web.Redirect(w, r, list+"?done=deleted")
+	}
+}
+
 type actorKey struct{}
 
 // actor returns the desk actor of who, computed once per request.

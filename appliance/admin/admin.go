@@ -49,10 +49,7 @@ func (a *Admin) Routes(rt *web.Router) {
 		if err != nil {
 			return err
 		}
-		name := u.DisplayName
-		if name == "" {
-			name = u.Username
-		}
+		name := displayName(u)
 		_, err = a.desk.SaveTechnician(r.Context(), actor, desk.Technician{UserID: u.ID, PrivateName: name, PublicName: name}, u.Role)
 		return err
 	})
@@ -110,19 +107,19 @@ func (a *Admin) Routes(rt *web.Router) {
 	rt.Handle("POST /login/issue-types", a.guard("", a.serveIssueTypeSave))
 	rt.Handle("GET /login/issue-types/{id}", a.guard("", a.serveIssueType))
 	rt.Handle("POST /login/issue-types/{id}", a.guard("", a.serveIssueTypeSave))
-	rt.Handle("POST /login/issue-types/{id}/delete", a.guard("", a.serveIssueTypeDelete))
+	rt.Handle("POST /login/issue-types/{id}/delete", a.guard("", a.serveDelete(a.desk.DeleteIssueType, "/login/issue-types")))
 
 	rt.Handle("GET /login/teams", a.guard(desk.ActManageTeams, a.serveTeams))
 	rt.Handle("GET /login/teams/new", a.guard(desk.ActManageTeams, a.serveTeamNew))
 	rt.Handle("POST /login/teams", a.guard(desk.ActManageTeams, a.serveTeamSave))
 	rt.Handle("GET /login/teams/{id}", a.guard(desk.ActManageTeams, a.serveTeam))
 	rt.Handle("POST /login/teams/{id}", a.guard(desk.ActManageTeams, a.serveTeamSave))
-	rt.Handle("POST /login/teams/{id}/delete", a.guard(desk.ActManageTeams, a.serveTeamDelete))
+	rt.Handle("POST /login/teams/{id}/delete", a.guard(desk.ActManageTeams, a.serveDelete(a.desk.DeleteTeam, "/login/teams")))
 
 	rt.Handle("GET /login/technicians", a.guard(desk.ActManageUsers, a.serveTechnicians))
 	rt.Handle("GET /login/technicians/{id}", a.guard(desk.ActManageUsers, a.serveTechnician))
 	rt.HandleUpload("POST /login/technicians/{id}", maxUpload, a.guard(desk.ActManageUsers, a.serveTechnicianSave))
-	rt.Handle("POST /login/technicians/{id}/delete", a.guard(desk.ActManageUsers, a.serveTechnicianDelete))
+	rt.Handle("POST /login/technicians/{id}/delete", a.guard(desk.ActManageUsers, a.serveDelete(a.desk.DeleteTechnician, "/login/technicians")))
 	rt.Handle("GET /login/technicians/{id}/photo", a.guard(desk.ActManageUsers, a.serveTechnicianPhoto))
 
 	rt.Handle("GET /login/sites", a.guard(desk.ActManageSites, a.serveSites))
@@ -130,7 +127,7 @@ func (a *Admin) Routes(rt *web.Router) {
 	rt.Handle("POST /login/sites", a.guard(desk.ActManageSites, a.serveSiteSave))
 	rt.Handle("GET /login/sites/{id}", a.guard(desk.ActManageSites, a.serveSite))
 	rt.Handle("POST /login/sites/{id}", a.guard(desk.ActManageSites, a.serveSiteSave))
-	rt.Handle("POST /login/sites/{id}/delete", a.guard(desk.ActManageSites, a.serveSiteDelete))
+	rt.Handle("POST /login/sites/{id}/delete", a.guard(desk.ActManageSites, a.serveDelete(a.desk.DeleteSite, "/login/sites")))
 
 	rt.Handle("GET /login/audit", a.guard(desk.ActViewAudit, a.serveAudit))
 }

@@ -165,17 +165,6 @@ func (a *Admin) serveIssueTypeSave(w http.ResponseWriter, r *http.Request, q *re
 	return a.renderIssueType(w, r, q, http.StatusUnprocessableEntity, v, old)
 }
 
-func (a *Admin) serveIssueTypeDelete(w http.ResponseWriter, r *http.Request, q *req) error {
-	id, err := pathID(r)
-	if err != nil {
-		return err
-	}
-	if err := a.desk.DeleteIssueType(r.Context(), q.actor, id); err != nil {
-		return err
-	}
-	return web.Redirect(w, r, "/login/issue-types?done=deleted")
-}
-
 func (a *Admin) renderIssueType(w http.ResponseWriter, r *http.Request, q *req, status int, v web.View, it desk.IssueType) error {
 	chans, err := a.issueChannels(r.Context(), q.actor)
 	if err != nil {

@@ -179,17 +179,6 @@ func (a *Admin) serveSiteSave(w http.ResponseWriter, r *http.Request, q *req) er
 	return a.renderSite(w, r, http.StatusUnprocessableEntity, v, old)
 }
 
-func (a *Admin) serveSiteDelete(w http.ResponseWriter, r *http.Request, q *req) error {
-	id, err := pathID(r)
-	if err != nil {
-		return err
-	}
-	if err := a.desk.DeleteSite(r.Context(), q.actor, id); err != nil {
-		return err
-	}
-	return web.Redirect(w, r, "/login/sites?done=deleted")
-}
-
 // customTable is the custom survey fields part of the site form: the rows
 // filled in, then blank rows to add more (no script needed).
 type customTable struct {

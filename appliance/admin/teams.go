@@ -124,17 +124,6 @@ func (a *Admin) serveTeamSave(w http.ResponseWriter, r *http.Request, q *req) er
 	return a.renderTeam(w, r, http.StatusUnprocessableEntity, v, old)
 }
 
-func (a *Admin) serveTeamDelete(w http.ResponseWriter, r *http.Request, q *req) error {
-	id, err := pathID(r)
-	if err != nil {
-		return err
-	}
-	if err := a.desk.DeleteTeam(r.Context(), q.actor, id); err != nil {
-		return err
-	}
-	return web.Redirect(w, r, "/login/teams?done=deleted")
-}
-
 func (a *Admin) renderTeam(w http.ResponseWriter, r *http.Request, status int, v web.View, t desk.Team) error {
 	ctx := r.Context()
 	dir, err := a.directory(ctx)

@@ -172,28 +172,40 @@ func (a *Admin) account(ctx context.Context, id uint64) (auth.User, error) {
 	return a.auth.User(ctx, auth.Site, id)
 }
 
+// technicianOf loads the account of the path and its profile, if it has one.
+func (a *Admin) technicianOf(r *http.Request) (id uint64, u auth.User, t desk.Technician, exists bool, err error) {
+	if id, err = pathID(r); err != nil {
+		return
+	}
+	if u, err = a.account(r.Context(), id); err != nil {
+		return
+	}
+	t, err = a.desk.Technician(r.Context(), id)
+	if errors.Is(err, desk.ErrNotFound) {
+		return id, u, t, false, nil
+	}
+	return id, u, t, err == nil, err
+}
+
+// displayName is the name an account goes by: its display name, or else
+// its username.
+func displayName(u auth.User) string {
+	if u.DisplayName != "" {
+		return u.DisplayName
+	}
+	return u.Username
+}
+
 func (a *Admin) serveTechnician(w http.ResponseWriter, r *http.Request, q *req) error {
 	ctx := r.Context()
-	id, err := pathID(r)
+	id, u, t, exists, err := a.technicianOf(r)
 	if err != nil {
 		return err
 	}
-	u, err := a.account(ctx, id)
-	if err != nil {
-		return err
-	}
-	t, err := a.desk.Technician(ctx, id)
-	if err != nil && !errors.Is(err, desk.ErrNotFound) {
-		return err
-	}
-	exists := err == nil
 	if !exists {
 		// A new profile starts from the account's name and the role's
 		// permissions.
-		name := u.DisplayName
-		if name == "" {
-			name = u.Username
-		}
+		name := displayName(u)
 		t = desk.Technician{UserID: id, PrivateName: name, PublicName: name, Availability: desk.Available, Perms: desk.RoleDefaults(u.Role)}
 		if techs, err := a.desk.Technicians(ctx); err == nil && len(techs) > 0 {
 			t.DisplayNumber = techs[len(techs)-1].DisplayNumber + 1
@@ -206,19 +218,10 @@ func (a *Admin) serveTechnician(w http.ResponseWriter, r *http.Request, q *req) 
 
 func (a *Admin) serveTechnicianSave(w http.ResponseWriter, r *http.Request, q *req) error {
 	ctx := r.Context()
-	id, err := pathID(r)
+	id, u, old, exists, err := a.technicianOf(r)
 	if err != nil {
 		return err
 	}
-	u, err := a.account(ctx, id)
-	if err != nil {
-		return err
-	}
-	old, err := a.desk.Technician(ctx, id)
-	if err != nil && !errors.Is(err, desk.ErrNotFound) {
-		return err
-	}
-	exists := err == nil
 	form, err := web.Form(r)
 	if err != nil {
 		return err
@@ -306,17 +309,6 @@ func readPhoto(r *http.Request, t *desk.Technician, fe web.FieldErrors) error {
 	defer f.Close()
 	t.Photo, err = io.ReadAll(io.LimitReader(f, desk.MaxPhoto+1))
 	return err
-}
-
-func (a *Admin) serveTechnicianDelete(w http.ResponseWriter, r *http.Request, q *req) error {
-	id, err := pathID(r)
-	if err != nil {
-		return err
-	}
-	if err := a.desk.DeleteTechnician(r.Context(), q.actor, id); err != nil {
-		return err
-	}
-	return web.Redirect(w, r, "/login/technicians?done=deleted")
 }
 
 // serveTechnicianPhoto sends the photo back with the type detected when it
