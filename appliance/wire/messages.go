@@ -79,7 +79,9 @@ type Screen struct {
 // ConsentAsk asks the person at the keyboard to let a technician in.
 type ConsentAsk struct {
 	Technician string
-	// What is "view", "control" or "files".
+	// What is "view" (see the screen), "control" (send input), "files"
+	// (exchange files) or "pick-file" (the technician asks the customer to
+	// choose a file to send).
 	What string
 }
 
@@ -352,7 +354,7 @@ func Decode(f Frame) (Message, error) {
 }
 
 func checkWhat(d *dec, what string) {
-	if d.err == nil && what != "view" && what != "control" && what != "files" {
+	if d.err == nil && what != "view" && what != "control" && what != "files" && what != "pick-file" {
 		d.fail(fmt.Sprintf("consent for %q", what))
 	}
 }

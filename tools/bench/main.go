@@ -5,7 +5,7 @@
 //
 // Usage:
 //
-//	go run ./tools/bench [-suite all|web|desk] [-n 20000] [-c 16] [-timeout 5m] [-json]
+//	go run ./tools/bench [-suite all|web|desk|relay|codec] [-n 20000] [-c 16] [-timeout 5m] [-json]
 package main
 
 import (
@@ -31,8 +31,10 @@ type config struct {
 
 // suites holds the benchmarks by the name -suite selects.
 var suites = map[string]func(ctx context.Context, cfg config) (Result, error){
-	"web":  runWeb,
-	"desk": runDesk,
+	"web":   runWeb,
+	"desk":  runDesk,
+	"relay": runRelay,
+	"codec": runCodec,
 }
 
 func main() { os.Exit(run()) }
