@@ -73,6 +73,19 @@ func (d *directory) trailText(te desk.TrailEntry) string {
 		return actor + " closed the session"
 	case "expired":
 		return "The session expired: nobody accepted it in time"
+	case "app-connected":
+		return "The customer's support app connected (" + te.Note + ")"
+	case "app-disconnected":
+		return "The customer's support app disconnected: " + te.Note
+	case "consent-granted", "consent-denied":
+		verb := map[string]string{"view": "viewing the screen", "control": "control of the screen", "pick-file": "sending a file"}[te.Note]
+		if verb == "" {
+			verb = te.Note
+		}
+		if te.Event == "consent-granted" {
+			return "The customer allowed " + verb
+		}
+		return "The customer declined " + verb
 	}
 	s := te.Event
 	if te.Actor != "" {

@@ -95,6 +95,7 @@ var (
 	bLinks         = []byte("support-links")
 	bSOS           = []byte("sos-links")
 	bCodes         = []byte("sos-codes")
+	bRemote        = []byte("remote-tokens")
 )
 
 // Service is the desk. Its methods are safe for concurrent use.

@@ -19,7 +19,7 @@ const (
 
 // Prune deletes session keys that were used or expired more than a day
 // ago, and the support links and customer tokens of sessions that ended
-// more than a week ago. Sessions themselves stay, for history. It returns
+// more than a week ago, and expired remote-control tokens. Sessions themselves stay, for history. It returns
 // how many records it deleted.
 func (s *Service) Prune(ctx context.Context) (int, error) {
 	now := s.now().UTC()
@@ -53,6 +53,7 @@ func (s *Service) Prune(ctx context.Context) (int, error) {
 			}
 			return nil
 		})
+		dead = append(dead, pruneRemote(tx, now)...)
 		for _, d := range dead {
 			if err := root(tx, d[0]).Delete(d[1]); err != nil {
 				return err

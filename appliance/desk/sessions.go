@@ -101,6 +101,10 @@ type Session struct {
 	CustomerHash []byte `json:"customer_hash,omitempty"`
 	// CodeHash is the keyed hash of a classic SOS code, while unclaimed.
 	CodeHash []byte `json:"code_hash,omitempty"`
+	// Device is what the customer's support app reported, once it
+	// connected; DeviceHash binds the session to that computer.
+	Device     *Device `json:"device,omitempty"`
+	DeviceHash []byte  `json:"device_hash,omitempty"`
 }
 
 // Open reports whether the session still waits or runs.

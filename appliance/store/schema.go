@@ -25,6 +25,7 @@ var migrations = []Migration{
 	{2, "auth realms: users, names, sessions, setup", migrateAuthRealms},
 	{3, "desk: channels, teams, technicians, issue types, sites, audit", migrateDesk},
 	{4, "desk: support sessions, queues, chat, keys, links, codes", migrateDeskSessions},
+	{5, "desk: one-time remote-control tokens", migrateRemoteTokens},
 }
 
 // SchemaVersion is the schema this build writes.
@@ -115,6 +116,22 @@ func migrateDeskSessions(tx *bolt.Tx) error {
 		return errors.New("desk bucket missing")
 	}
 	for _, sub := range DeskSessionBuckets {
+		if _, err := d.CreateBucketIfNotExists([]byte(sub)); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// DeskRemoteBuckets are the sub-buckets of BucketDesk added by migration 5.
+var DeskRemoteBuckets = []string{"remote-tokens"}
+
+func migrateRemoteTokens(tx *bolt.Tx) error {
+	d := tx.Bucket(BucketDesk)
+	if d == nil {
+		return errors.New("desk bucket missing")
+	}
+	for _, sub := range DeskRemoteBuckets {
 		if _, err := d.CreateBucketIfNotExists([]byte(sub)); err != nil {
 			return err
 		}

@@ -6,7 +6,7 @@
 // transactions handed out by [DB.View] and [DB.Update]; front ends never see
 // this package. Keys are big-endian ids or lower-cased names; values are JSON.
 //
-// Bucket tree (schema version 4):
+// Bucket tree (schema version 5):
 //
 //	meta/
 //	  schema                 uint64 BE: the schema version of this file
@@ -47,6 +47,8 @@
 //	  support-links/<hash>   JSON support link record (session, bound browser)
 //	  sos-links/<id BE>      JSON desk.SOSLink (the token only as a keyed hash)
 //	  sos-codes/<hash>       session id BE of an unclaimed classic SOS code
+//	  remote-tokens/<hash>   JSON one-time token of the support client or a
+//	                         native technician tool (session, role, expiry)
 package store
 
 import (

@@ -71,6 +71,11 @@ func TestMigrations(t *testing.T) {
 				}
 			}
 		},
+		5: func(t *testing.T, tx *bolt.Tx) {
+			if tx.Bucket(BucketDesk).Bucket([]byte("remote-tokens")) == nil {
+				t.Error("desk/remote-tokens missing")
+			}
+		},
 	}
 	for i, m := range migrations {
 		t.Run(m.Name, func(t *testing.T) {
