@@ -59,7 +59,7 @@ const HeaderLen = 6
 const (
 	MaxTile      = 1 << 20
 	MaxChunk     = 64 << 10
-	MaxClipboard = 256 << 10
+	MaxClipboard = 256<<10 - HeaderLen // a whole frame fits one 256 KiB data-channel message
 	MaxInfo      = 64 << 10
 	MaxSmall     = 4 << 10
 )
