@@ -1,0 +1,176 @@
+package client
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"time"
+
+	"github.com/switchboardhq/switchboard/appliance/wire"
+	"github.com/switchboardhq/switchboard/cmd/supportclient/prompt"
+	"github.com/switchboardhq/switchboard/cmd/supportclient/stamp"
+	"github.com/switchboardhq/switchboard/cmd/supportclient/x11"
+)
+
+// closeWait bounds how long the program waits for the box to take its
+// Close before hanging up.
+const closeWait = 2 * time.Second
+
+// Main is the support client program: it reads the stamp (or the
+// development flags), connects to the box and runs the session. It
+// returns the exit status: 0 when the customer stopped, 1 when the
+// session failed or was closed, 2 for usage errors.
+func Main(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("supportclient", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	boxFlag := fs.String("box", "", "box address host:port[#sha256=<hex>] (development; overrides the stamp)")
+	tokenFlag := fs.String("token", "", "session token (development; overrides the stamp)")
+	promptKind := fs.String("prompt", prompt.Auto, "how to ask: auto, zenity, kdialog or terminal")
+	downloads := fs.String("downloads", "", "directory for received files (default ~/Downloads, else the working directory)")
+	display := fs.String("display", "", "X display to share (default $DISPLAY)")
+	verbose := fs.Bool("v", false, "log details to standard error")
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	level := slog.LevelWarn
+	if *verbose {
+		level = slog.LevelDebug
+	}
+	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
+
+	token, addr, err := stamp.Self()
+	if *boxFlag != "" || *tokenFlag != "" {
+		token, addr, err = *tokenFlag, *boxFlag, nil
+		if token == "" || addr == "" {
+			fmt.Fprintln(stderr, "supportclient: -box and -token go together")
+			return 2
+		}
+	}
+	if err != nil {
+		fmt.Fprintln(stdout, "This program does not know which support session to join.")
+		fmt.Fprintln(stdout, "Download it again from the support page and run the new copy.")
+		log.Debug("stamp", "err", err)
+		return 2
+	}
+	box, err := ParseBox(addr)
+	if err != nil {
+		fmt.Fprintf(stderr, "supportclient: %v\n", err)
+		return 2
+	}
+	p, err := prompt.Choose(*promptKind, stdin, stdout)
+	if err != nil {
+		fmt.Fprintf(stderr, "supportclient: %v\n", err)
+		return 2
+	}
+
+	cfg := Config{Box: box.Host, Prompter: p, Out: stdout, Log: log, Downloads: downloadDir(*downloads)}
+	var screens []wire.Screen
+	d, why := openDisplay(*display, log)
+	if d != nil {
+		defer d.Close()
+		cfg.Screen, cfg.Input = capturer{d}, d
+		w, h := d.Size()
+		screens = []wire.Screen{{Width: w, Height: h}}
+		cfg.Clipboard = clipboardSetter()
+	}
+	cfg.Info = DeviceInfo(screens)
+	if why != "" {
+		cfg.Info.Note = why
+		fmt.Fprintf(stdout, "Note: %s. The technician can still chat with you and exchange files.\n", why)
+	}
+
+	fmt.Fprintf(stdout, "Connecting to %s…\n", box.Host)
+	dctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	conn, st, err := Dial(dctx, box)
+	cancel()
+	if err != nil {
+		fmt.Fprintf(stdout, "Could not connect to %s: %v\nCheck your internet connection and try again.\n", box.Host, err)
+		return 1
+	}
+	err = Run(ctx, st, wire.Hello{Token: token, DeviceID: DeviceID()}, cfg)
+	st.Close() // our side is done; let the box read the Close
+	select {
+	case <-conn.Context().Done():
+	case <-time.After(closeWait):
+	}
+	conn.CloseWithError(0, "")
+	var closed *ClosedError
+	switch {
+	case err == nil:
+		return 0
+	case errors.As(err, &closed):
+		fmt.Fprintf(stdout, "The session was closed: %s\n", prompt.Clean(closed.Close.Reason, wire.MaxReason))
+	default:
+		fmt.Fprintf(stdout, "The session ended: %v\n", err)
+	}
+	return 1
+}
+
+// capturer adapts a display to Screen.
+type capturer struct{ d *x11.Display }
+
+func (c capturer) Capture() ([]byte, int, int, error) { return c.d.Capture() }
+
+// openDisplay connects to the X display to share, or says why the screen
+// cannot be shared.
+func openDisplay(name string, log *slog.Logger) (*x11.Display, string) {
+	if runtime.GOOS != "linux" {
+		return nil, NoCaptureNote
+	}
+	if os.Getenv("XDG_SESSION_TYPE") == "wayland" {
+		return nil, "screen sharing is not supported in a Wayland session (log in with an X11 session to share the screen)"
+	}
+	if name == "" && os.Getenv("DISPLAY") == "" {
+		return nil, "screen sharing needs a graphical X11 session"
+	}
+	d, err := x11.Open(name, log)
+	if err != nil {
+		log.Warn("screen", "err", err)
+		return nil, "screen sharing needs a graphical X11 session"
+	}
+	return d, ""
+}
+
+// downloadDir is dir if given, else ~/Downloads when it exists, else the
+// working directory.
+func downloadDir(dir string) string {
+	if dir != "" {
+		return dir
+	}
+	if home, err := os.UserHomeDir(); err == nil {
+		d := filepath.Join(home, "Downloads")
+		if st, err := os.Stat(d); err == nil && st.IsDir() {
+			return d
+		}
+	}
+	if wd, err := os.Getwd(); err == nil {
+		return wd
+	}
+	return "."
+}
+
+// clipboardSetter sets the X clipboard with xclip or xsel when one is
+// installed (they keep serving the selection after we hand them the text).
+func clipboardSetter() func(string) error {
+	var argv []string
+	if p, err := exec.LookPath("xclip"); err == nil {
+		argv = []string{p, "-selection", "clipboard"}
+	} else if p, err := exec.LookPath("xsel"); err == nil {
+		argv = []string{p, "--clipboard", "--input"}
+	} else {
+		return nil
+	}
+	return func(text string) error {
+		cmd := exec.Command(argv[0], argv[1:]...)
+		cmd.Stdin = strings.NewReader(text)
+		return cmd.Run()
+	}
+}
