@@ -77,15 +77,26 @@ UPDATE_KEY ?= image/testdata/keys/test-update.key
 
 STATICCHECK := $(GOBIN)/staticcheck
 
-.PHONY: help build run deps test bench lint image image-deps image-test image-clean update-bundle fuzz clean
+.PHONY: help build clients run deps test bench lint image image-deps image-test image-clean update-bundle fuzz clean
 
 help: ## list the targets
 	@echo 'usage: make TARGET [VAR=value ...]'
 	@echo
 	@awk 'BEGIN { FS = ":[^#]*## " } /^[a-zA-Z_-]+:[^#]*## / { printf "  %-8s %s\n", $$1, $$2 }' $(MAKEFILE_LIST)
 
-build: ## build out/applianced
+build: clients ## build out/applianced and the support app builds
 	$(GO) build -trimpath -ldflags '-X main.version=$(VERSION)' -o out/applianced ./cmd/applianced
+
+# The customer's support app for every platform the public site offers
+# (pure Go, so cross-compiling needs nothing else).
+CLIENT_PLATFORMS := linux-amd64 linux-arm64 windows-amd64 darwin-arm64
+clients: ## build out/clients/supportclient-OS-ARCH for each platform
+	@mkdir -p out/clients
+	@for p in $(CLIENT_PLATFORMS); do \
+		os=$${p%-*}; arch=$${p#*-}; ext=; [ $$os = windows ] && ext=.exe; \
+		echo "supportclient $$os/$$arch"; \
+		CGO_ENABLED=0 GOOS=$$os GOARCH=$$arch $(GO) build -trimpath -ldflags '-s -w' -o out/clients/supportclient-$$p$$ext ./cmd/supportclient || exit 1; \
+	done
 
 run: build ## run the daemon in dev mode with demo data (state in ./var; DEMO=0 for an empty desk)
 	out/applianced -dev $(if $(filter 1,$(DEMO)),-demo)

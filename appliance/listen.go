@@ -16,8 +16,10 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/switchboardhq/switchboard/appliance/config"
+	"github.com/switchboardhq/switchboard/appliance/relay"
 	"github.com/switchboardhq/switchboard/appliance/sysd"
 	"github.com/switchboardhq/switchboard/appliance/tlscert"
+	"github.com/switchboardhq/switchboard/appliance/wire"
 )
 
 // listeners are the sockets of the box: taken from systemd socket activation
@@ -91,9 +93,11 @@ type servers struct {
 	tlsConf  *tls.Config
 	qtr      *quic.Transport
 	qln      *quic.EarlyListener
-	log      *slog.Logger
-	base     context.Context
-	stop     context.CancelFunc
+	// relay takes QUIC connections of the wire protocol (nil: refused).
+	relay *relay.Relay
+	log   *slog.Logger
+	base  context.Context
+	stop  context.CancelFunc
 }
 
 func newServers(h http.Handler, certs *tlscert.Manager, ls *listeners, log *slog.Logger) *servers {
@@ -110,7 +114,7 @@ func newServers(h http.Handler, certs *tlscert.Manager, ls *listeners, log *slog
 		ErrorLog:          errLog,
 		BaseContext:       func(net.Listener) context.Context { return base },
 	}
-	s.tlsConf = tlscert.ServerConfig(certs, []string{http3.NextProtoH3})
+	s.tlsConf = tlscert.ServerConfig(certs, []string{http3.NextProtoH3, wire.ALPN})
 	s.h3 = &http3.Server{Handler: h, MaxHeaderBytes: 32 << 10}
 	if ls.http != nil {
 		s.redirect = &http.Server{
@@ -149,8 +153,8 @@ func (s *servers) start(g *errgroup.Group) {
 	}
 }
 
-// acceptQUIC dispatches QUIC connections by ALPN: h3 to the HTTP/3 server.
-// The relay's switchboard/1 joins here.
+// acceptQUIC dispatches QUIC connections by ALPN: h3 to the HTTP/3 server,
+// switchboard/1 to the relay.
 func (s *servers) acceptQUIC(ln *quic.EarlyListener) error {
 	for {
 		conn, err := ln.Accept(s.base)
@@ -163,6 +167,12 @@ func (s *servers) acceptQUIC(ln *quic.EarlyListener) error {
 		switch conn.ConnectionState().TLS.NegotiatedProtocol {
 		case http3.NextProtoH3:
 			go s.h3.ServeQUICConn(conn)
+		case wire.ALPN:
+			if s.relay == nil {
+				conn.CloseWithError(0x100, "remote control is not running")
+				continue
+			}
+			go s.relay.ServeConn(conn)
 		default:
 			conn.CloseWithError(0x100, "unsupported protocol")
 		}

@@ -62,7 +62,7 @@ func newServices(db *store.DB, authSvc *auth.Service, now func() time.Time, log 
 
 // buildWeb builds every browser surface on one router. port is the HTTPS
 // port, advertised for HTTP/3.
-func buildWeb(ctx context.Context, cfg config.Config, db *store.DB, svc services, board hw.Board, env Env, port string, log *slog.Logger) (*web.Router, error) {
+func buildWeb(ctx context.Context, cfg config.Config, db *store.DB, svc services, board hw.Board, env Env, port string, rm *remote, log *slog.Logger) (*web.Router, error) {
 	authSvc, deskSvc := svc.auth, svc.desk
 	csrfKey, err := db.Secret(ctx, "csrf-key")
 	if err != nil {
@@ -85,8 +85,14 @@ func buildWeb(ctx context.Context, cfg config.Config, db *store.DB, svc services
 		Home: "/appliance/status", Issuer: issuer + " appliance"}, authSvc, rt, log.With("subsys", "appliance"))
 	admin.New(site, authSvc, deskSvc).Routes(rt)
 	box.New(boxArea, box.Deps{Board: board, Store: db, Version: env.Version, Dev: cfg.Dev, Started: env.Now()}).Routes(rt)
-	console.New(site, deskSvc, svc.bus, log.With("subsys", "console")).Routes(rt)
-	portal.New(deskSvc, svc.bus, cfg.PublicStartsPerMinute, log.With("subsys", "portal")).Routes(rt)
+	con := console.New(site, deskSvc, svc.bus, log.With("subsys", "console"))
+	pub := portal.New(deskSvc, svc.bus, cfg.PublicStartsPerMinute, log.With("subsys", "portal"))
+	if rm != nil {
+		con.WithRemote(rm)
+		pub.WithRemote(rm)
+	}
+	con.Routes(rt)
+	pub.Routes(rt)
 	site.Routes()
 	boxArea.Routes()
 	return rt, nil
@@ -157,7 +163,13 @@ func Run(ctx context.Context, cfg config.Config, env Env) error {
 			return fmt.Errorf("demo data: %w", err)
 		}
 	}
-	rt, err := buildWeb(ctx, cfg, db, svc, board, env, port, log)
+	base := publicURL(cfg, port)
+	rm, err := newRemote(cfg, svc.desk, certs, base, port, log.With("subsys", "remote"))
+	if err != nil {
+		return err
+	}
+	defer rm.Close()
+	rt, err := buildWeb(ctx, cfg, db, svc, board, env, port, rm, log)
 	if err != nil {
 		return err
 	}
@@ -170,7 +182,7 @@ func Run(ctx context.Context, cfg config.Config, env Env) error {
 	defer ctl.Close()
 
 	srv := newServers(rt.Handler(), certs, ls, log.With("subsys", "http"))
-	base := publicURL(cfg, port)
+	srv.relay = rm.relay
 	if err := announce(ctx, env.Stdout, log, authSvc, base); err != nil {
 		return err
 	}
@@ -180,6 +192,7 @@ func Run(ctx context.Context, cfg config.Config, env Env) error {
 	g.Go(func() error { return ctl.run(gctx) })
 	g.Go(func() error { return pruneSessions(gctx, authSvc, svc.desk, log) })
 	g.Go(func() error { return expireSessions(gctx, svc.desk, log) })
+	g.Go(func() error { return rm.follow(gctx, svc.bus) })
 	g.Go(func() error {
 		return notify.RunWatchdog(gctx, func() error {
 			_, err := db.Schema()

@@ -47,7 +47,7 @@ func TestEveryStateChangingRouteNeedsCSRF(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	rt, err := buildWeb(ctx, cfg, db, newServices(db, a, time.Now, quietLog()), sim.New(), Env{Now: time.Now}, "443", quietLog())
+	rt, err := buildWeb(ctx, cfg, db, newServices(db, a, time.Now, quietLog()), sim.New(), Env{Now: time.Now}, "443", nil, quietLog())
 	if err != nil {
 		t.Fatal(err)
 	}

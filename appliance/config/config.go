@@ -63,6 +63,19 @@ type Config struct {
 	// hour; past it, key entry slows down for everyone and admins are
 	// alerted in /login.
 	KeyFailuresPerHour int `json:"key_failures_per_hour"`
+	// RTCAddr is the one UDP address of every WebRTC peer connection
+	// (browsers viewing screens, screen shares, presentations).
+	RTCAddr string `json:"rtc_udp_addr"`
+	// RTCPublicIPs are the addresses browsers reach the box at when it sits
+	// behind a 1:1 NAT; empty means the box's own addresses.
+	RTCPublicIPs []string `json:"rtc_public_ips"`
+	// ClientsDir holds the support app builds handed to customers
+	// (supportclient-<os>-<arch>[.exe]).
+	ClientsDir string `json:"clients_dir"`
+	// SessionMbps and TotalMbps cap the screen traffic of one remote
+	// session and of the whole box, in megabits per second (0: no cap).
+	SessionMbps int `json:"session_mbps"`
+	TotalMbps   int `json:"total_mbps"`
 }
 
 // Duration is a time.Duration written as a string such as "30m".
@@ -99,6 +112,11 @@ func Box() Config {
 
 		PublicStartsPerMinute: 30,
 		KeyFailuresPerHour:    100,
+
+		RTCAddr:     ":3478",
+		ClientsDir:  "/usr/lib/switchboard/clients",
+		SessionMbps: 50,
+		TotalMbps:   900,
 	}
 }
 
@@ -109,6 +127,8 @@ func Dev() Config {
 	c.StateDir = "var"
 	c.HTTPSAddr = "127.0.0.1:8443"
 	c.HTTPAddr = "127.0.0.1:8080"
+	c.RTCAddr = "127.0.0.1:8478"
+	c.ClientsDir = "out/clients"
 	c.LogLevel = "info"
 	return c
 }
@@ -187,8 +207,8 @@ func (c Config) Validate() error {
 	if c.StateDir == "" {
 		return errors.New(`field "state_dir": must not be empty`)
 	}
-	for name, addr := range map[string]string{"https_addr": c.HTTPSAddr, "http_addr": c.HTTPAddr} {
-		if addr == "" && name == "http_addr" {
+	for name, addr := range map[string]string{"https_addr": c.HTTPSAddr, "http_addr": c.HTTPAddr, "rtc_udp_addr": c.RTCAddr} {
+		if addr == "" && (name == "http_addr" || name == "rtc_udp_addr") {
 			continue
 		}
 		if _, _, err := net.SplitHostPort(addr); err != nil {
@@ -211,6 +231,14 @@ func (c Config) Validate() error {
 	}
 	if c.KeyFailuresPerHour < 1 || c.KeyFailuresPerHour > 1_000_000 {
 		return errors.New(`field "key_failures_per_hour": use 1 to 1000000`)
+	}
+	for _, ip := range c.RTCPublicIPs {
+		if _, err := netip.ParseAddr(ip); err != nil {
+			return fmt.Errorf(`field "rtc_public_ips": %q is not an IP address`, ip)
+		}
+	}
+	if c.SessionMbps < 0 || c.TotalMbps < 0 || c.SessionMbps > 100_000 || c.TotalMbps > 100_000 {
+		return errors.New(`fields "session_mbps" and "total_mbps": use 0 (no cap) to 100000`)
 	}
 	if c.ShutdownTimeout <= 0 || time.Duration(c.ShutdownTimeout) > 5*time.Second {
 		return errors.New(`field "shutdown_timeout": must be between 0 and 5s`)

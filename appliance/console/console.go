@@ -36,6 +36,8 @@ type Console struct {
 	// stream (tests shorten it).
 	now       func() time.Time
 	heartbeat time.Duration
+	// remote is nil when the engines are not running (unit tests).
+	remote Remote
 }
 
 // New returns the console over the site realm's account area.
@@ -68,6 +70,13 @@ func (c *Console) Routes(rt *web.Router) {
 	rt.Handle("POST /console/sessions/{id}/invite", c.guard(c.serveInvite))
 	rt.Handle("POST /console/sessions/{id}/leave", c.guard(c.serveLeave))
 	rt.Handle("POST /console/sessions/{id}/close", c.guard(c.serveClose))
+
+	rt.Handle("POST /console/sessions/{id}/rtc", c.guard(c.serveRTC))
+	rt.Handle("POST /console/sessions/{id}/control", c.guard(c.serveControl))
+	rt.Handle("POST /console/sessions/{id}/share/watch", c.guard(c.serveWatchShare))
+	rt.Handle("POST /console/present", c.guard(c.servePresent))
+	rt.Handle("POST /console/present/{id}/publish", c.guard(c.servePresentPublish))
+	rt.Handle("POST /console/present/{id}/stop", c.guard(c.servePresentStop))
 
 	rt.Handle("GET /console/history", c.guard(c.serveHistory))
 	rt.Handle("GET /console/history/{id}", c.guard(c.serveRecord))

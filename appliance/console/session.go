@@ -46,6 +46,7 @@ type sessionView struct {
 	Messages      []desk.Message `json:"messages"`
 	Actions       actions        `json:"actions"`
 	Collaborators []string       `json:"collaborators"`
+	Remote        remoteView     `json:"remote"`
 	// The choices of the transfer and invite forms.
 	TransferTo  []option `json:"-"`
 	InviteUsers []option `json:"-"`
@@ -61,7 +62,7 @@ func (c *Console) sessionView(ctx context.Context, a desk.Actor, ss desk.Session
 	if err != nil {
 		return sessionView{}, err
 	}
-	sv := sessionView{Row: dir.row(a, ss), Open: ss.Open(), Trail: dir.trail(ss), Messages: msgs, Actions: allowed(a, ss)}
+	sv := sessionView{Row: dir.row(a, ss), Open: ss.Open(), Trail: dir.trail(ss), Messages: msgs, Actions: allowed(a, ss), Remote: c.remoteView(a, ss, dir)}
 	if sv.Messages == nil {
 		sv.Messages = []desk.Message{}
 	}

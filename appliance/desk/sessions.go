@@ -136,6 +136,10 @@ func (s *Service) publish(kind string, ss Session, data any, users ...uint64) {
 	s.pub.Publish(e)
 }
 
+// Announce publishes kind about ss for the consoles of the technicians it
+// concerns (for changes kept outside the store, such as who has control).
+func (s *Service) Announce(kind string, ss Session) { s.publish(kind, ss, sessionSummary(ss)) }
+
 // sessionIndex returns the per-queue index bucket of q.
 func sessionIndex(tx *bolt.Tx, q Queue) (*bolt.Bucket, error) {
 	parent := root(tx, bChannelSessions)

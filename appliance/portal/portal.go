@@ -28,7 +28,11 @@ type Portal struct {
 	// Limits on what anyone can send: new sessions per source, chat and
 	// typing notices per session.
 	starts, chat, typing *web.Limiter
-	streams              streamCount
+	// joins limits presentation keys tried per source.
+	joins   *web.Limiter
+	streams streamCount
+	// remote is nil when the engines are not running (unit tests).
+	remote Remote
 
 	pages *web.Pages
 	rt    *web.Router
@@ -43,6 +47,7 @@ func New(d *desk.Service, b *bus.Bus, startsPerMinute int, log *slog.Logger) *Po
 	p := &Portal{desk: d, bus: b, log: log,
 		chat:   web.NewLimiter(10, time.Second),
 		typing: web.NewLimiter(1, 2*time.Second),
+		joins:  web.NewLimiter(20, 3*time.Second),
 	}
 	if startsPerMinute > 0 {
 		p.starts = web.NewLimiter(startsPerMinute, time.Minute/time.Duration(startsPerMinute))
@@ -72,6 +77,11 @@ func (p *Portal) Routes(rt *web.Router) {
 	rt.Handle("POST /session/chat", p.serveChat)
 	rt.Handle("POST /session/typing", p.serveTyping)
 	rt.Handle("POST /session/leave", p.serveLeave)
+	rt.Handle("POST /session/client/{platform}", p.serveClient)
+	rt.Handle("POST /session/share", p.serveShare)
+	rt.Handle("GET /present", p.servePresent)
+	rt.Handle("GET /p/{token}", p.servePresent)
+	rt.Handle("POST /present/join", p.servePresentJoin)
 }
 
 // limitStart refuses a new session from a source that started too many.

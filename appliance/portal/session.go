@@ -73,6 +73,10 @@ type sessionData struct {
 	Site  desk.Site
 	State state
 	Draft string
+	// Platforms are the support app builds, the customer's system first;
+	// App is what the support app reported (nil before it connected).
+	Platforms []Platform
+	App       *desk.Device
 }
 
 func (p *Portal) renderSession(w http.ResponseWriter, r *http.Request, status int, ss desk.Session, draft string, fe web.FieldErrors) error {
@@ -83,7 +87,11 @@ func (p *Portal) renderSession(w http.ResponseWriter, r *http.Request, status in
 	}
 	v := p.view(site, st.Headline)
 	v.Errors = fe
-	v.Data = sessionData{Site: site, State: st, Draft: draft}
+	data := sessionData{Site: site, State: st, Draft: draft, App: ss.Device}
+	if p.remote != nil && ss.Open() {
+		data.Platforms = platformFor(r, p.remote.Platforms())
+	}
+	v.Data = data
 	return p.pages.Render(w, r, status, "session.html", v)
 }
 

@@ -114,6 +114,11 @@ type Config struct {
 	// OpenTimeout bounds how long a new connection may take to open its
 	// channel, deliver its video or connect; 0 means 30 s.
 	OpenTimeout time.Duration
+	// OnRoom, when not nil, is told when a room becomes live (its video
+	// arrived: live is true) and when it closes (false). It runs in a
+	// goroutine of its own, so it may call the Gateway; calls about one
+	// room may arrive out of order, so it should ask Live for the state.
+	OnRoom func(name string, live bool)
 	// Log receives the gateway's log; nil discards it.
 	Log *slog.Logger
 }
@@ -258,6 +263,13 @@ func listen(cfg Config, logs pionLogs) (ice.UDPMux, error) {
 		return nil, fmt.Errorf("rtc: listen on port %d: no interface address to bind", port)
 	}
 	return mux, nil
+}
+
+// roomChanged tells Config.OnRoom about the room name.
+func (g *Gateway) roomChanged(name string, live bool) {
+	if f := g.cfg.OnRoom; f != nil {
+		go f(name, live)
+	}
 }
 
 // Addrs returns the local UDP addresses the gateway serves.

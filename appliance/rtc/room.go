@@ -214,6 +214,7 @@ func (r *room) close() {
 		p.close("the room closed")
 	}
 	r.pub.log.Info("room closed", "subscribers", len(subs))
+	r.g.roomChanged(r.name, false)
 }
 
 // onTrack takes the publisher's first video and first audio track and
@@ -242,6 +243,7 @@ func (r *room) onTrack(t *webrtc.TrackRemote) {
 	r.mu.Unlock()
 	if t.Kind() == webrtc.RTPCodecTypeVideo {
 		r.pub.opened()
+		r.g.roomChanged(r.name, true)
 	}
 	r.pub.log.Info("track arrived", "kind", t.Kind().String(), "codec", t.Codec().MimeType)
 	r.pub.start(func() { forward(t, local) })

@@ -183,8 +183,29 @@ func TestRoomForwardsToSubscribers(t *testing.T) {
 }
 
 func TestRoomCloseAndReplace(t *testing.T) {
-	g := newGateway(t, newHub(false), rtc.Config{})
+	// OnRoom hears of each room going live and closing.
+	type change struct {
+		room string
+		live bool
+	}
+	changes := make(chan change, 16)
+	g := newGateway(t, newHub(false), rtc.Config{OnRoom: func(room string, live bool) { changes <- change{room, live} }})
 	const room = "present-7"
+	heard := func(want ...bool) {
+		t.Helper()
+		// Calls run in goroutines of their own: count, not order.
+		lives := 0
+		for _, w := range want {
+			c := recv(t, "OnRoom", changes)
+			if c.room != room {
+				t.Fatalf("OnRoom(%q), want %q", c.room, room)
+			}
+			lives += btoi(c.live) - btoi(w)
+		}
+		if lives != 0 {
+			t.Fatalf("OnRoom calls do not match %v", want)
+		}
+	}
 	start := func(id string) *publisher {
 		p := newPublisher(t)
 		answer, err := g.Publish(ctx(t), room, id, offer(t, p.pc))
@@ -197,6 +218,7 @@ func TestRoomCloseAndReplace(t *testing.T) {
 	}
 	start("tech-1")
 	waitFor(t, "the room to be live", func() bool { return g.Live(room) })
+	heard(true)
 	subscribe(t, g, room, "viewer")
 	if n := g.Peers(); n != 2 {
 		t.Fatalf("%d peers, want publisher and subscriber", n)
@@ -206,11 +228,13 @@ func TestRoomCloseAndReplace(t *testing.T) {
 	start("tech-1")
 	waitFor(t, "the old room's peers to go", func() bool { return g.Peers() == 1 })
 	waitFor(t, "the new room to be live", func() bool { return g.Live(room) })
+	heard(false, true)
 
 	g.CloseRoom(room)
 	if g.Live(room) {
 		t.Fatal("live after CloseRoom")
 	}
+	heard(false)
 	waitFor(t, "no peers", func() bool { return g.Peers() == 0 })
 	g.CloseRoom("no-such-room")
 }
@@ -231,4 +255,11 @@ func TestPublishBadOffers(t *testing.T) {
 	if g.Peers() != 0 || g.Live("share-1") {
 		t.Fatal("a refused offer left a peer or a room")
 	}
+}
+
+func btoi(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
 }

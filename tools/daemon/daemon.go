@@ -29,7 +29,40 @@ var (
 	buildOnce sync.Once
 	binPath   string
 	buildErr  error
+
+	clientOnce sync.Once
+	clientErr  error
 )
+
+// ClientsDir is where the daemons find the support app builds (the config's
+// clients_dir): next to the applianced binary.
+func ClientsDir(t testing.TB) string {
+	return filepath.Join(filepath.Dir(Binary(t)), "clients")
+}
+
+// SupportClient builds cmd/supportclient for linux/amd64 once per process
+// into ClientsDir, where every daemon hands it out, and returns its path.
+func SupportClient(t testing.TB) string {
+	t.Helper()
+	path := filepath.Join(ClientsDir(t), "supportclient-linux-amd64")
+	clientOnce.Do(func() {
+		root, err := moduleRoot()
+		if err != nil {
+			clientErr = err
+			return
+		}
+		cmd := exec.Command("go", "build", "-o", path, "./cmd/supportclient")
+		cmd.Dir = root
+		cmd.Env = append(os.Environ(), "CGO_ENABLED=0", "GOOS=linux", "GOARCH=amd64")
+		if out, err := cmd.CombinedOutput(); err != nil {
+			clientErr = fmt.Errorf("go build ./cmd/supportclient: %v\n%s", err, out)
+		}
+	})
+	if clientErr != nil {
+		t.Fatal(clientErr)
+	}
+	return path
+}
 
 // RemoveBinary deletes the binary Binary built; call it from TestMain after
 // m.Run.
@@ -131,6 +164,9 @@ func Start(t testing.TB, opts Options) *Daemon {
 		"state_dir":  d.StateDir,
 		"https_addr": "127.0.0.1:0",
 		"http_addr":  "",
+		// WebRTC on any free loopback port; support apps from ClientsDir.
+		"rtc_udp_addr": "127.0.0.1:0",
+		"clients_dir":  ClientsDir(t),
 		// Tests start many sessions from loopback.
 		"public_starts_per_minute": 0,
 	}

@@ -2,6 +2,8 @@ package e2e
 
 import (
 	"fmt"
+	"io"
+	"log"
 	"testing"
 	"time"
 
@@ -33,6 +35,7 @@ type xEvent struct {
 
 func newXWin(t *testing.T, display string) *xwin {
 	t.Helper()
+	xgb.Logger = log.New(io.Discard, "", 0) // no Xauthority chatter, no noise at close
 	conn, err := xgb.NewConnDisplay(display)
 	if err != nil {
 		t.Fatalf("connect to %s: %v", display, err)

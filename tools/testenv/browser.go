@@ -58,6 +58,30 @@ const closeTimeout = 10 * time.Second
 // Tabs that need their own cookies and storage come from NewTab.
 func Browser(t testing.TB) context.Context {
 	t.Helper()
+	return startBrowser(t)
+}
+
+// MediaFlags make Chromium capture without a person or a screen. With
+// chromium-headless-shell 156 the fake UI answers the prompts of
+// getUserMedia and getDisplayMedia (without it getDisplayMedia fails with
+// NotSupportedError), and the fake devices supply the pictures: a fake
+// screen of 800×450 with a moving pattern (without them, "NotReadableError:
+// Could not start video source").
+var MediaFlags = []chromedp.ExecAllocatorOption{
+	chromedp.Flag("use-fake-ui-for-media-stream", true),
+	chromedp.Flag("use-fake-device-for-media-stream", true),
+}
+
+// BrowserWithMedia is Browser with MediaFlags: getDisplayMedia and
+// getUserMedia succeed at once, with fake devices.
+func BrowserWithMedia(t testing.TB) context.Context {
+	t.Helper()
+	return startBrowser(t, MediaFlags...)
+}
+
+// startBrowser starts Chromium for Browser, with extra options.
+func startBrowser(t testing.TB, extra ...chromedp.ExecAllocatorOption) context.Context {
+	t.Helper()
 	path := Chromium(t)
 	out := new(lockedBuffer)
 	opts := append(chromedp.DefaultExecAllocatorOptions[:],
@@ -72,6 +96,7 @@ func Browser(t testing.TB) context.Context {
 		chromedp.IgnoreCertErrors,
 		chromedp.CombinedOutput(out),
 	)
+	opts = append(opts, extra...)
 	if os.Geteuid() == 0 {
 		// Chromium's sandbox refuses to run as root.
 		opts = append(opts, chromedp.NoSandbox)

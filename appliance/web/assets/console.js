@@ -18,7 +18,7 @@
   var sessionID = sessionEl ? Number(sessionEl.getAttribute("data-id")) : 0;
 
   var SESSION_KINDS = ["session.waiting", "session.ready", "session.active", "session.closed", "session.expired",
-    "session.transferred", "session.invited", "session.left", "session.agreed"];
+    "session.transferred", "session.invited", "session.left", "session.agreed", "session.device", "session.control"];
 
   var state = null; // {me, queues, rows: Map id → row}
   var offset = 0; // server clock minus ours, in ms
@@ -417,6 +417,7 @@
           return li;
         }));
       }
+      if (sv.remote) renderRemote(sv.remote);
       if (!sv.open) {
         ended("");
         return;
@@ -431,6 +432,203 @@
       shownActions = a;
       setActions(a);
     }).catch(function () { /* the event stream retries */ });
+  }
+
+  // renderRemote shows what the customer's support app reported, tells
+  // remote.js who has control, and offers the browser screen share.
+  function renderRemote(rv) {
+    var box = document.getElementById("device");
+    if (box) {
+      var d = rv.device;
+      if (!d) {
+        box.replaceChildren(el("p", "muted", "The customer has not started the support app yet. They download it from their session page; it starts without questions."));
+      } else {
+        var dl = el("dl", "facts");
+        dl.id = "device-facts";
+        var add = function (k, v) {
+          if (!v) return;
+          dl.appendChild(el("dt", "", k));
+          dl.appendChild(el("dd", "", v));
+        };
+        var st = el("dd");
+        st.id = "device-state";
+        st.appendChild(el("span", "badge status " + (d.connected ? "st-active" : "st-closed"), d.connected ? "Connected" : "Disconnected"));
+        dl.appendChild(el("dt", "", "Support app"));
+        dl.appendChild(st);
+        add("Computer", d.hostname);
+        add("System", d.os + (d.version ? " (" + d.version + ")" : ""));
+        add("User", d.user);
+        add("Addresses", (d.addresses || []).join(", "));
+        add("Screens", (d.screens || []).join(", "));
+        var parts = [dl];
+        if (!d.capture) {
+          var note = el("p", "notice", d.note || "Screen sharing is not supported on this OS.");
+          note.id = "device-note";
+          parts.push(note);
+        }
+        box.replaceChildren.apply(box, parts);
+      }
+    }
+    document.dispatchEvent(new CustomEvent("switchboard:controller", { detail: { controller: rv.controller || 0, device: rv.device || null, stats: rv.stats || null } }));
+    var share = document.getElementById("share");
+    if (share) share.hidden = !rv.sharing;
+    if (!rv.sharing && shareWatch) stopWatching("The customer stopped sharing their screen.");
+  }
+
+  // ---- presenting the technician's screen ----
+
+  // mediaConnected resolves when pc is connected, and rejects with what to
+  // do when it fails or takes longer than ms.
+  function mediaConnected(pc, ms) {
+    return new Promise(function (resolve, reject) {
+      var timer = setTimeout(function () { done(false); }, ms);
+      function done(ok) {
+        clearTimeout(timer);
+        pc.removeEventListener("connectionstatechange", check);
+        if (ok) resolve();
+        else reject(new Error("Your browser could not reach the appliance's WebRTC port; a firewall may block it."));
+      }
+      function check() {
+        var st = pc.connectionState;
+        if (st === "connected") done(true);
+        else if (st === "failed" || st === "closed") done(false);
+      }
+      pc.addEventListener("connectionstatechange", check);
+      check();
+    });
+  }
+
+  // captureError says what a failed getDisplayMedia means.
+  function captureError(err) {
+    switch (err && err.name) {
+      case "NotAllowedError":
+        return "Screen capture was not allowed, or no screen was chosen. Start again and choose a screen, window or tab; if your system asks, let the browser record the screen.";
+      case "NotReadableError":
+      case "AbortError":
+        return "Your system did not let the browser capture the screen. Allow screen recording for the browser in the system settings, then start again.";
+      case "NotSupportedError":
+        return "This browser cannot capture the screen.";
+    }
+    return (err && err.message) || "Something went wrong.";
+  }
+
+  // media.js is loaded after this script: window.switchboardMedia is
+  // looked up when it is needed, not now.
+  var canMedia = !!(window.RTCPeerConnection && window.fetch);
+  var presentEl = document.getElementById("present");
+  if (presentEl && canMedia && navigator.mediaDevices && navigator.mediaDevices.getDisplayMedia) {
+    presentEl.hidden = false;
+    var pStart = document.getElementById("present-start");
+    var pLive = document.getElementById("present-live");
+    var pStatus = document.getElementById("present-status");
+    var pErr = document.getElementById("present-err");
+    var presenting = null; // {id, conn, stream}
+    var presentError = function (text) {
+      pErr.textContent = text || "";
+      pErr.hidden = !text;
+    };
+    // stopPresenting ends the presentation for everyone; err says why when
+    // it was not the technician's choice.
+    var stopPresenting = function (err) {
+      if (!presenting) return;
+      var p = presenting;
+      presenting = null;
+      p.stream.getTracks().forEach(function (t) { t.stop(); });
+      if (p.conn) p.conn.close();
+      post("/console/present/" + encodeURIComponent(p.id) + "/stop", "").catch(function () {});
+      pLive.hidden = true;
+      pStart.hidden = false;
+      presentError(typeof err === "string" ? err : "");
+    };
+    pStart.addEventListener("click", function () {
+      pStart.disabled = true;
+      presentError("");
+      navigator.mediaDevices.getDisplayMedia({ video: true, audio: false }).catch(function (err) {
+        throw new Error(captureError(err));
+      }).then(function (stream) {
+        return fetch("/console/present", {
+          method: "POST", credentials: "same-origin",
+          headers: { "X-CSRF-Token": csrf(), "Accept": "application/json" }
+        }).then(function (resp) {
+          return resp.json().catch(function () { return {}; }).then(function (body) {
+            if (!resp.ok) throw new Error(body.error || "The appliance refused (HTTP " + resp.status + ").");
+            return body;
+          });
+        }).then(function (p) {
+          var me = { id: p.id, stream: stream, conn: null };
+          presenting = me;
+          document.getElementById("present-key").textContent = p.key;
+          document.getElementById("present-link").value = p.link;
+          pStatus.textContent = "Connecting…";
+          pLive.hidden = false;
+          pStart.hidden = true;
+          // The browser's own "Stop sharing" button ends the track.
+          stream.getVideoTracks()[0].addEventListener("ended", function () {
+            if (presenting === me) stopPresenting();
+          });
+          return window.switchboardMedia.publish("/console/present/" + encodeURIComponent(p.id) + "/publish", stream, {}).then(function (conn) {
+            if (presenting !== me) { conn.close(); return; }
+            me.conn = conn;
+            return mediaConnected(conn.pc, 20000).then(function () {
+              if (presenting !== me) return;
+              pStatus.textContent = "You are presenting. Attendees see your screen.";
+              conn.pc.addEventListener("connectionstatechange", function () {
+                var st = conn.pc.connectionState;
+                if (presenting === me && (st === "failed" || st === "closed")) {
+                  stopPresenting("The presentation ended: the connection to the appliance was lost. Start a new one; attendees need the new key.");
+                }
+              });
+            });
+          });
+        }).catch(function (err) {
+          stream.getTracks().forEach(function (t) { t.stop(); });
+          throw err;
+        });
+      }).catch(function (err) {
+        stopPresenting();
+        presentError("The presentation could not start: " + err.message);
+      }).then(function () { pStart.disabled = false; });
+    });
+    document.getElementById("present-stop").addEventListener("click", function () { stopPresenting(); });
+  }
+
+  // ---- watching the customer's browser screen share ----
+  var shareBtn = document.getElementById("share-watch");
+  var shareWatch = null; // the subscription while watching
+  function stopWatching(note) {
+    var video = document.getElementById("share-video");
+    if (shareWatch) {
+      shareWatch.close();
+      shareWatch = null;
+      if (note) toast(note);
+    }
+    if (video) video.hidden = true;
+    if (shareBtn) shareBtn.textContent = "Watch the shared screen";
+  }
+  if (shareBtn && canMedia) {
+    shareBtn.addEventListener("click", function () {
+      var video = document.getElementById("share-video");
+      if (shareWatch) {
+        stopWatching("");
+        return;
+      }
+      shareBtn.disabled = true;
+      Promise.resolve().then(function () {
+        return window.switchboardMedia.subscribe(document.getElementById("share").getAttribute("data-url"), video, {});
+      }).then(function (w) {
+        shareWatch = w;
+        video.hidden = false;
+        shareBtn.textContent = "Stop watching";
+        w.pc.addEventListener("connectionstatechange", function () {
+          var st = w.pc.connectionState;
+          if (shareWatch === w && (st === "failed" || st === "closed")) {
+            stopWatching("The connection to the customer's shared screen was lost. Press Watch to try again.");
+          }
+        });
+      }).catch(function (err) {
+        toast("The shared screen could not be shown: " + err.message);
+      }).then(function () { shareBtn.disabled = false; });
+    });
   }
 
   function showChatError(text) {

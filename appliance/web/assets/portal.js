@@ -47,7 +47,125 @@
       window.location.reload();
     }
     rendered = st.status;
+    showShare(st.status === "active");
   }
+
+  // ---- sharing the screen from the browser (view only) ----
+  var shareBox = document.getElementById("share-box");
+  var shareStart = document.getElementById("share-start");
+  var shareStop = document.getElementById("share-stop");
+  var shareErr = document.getElementById("share-err");
+  var sharing = null; // {stream, conn}
+  var canShare = !!(window.switchboardMedia && window.RTCPeerConnection && navigator.mediaDevices && navigator.mediaDevices.getDisplayMedia);
+  // What else the customer can do when the browser cannot share.
+  var otherWay = document.getElementById("app") ? " You can also download the support app above." : " You can also tell your technician in the chat.";
+
+  function shareError(text) {
+    if (!shareErr) return;
+    shareErr.textContent = text || "";
+    shareErr.hidden = !text;
+  }
+
+  function showShare(active) {
+    if (!shareBox) return;
+    shareBox.hidden = !active && !sharing;
+    if (!active && sharing) stopShare("");
+  }
+
+  // stopShare ends the share and says why (note) or what went wrong (err).
+  function stopShare(note, err) {
+    if (!sharing) return;
+    var s = sharing;
+    sharing = null;
+    s.stream.getTracks().forEach(function (t) { t.stop(); });
+    if (s.conn) s.conn.close();
+    shareStart.hidden = false;
+    shareStop.hidden = true;
+    set("share-status", note || "");
+    shareError(err || "");
+  }
+
+  // shareFailure says in words what a failed share means and what to do.
+  function shareFailure(e) {
+    switch (e && e.name) {
+      case "NotAllowedError":
+        return "Your screen is not shared: sharing was not allowed, or no screen was chosen. Press Share my screen from the browser and choose a screen, window or tab. If your computer asks, let the browser record the screen (on a Mac: System Settings, Privacy & Security, Screen Recording).";
+      case "NotReadableError":
+      case "AbortError":
+        return "Your screen is not shared: your computer did not let the browser capture it. Allow screen recording for this browser in your system settings, close other apps that record the screen, then try again." + otherWay;
+      case "NotSupportedError":
+        return "Your screen is not shared: this browser cannot share a screen." + otherWay;
+    }
+    return "Your screen is not shared. " + ((e && e.message) || "Something went wrong.") + otherWay;
+  }
+
+  // connected resolves when pc is connected, and rejects when it fails or
+  // takes longer than ms.
+  function connected(pc, ms) {
+    return new Promise(function (resolve, reject) {
+      var timer = setTimeout(function () { done(false); }, ms);
+      function done(ok) {
+        clearTimeout(timer);
+        pc.removeEventListener("connectionstatechange", check);
+        if (ok) resolve();
+        else reject(new Error("Your browser could not reach the support appliance for the screen share; a firewall may block it. Try again in a moment."));
+      }
+      function check() {
+        var st = pc.connectionState;
+        if (st === "connected") done(true);
+        else if (st === "failed" || st === "closed") done(false);
+      }
+      pc.addEventListener("connectionstatechange", check);
+      check();
+    });
+  }
+
+  if (shareBox && !canShare) {
+    shareStart.hidden = true;
+    var unsupported = document.getElementById("share-unsupported");
+    if (unsupported) unsupported.hidden = false;
+  }
+  if (shareBox && canShare) {
+    // startSharing publishes stream; it handles its own failures.
+    var startSharing = function (stream) {
+      var s = { stream: stream, conn: null };
+      sharing = s;
+      // The browser's own "Stop sharing" button ends the track.
+      stream.getVideoTracks()[0].addEventListener("ended", function () {
+        if (sharing === s) stopShare("You stopped sharing your screen.");
+      });
+      set("share-status", "Connecting to your technician…");
+      return window.switchboardMedia.publish("/session/share", stream, {}).then(function (conn) {
+        if (sharing !== s) { conn.close(); return; }
+        s.conn = conn;
+        return connected(conn.pc, 20000).then(function () {
+          if (sharing !== s) return;
+          shareStart.hidden = true;
+          shareStop.hidden = false;
+          set("share-status", "Your technician can see your screen. Press Stop sharing at any time.");
+          conn.pc.addEventListener("connectionstatechange", function () {
+            var st = conn.pc.connectionState;
+            if (sharing === s && (st === "failed" || st === "closed")) {
+              stopShare("", "Your screen is no longer shared: the connection to the support appliance was lost. Press Share my screen from the browser to share it again.");
+            }
+          });
+        });
+      }).catch(function (e) {
+        if (sharing === s) stopShare("", shareFailure(e));
+      });
+    };
+    shareStart.addEventListener("click", function () {
+      shareStart.disabled = true;
+      shareError("");
+      set("share-status", "Choose the screen, window or tab to share…");
+      navigator.mediaDevices.getDisplayMedia({ video: true, audio: false }).then(startSharing, function (e) {
+        set("share-status", "");
+        shareError(shareFailure(e));
+      }).then(function () { shareStart.disabled = false; });
+    });
+    shareStop.addEventListener("click", function () { stopShare("You stopped sharing your screen."); });
+  }
+  showShare(rendered === "active");
 
   function refresh() {
     fetch("/session/state", { credentials: "same-origin", cache: "no-store" })
@@ -99,4 +217,97 @@
       fetch("/session/typing", { method: "POST", credentials: "same-origin", headers: { "X-CSRF-Token": window.switchboard.csrf() } }).catch(function () {});
     });
   }
+})();
+
+// The "join a presentation" page: an attendee types the presentation key
+// (or opened the presenter's link, whose token the page carries) and
+// watches.
+(function () {
+  "use strict";
+  var box = document.getElementById("present-join");
+  if (!box) return;
+  var form = document.getElementById("present-form");
+  var keyEl = document.getElementById("present-key");
+  var errEl = document.getElementById("present-err");
+  var statusEl = document.getElementById("present-status");
+  var video = document.getElementById("present-video");
+  var token = box.getAttribute("data-token");
+  var conn = null;
+  var lostTimer = 0;
+
+  if (!window.switchboardMedia || !window.RTCPeerConnection) {
+    statusEl.textContent = "This browser cannot show the presentation. Open the page in a current Chrome, Edge, Firefox or Safari.";
+    form.hidden = true;
+    return;
+  }
+
+  function showError(text, badKey) {
+    errEl.textContent = text;
+    errEl.hidden = !text;
+    keyEl.setAttribute("aria-invalid", badKey ? "true" : "false");
+  }
+
+  // ended closes the connection and says so; with a key the form comes
+  // back (still holding the key) to join again.
+  function ended(text) {
+    clearTimeout(lostTimer);
+    if (!conn) return;
+    var c = conn;
+    conn = null;
+    c.close();
+    video.hidden = true;
+    statusEl.textContent = text;
+    if (!token) form.hidden = false;
+  }
+
+  function watch(c) {
+    conn = c;
+    var pc = c.pc;
+    pc.addEventListener("connectionstatechange", function () {
+      if (conn !== c) return;
+      var st = pc.connectionState;
+      clearTimeout(lostTimer);
+      if (st === "connected") {
+        statusEl.textContent = "You are watching the presentation.";
+      } else if (st === "failed" || st === "closed") {
+        ended("The presentation has ended, or the connection to it was lost." + (token ? " Reload the page to join again." : " Press Join to try again."));
+      } else if (st === "disconnected") {
+        statusEl.textContent = "The connection is interrupted; waiting for it to come back…";
+        // A stopped presentation shows as a connection that went quiet
+        // (browsers report "disconnected" after some seconds of silence,
+        // "failed" only much later), so a short grace decides.
+        lostTimer = setTimeout(function () {
+          if (conn === c) ended("The presentation has ended, or the connection to it was lost." + (token ? " Reload the page to join again." : " Press Join to try again."));
+        }, 2000);
+      }
+    });
+  }
+
+  function join(extra) {
+    statusEl.textContent = "Connecting to the presentation…";
+    showError("", false);
+    form.hidden = true;
+    window.switchboardMedia.subscribe("/present/join", video, extra).then(function (c) {
+      video.hidden = false;
+      watch(c);
+    }).catch(function (e) {
+      statusEl.textContent = "";
+      if (token) {
+        statusEl.textContent = e.message;
+        return;
+      }
+      form.hidden = false;
+      showError(e.message, true);
+      keyEl.focus();
+    });
+  }
+
+  form.addEventListener("submit", function (ev) {
+    ev.preventDefault();
+    if (conn) return;
+    join({ key: keyEl.value });
+  });
+  // An error is about what was typed: editing it clears the error.
+  keyEl.addEventListener("input", function () { showError("", false); });
+  if (token) join({ token: token });
 })();

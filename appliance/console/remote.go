@@ -1,0 +1,245 @@
+package console
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"net/http"
+
+	"github.com/switchboardhq/switchboard/appliance/desk"
+	"github.com/switchboardhq/switchboard/appliance/web"
+)
+
+// Remote is what the console needs from the remote-control engines; the
+// appliance adapts the relay and the WebRTC gateway to it.
+type Remote interface {
+	// Viewer answers the WebRTC offer of a technician's browser that
+	// views session (one data channel "wire" bridged to the relay).
+	Viewer(ctx context.Context, ss desk.Session, tech uint64, name, offer string) (string, error)
+	// Controller is who may send input in ss (its owner unless handed on).
+	Controller(ss desk.Session) uint64
+	// SetController hands control of ss to tech (0: nobody).
+	SetController(ss desk.Session, tech uint64)
+	// Sharing reports whether the customer shares a screen from the browser;
+	// WatchShare answers a technician's offer to watch it.
+	Sharing(session uint64) bool
+	WatchShare(ctx context.Context, session, tech uint64, offer string) (string, error)
+	// Present starts a presentation by tech; PublishPresentation answers
+	// the presenter's offer; StopPresentation ends it.
+	Present(tech uint64, name string) (Presentation, error)
+	PublishPresentation(ctx context.Context, id string, tech uint64, offer string) (string, error)
+	StopPresentation(id string, tech uint64) error
+	// Stats are the relay's counters of session.
+	Stats(session uint64) (map[string]uint64, bool)
+}
+
+// Errors a Remote returns that the console explains to the technician.
+var (
+	// ErrNotSharing answers WatchShare when the customer's browser share
+	// has not arrived or has ended.
+	ErrNotSharing = errors.New("the customer is not sharing a screen")
+	// ErrPresentationEnded answers PublishPresentation and StopPresentation
+	// for a presentation that is not running (or not the technician's).
+	ErrPresentationEnded = errors.New("the presentation has ended")
+)
+
+// Presentation is a started presentation: attendees join with Key on the
+// public site or open Link.
+type Presentation struct {
+	ID   string `json:"id"`
+	Key  string `json:"key"`
+	Link string `json:"link"`
+}
+
+// WithRemote gives the console its remote-control engines.
+func (c *Console) WithRemote(r Remote) *Console { c.remote = r; return c }
+
+// person is a technician in a session, for the control hand-over menu.
+type person struct {
+	ID   uint64 `json:"id"`
+	Name string `json:"name"`
+}
+
+// remoteView is the remote-control part of a session's page and state.
+type remoteView struct {
+	Enabled bool         `json:"enabled"`
+	Viewer  bool         `json:"viewer"` // this technician may view the screen
+	Owner   bool         `json:"owner"`
+	Me      uint64       `json:"me"`
+	Device  *desk.Device `json:"device,omitempty"`
+	// Controller may send input; People are the technicians in the session.
+	Controller uint64            `json:"controller"`
+	People     []person          `json:"people,omitempty"`
+	Sharing    bool              `json:"sharing"`
+	Stats      map[string]uint64 `json:"stats,omitempty"`
+}
+
+// PeopleJSON is People for the data attribute remote.js reads.
+func (v remoteView) PeopleJSON() string {
+	b, _ := json.Marshal(v.People)
+	return string(b)
+}
+
+func (c *Console) remoteView(a desk.Actor, ss desk.Session, dir *directory) remoteView {
+	v := remoteView{Enabled: c.remote != nil, Me: a.UserID, Owner: ss.Owner == a.UserID, Device: ss.Device}
+	if c.remote == nil {
+		return v
+	}
+	v.Viewer = ss.Status == desk.Active && desk.InSession(a.UserID, ss)
+	if !v.Viewer {
+		return v
+	}
+	v.Controller = c.remote.Controller(ss)
+	for _, id := range append([]uint64{ss.Owner}, ss.Collaborators...) {
+		v.People = append(v.People, person{id, dir.techName(id)})
+	}
+	v.Sharing = c.remote.Sharing(ss.ID)
+	v.Stats, _ = c.remote.Stats(ss.ID)
+	return v
+}
+
+// maxOffer bounds a WebRTC offer.
+const maxOffer = 64 << 10
+
+// readSDP reads {"sdp": "..."} from a fetch.
+func readSDP(w http.ResponseWriter, r *http.Request) (string, error) {
+	var body struct {
+		SDP string `json:"sdp"`
+	}
+	err := json.NewDecoder(io.LimitReader(r.Body, maxOffer+1024)).Decode(&body)
+	if err != nil || body.SDP == "" || len(body.SDP) > maxOffer {
+		return "", &web.HTTPError{Code: http.StatusBadRequest, Msg: "The browser sent no usable connection offer.", Next: "Reload the page and try again."}
+	}
+	return body.SDP, nil
+}
+
+// remoteSession loads session id for a technician working in it.
+func (c *Console) remoteSession(r *http.Request, q *req) (desk.Session, error) {
+	if c.remote == nil {
+		return desk.Session{}, &web.HTTPError{Code: http.StatusNotFound, Msg: "Remote control is not available on this appliance."}
+	}
+	id, err := pathID(r)
+	if err != nil {
+		return desk.Session{}, err
+	}
+	ss, err := c.desk.Session(r.Context(), q.actor, id)
+	if err != nil {
+		return ss, err
+	}
+	if ss.Status != desk.Active || !desk.InSession(q.actor.UserID, ss) {
+		return ss, &web.HTTPError{Code: http.StatusForbidden, Msg: "Only technicians working in an active session can see the customer's screen.",
+			Next: "Accept the session, or ask its owner to invite you."}
+	}
+	return ss, nil
+}
+
+// engineError explains an error of the engines; their text stays in the
+// log.
+func engineError(err error) error {
+	var he *web.HTTPError
+	switch {
+	case errors.As(err, &he):
+		return err
+	case errors.Is(err, ErrNotSharing):
+		return &web.HTTPError{Code: http.StatusConflict, Msg: "The customer is not sharing a screen at the moment.",
+			Next: "When they share again, this page offers it.", Err: err}
+	case errors.Is(err, ErrPresentationEnded):
+		return &web.HTTPError{Code: http.StatusNotFound, Msg: "That presentation has ended.", Next: "Start a new one.", Err: err}
+	}
+	return &web.HTTPError{Code: http.StatusBadGateway, Msg: "The media connection could not be set up.",
+		Next: "Try again; if it keeps failing, the appliance's WebRTC UDP port may be blocked.", Err: err}
+}
+
+func (c *Console) serveRTC(w http.ResponseWriter, r *http.Request, q *req) error {
+	ss, err := c.remoteSession(r, q)
+	if err != nil {
+		return err
+	}
+	offer, err := readSDP(w, r)
+	if err != nil {
+		return err
+	}
+	answer, err := c.remote.Viewer(r.Context(), ss, q.actor.UserID, q.actor.Name, offer)
+	if err != nil {
+		return engineError(err)
+	}
+	return writeJSON(w, http.StatusOK, map[string]string{"sdp": answer})
+}
+
+func (c *Console) serveWatchShare(w http.ResponseWriter, r *http.Request, q *req) error {
+	ss, err := c.remoteSession(r, q)
+	if err != nil {
+		return err
+	}
+	offer, err := readSDP(w, r)
+	if err != nil {
+		return err
+	}
+	answer, err := c.remote.WatchShare(r.Context(), ss.ID, q.actor.UserID, offer)
+	if err != nil {
+		return engineError(err)
+	}
+	return writeJSON(w, http.StatusOK, map[string]string{"sdp": answer})
+}
+
+// serveControl hands control of the customer's screen to a technician in
+// the session (or to nobody); only the owner may.
+func (c *Console) serveControl(w http.ResponseWriter, r *http.Request, q *req) error {
+	ss, err := c.remoteSession(r, q)
+	if err != nil {
+		return err
+	}
+	if ss.Owner != q.actor.UserID {
+		return &web.HTTPError{Code: http.StatusForbidden, Msg: "Only the session's owner can hand control to someone else."}
+	}
+	var body struct {
+		Viewer uint64 `json:"viewer"`
+	}
+	if err := json.NewDecoder(io.LimitReader(r.Body, 1024)).Decode(&body); err != nil {
+		return &web.HTTPError{Code: http.StatusBadRequest, Msg: "Say who gets control.", Next: "Choose a technician of the session."}
+	}
+	if body.Viewer != 0 && !desk.InSession(body.Viewer, ss) {
+		return &web.HTTPError{Code: http.StatusBadRequest, Msg: "That technician is not in this session.", Next: "Invite them first."}
+	}
+	c.remote.SetController(ss, body.Viewer)
+	c.desk.Announce("session.control", ss)
+	return writeJSON(w, http.StatusOK, map[string]uint64{"controller": body.Viewer})
+}
+
+func (c *Console) servePresent(w http.ResponseWriter, r *http.Request, q *req) error {
+	if c.remote == nil {
+		return &web.HTTPError{Code: http.StatusNotFound, Msg: "Presentations are not available on this appliance."}
+	}
+	p, err := c.remote.Present(q.actor.UserID, q.actor.Name)
+	if err != nil {
+		return engineError(err)
+	}
+	return writeJSON(w, http.StatusCreated, p)
+}
+
+func (c *Console) servePresentPublish(w http.ResponseWriter, r *http.Request, q *req) error {
+	if c.remote == nil {
+		return &web.HTTPError{Code: http.StatusNotFound, Msg: "Presentations are not available on this appliance."}
+	}
+	offer, err := readSDP(w, r)
+	if err != nil {
+		return err
+	}
+	answer, err := c.remote.PublishPresentation(r.Context(), r.PathValue("id"), q.actor.UserID, offer)
+	if err != nil {
+		return engineError(err)
+	}
+	return writeJSON(w, http.StatusOK, map[string]string{"sdp": answer})
+}
+
+func (c *Console) servePresentStop(w http.ResponseWriter, r *http.Request, q *req) error {
+	if c.remote == nil {
+		return &web.HTTPError{Code: http.StatusNotFound, Msg: "Presentations are not available on this appliance."}
+	}
+	if err := c.remote.StopPresentation(r.PathValue("id"), q.actor.UserID); err != nil {
+		return engineError(err)
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}

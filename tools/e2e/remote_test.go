@@ -1,0 +1,257 @@
+package e2e
+
+import (
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	cdp "github.com/chromedp/chromedp"
+
+	"github.com/switchboardhq/switchboard/tools/daemon"
+	"github.com/switchboardhq/switchboard/tools/testenv"
+)
+
+// customerApp is the support app a customer downloaded and started, with
+// its terminal: tests read what it prints and answer its questions.
+type customerApp struct {
+	t     *testing.T
+	cmd   *exec.Cmd
+	stdin io.WriteCloser
+	out   *appOutput
+	done  chan error
+	home  string
+}
+
+type appOutput struct {
+	mu sync.Mutex
+	b  strings.Builder
+	ch chan struct{} // closed and replaced on every write
+}
+
+func (o *appOutput) Write(p []byte) (int, error) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	o.b.Write(p)
+	close(o.ch)
+	o.ch = make(chan struct{})
+	return len(p), nil
+}
+
+func (o *appOutput) snapshot() (string, chan struct{}) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	return o.b.String(), o.ch
+}
+
+// download fetches the stamped support app from the customer's session
+// page and starts it on display with a terminal prompt.
+func download(t *testing.T, cust *daemon.Client, display string) *customerApp {
+	t.Helper()
+	daemon.SupportClient(t)
+	resp, body := cust.Post("/session/client/linux-amd64", nil)
+	if resp.StatusCode != http.StatusOK || !strings.Contains(resp.Header.Get("Content-Disposition"), "switchboard-support-linux-amd64") {
+		t.Fatalf("download: %d %s %.200q", resp.StatusCode, resp.Header.Get("Content-Disposition"), body)
+	}
+	dir := t.TempDir()
+	bin := filepath.Join(dir, "switchboard-support")
+	if err := os.WriteFile(bin, []byte(body), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	app := &customerApp{t: t, out: &appOutput{ch: make(chan struct{})}, done: make(chan error, 1), home: dir}
+	app.cmd = exec.Command(bin, "-prompt", "terminal")
+	app.cmd.Env = []string{"DISPLAY=" + display, "HOME=" + dir, "PATH=/usr/bin:/bin"}
+	app.cmd.Stdout, app.cmd.Stderr = app.out, app.out
+	app.stdin, _ = app.cmd.StdinPipe()
+	if err := app.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	go func() { app.done <- app.cmd.Wait() }()
+	t.Cleanup(func() {
+		app.cmd.Process.Kill()
+		<-app.done
+		if t.Failed() {
+			s, _ := app.out.snapshot()
+			t.Logf("support app output:\n%s", s)
+		}
+	})
+	return app
+}
+
+// waitFor waits until the app has printed want n times in all.
+func (a *customerApp) waitFor(want string, n int) {
+	a.t.Helper()
+	deadline := time.After(30 * time.Second)
+	for {
+		s, ch := a.out.snapshot()
+		if strings.Count(s, want) >= n {
+			return
+		}
+		select {
+		case <-ch:
+		case err := <-a.done:
+			a.t.Fatalf("the support app exited (%v) before printing %q:\n%s", err, want, s)
+		case <-deadline:
+			a.t.Fatalf("the support app did not print %q:\n%s", want, s)
+		}
+	}
+}
+
+// answer waits for the app's n-th question and answers it.
+func (a *customerApp) answer(n int, yes bool) {
+	a.t.Helper()
+	a.waitFor("[y/N]", n)
+	reply := "n\n"
+	if yes {
+		reply = "y\n"
+	}
+	if _, err := io.WriteString(a.stdin, reply); err != nil {
+		a.t.Fatal(err)
+	}
+}
+
+// pixel reads the canvas colour at screen pixel (x, y) as 0xRRGGBB.
+func (p page) pixel(x, y int) uint32 {
+	return uint32(eval[int](p, fmt.Sprintf(`(() => { const c = document.getElementById("remote-canvas");
+		if (!c || c.width <= %d || c.height <= %d) return -1;
+		const d = c.getContext("2d").getImageData(%d, %d, 1, 1).data; return d[0] << 16 | d[1] << 8 | d[2]; })()`, x, y, x, y)))
+}
+
+// waitPixel waits until the canvas shows rgb at (x, y).
+func (p page) waitPixel(what string, x, y int, rgb uint32) {
+	p.t.Helper()
+	p.truthy(what, fmt.Sprintf(`(() => { const c = document.getElementById("remote-canvas");
+		if (!c || c.width <= %d || c.height <= %d) return false;
+		const d = c.getContext("2d", {willReadFrequently: true}).getImageData(%d, %d, 1, 1).data;
+		return Math.abs(d[0] - %d) < 8 && Math.abs(d[1] - %d) < 8 && Math.abs(d[2] - %d) < 8; })()`,
+		x, y, x, y, rgb>>16, rgb>>8&0xff, rgb&0xff))
+}
+
+// clickScreen clicks the canvas where screen pixel (x, y) is shown.
+func (p page) clickScreen(x, y int) {
+	p.t.Helper()
+	pos := eval[[]float64](p, fmt.Sprintf(`(() => { const c = document.getElementById("remote-canvas");
+		c.scrollIntoView({block: "center"}); const r = c.getBoundingClientRect();
+		return [r.left + (%d + 0.5) * r.width / c.width, r.top + (%d + 0.5) * r.height / c.height]; })()`, x, y))
+	p.do("click the customer's screen", cdp.MouseClickXY(pos[0], pos[1]))
+}
+
+func TestRemoteControlUnderXvfb(t *testing.T) {
+	t.Parallel()
+	display := testenv.Xvfb(t)
+	desktop := newXWin(t, display)
+	desktop.quadrants()
+
+	port := testenv.FreePort(t)
+	d := daemon.Start(t, daemon.Options{Extra: map[string]any{"https_addr": fmt.Sprintf("127.0.0.1:%d", port)}})
+	admin := setupAdmin(t, d, "/login", "admin")
+	ann := consoleTechnician(t, d, admin, "ann", "Ann Archer")
+	bob := consoleTechnician(t, d, admin, "bob", "Bob Baker")
+	if resp, body := postValues(t, d, admin, "/login/sites", url.Values{"name": {"Help"}, "hostnames": {"help.example"},
+		"tech_list": {"1"}, "session_key": {"1"}, "survey_mode": {"issue"}, "ask_name": {"1"}}); resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("create the site: %d %s", resp.StatusCode, body)
+	}
+
+	// A customer asks Ann for help; Ann accepts.
+	cust := d.NewClient()
+	if resp, body := cust.Post("/start/technician/"+ann, map[string]string{"name": "Cleo"}); resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("start: %d %s", resp.StatusCode, body)
+	}
+	browser := testenv.Browser(t)
+	ap := page{t, testenv.NewTab(t, browser)}
+	ap.signIn(d.Base, "ann", deskPassword)
+	ap.do("open the console", cdp.Navigate(d.Base+"/console"))
+	mine := `[data-queue="technician-` + ann + `"]`
+	ap.waitText(mine+" .session", "Cleo")
+	ap.clickSubmit(mine + " button.accept")
+	ap.waitText("#s-status", "Active")
+	// Bob will join; inviting reloads Ann's page, so before she connects.
+	ap.do("invite bob", cdp.SetValue(cdp.ID("user"), bob))
+	ap.clickSubmit("#invite-go")
+	ap.live()
+	sessionPath := ap.location()
+
+	// The customer runs the downloaded app: Ann sees the computer before
+	// she connects.
+	app := download(t, cust, display)
+	host, _ := os.Hostname()
+	ap.waitText("#device-facts", host)
+	ap.waitText("#device-state", "Connected")
+	ap.waitText("#device-facts", fmt.Sprintf("%d×%d", desktop.w, desktop.h))
+
+	// Ann asks to view; the customer declines: no picture arrives.
+	ap.do("view the screen", cdp.Click(cdp.ID("remote-view")))
+	app.answer(1, false)
+	ap.waitText("#remote-status", "declined")
+	ap.waitText("#trail", "The customer declined viewing the screen")
+	if got := ap.pixel(10, 10); got == quadrantColors[0] {
+		t.Fatal("the screen reached the console although the customer declined")
+	}
+
+	// She asks again; the customer allows: the console shows the desktop.
+	ap.do("ask again", cdp.Click(cdp.ID("remote-view")))
+	app.answer(2, true)
+	w, h := desktop.w, desktop.h
+	ap.waitPixel("top-left quadrant", 10, 10, quadrantColors[0])
+	ap.waitPixel("top-right quadrant", w-10, 10, quadrantColors[1])
+	ap.waitPixel("bottom-left quadrant", 10, h-10, quadrantColors[2])
+	ap.waitPixel("bottom-right quadrant", w-10, h-10, quadrantColors[3])
+	ap.screenshot("remote-view")
+
+	// Control: asked, allowed; a click and typed text arrive as X events.
+	ap.do("request control", cdp.Click(cdp.ID("remote-control-ask")))
+	app.answer(3, true)
+	ap.truthy("control is granted", `document.getElementById("remote-status").textContent.includes("Controlling")`)
+	ap.clickScreen(200, 150)
+	if ev := desktop.next("a click"); ev.kind != "button" || ev.button != 1 || abs(ev.x-200) > 1 || abs(ev.y-150) > 1 {
+		t.Fatalf("first X event = %v, want button 1 at 200,150", ev)
+	}
+	ap.do("focus the screen", cdp.Focus(cdp.ID("remote-canvas")))
+	ap.do("type", cdp.KeyEvent("hi"))
+	for _, want := range []uint32{'h', 'i'} {
+		if ev := desktop.next("typed text"); ev.kind != "key" || ev.keysym != want {
+			t.Fatalf("X event = %v, want key %#x", ev, want)
+		}
+	}
+
+	// View only: with control off, a click does nothing; the next click
+	// after turning it on is the next X event.
+	ap.do("turn control off", cdp.Click(cdp.ID("remote-control-toggle")))
+	ap.clickScreen(600, 500)
+	ap.do("turn control on", cdp.Click(cdp.ID("remote-control-toggle")))
+	ap.clickScreen(300, 250)
+	if ev := desktop.next("a click after view-only"); ev.kind != "button" || abs(ev.x-300) > 1 || abs(ev.y-250) > 1 {
+		t.Fatalf("X event = %v: the view-only click reached the customer", ev)
+	}
+
+	// Bob joins the session in his own browser and sees the same screen.
+	bobBrowser := testenv.Browser(t)
+	bp := page{t, testenv.NewTab(t, bobBrowser)}
+	bp.signIn(d.Base, "bob", deskPassword)
+	bp.do("open the session", cdp.Navigate(sessionPath))
+	bp.live()
+	bp.do("bob views", cdp.Click(cdp.ID("remote-view")))
+	bp.waitPixel("bob sees the top-left quadrant", 10, 10, quadrantColors[0])
+	bp.waitPixel("bob sees the bottom-right quadrant", w-10, h-10, quadrantColors[3])
+
+	// Bob's browser dies (SIGKILL); Ann's picture keeps flowing.
+	if err := cdp.FromContext(bobBrowser).Browser.Process().Kill(); err != nil {
+		t.Fatal(err)
+	}
+	desktop.fill(0, 0, w/2, h/2, 0x101010)
+	ap.waitPixel("ann sees the change after bob left", 10, 10, 0x101010)
+}
+
+func abs(v int) int {
+	if v < 0 {
+		return -v
+	}
+	return v
+}
