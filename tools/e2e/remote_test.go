@@ -1,6 +1,8 @@
 package e2e
 
 import (
+	"bytes"
+	"crypto/rand"
 	"fmt"
 	"io"
 	"net/http"
@@ -66,7 +68,12 @@ func download(t *testing.T, cust *daemon.Client, display string) *customerApp {
 		t.Fatal(err)
 	}
 	app := &customerApp{t: t, out: &appOutput{ch: make(chan struct{})}, done: make(chan error, 1), home: dir}
+	// Received files land in ~/Downloads.
+	if err := os.Mkdir(filepath.Join(dir, "Downloads"), 0o700); err != nil {
+		t.Fatal(err)
+	}
 	app.cmd = exec.Command(bin, "-prompt", "terminal")
+	app.cmd.Dir = dir
 	app.cmd.Env = []string{"DISPLAY=" + display, "HOME=" + dir, "PATH=/usr/bin:/bin"}
 	app.cmd.Stdout, app.cmd.Stderr = app.out, app.out
 	app.stdin, _ = app.cmd.StdinPipe()
@@ -229,6 +236,46 @@ func TestRemoteControlUnderXvfb(t *testing.T) {
 	ap.clickScreen(300, 250)
 	if ev := desktop.next("a click after view-only"); ev.kind != "button" || abs(ev.x-300) > 1 || abs(ev.y-250) > 1 {
 		t.Fatalf("X event = %v: the view-only click reached the customer", ev)
+	}
+
+	// Files. Ann sends one, the customer accepts: it arrives byte-identical.
+	payload := make([]byte, 300<<10+17)
+	rand.Read(payload)
+	sent := filepath.Join(t.TempDir(), "report.bin")
+	if err := os.WriteFile(sent, payload, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	ap.truthy("the file input is ready", `!document.getElementById("remote-file").disabled`)
+	ap.do("send a file", cdp.SetUploadFiles(cdp.ID("remote-file"), []string{sent}))
+	app.answer(4, true)
+	app.waitFor("Received report.bin", 1)
+	got, err := os.ReadFile(filepath.Join(app.home, "Downloads", "report.bin"))
+	if err != nil || !bytes.Equal(got, payload) {
+		t.Fatalf("the customer's copy: %d bytes (want %d), %v", len(got), len(payload), err)
+	}
+	// Another one, refused: nothing is written, not even a partial file.
+	refused := filepath.Join(t.TempDir(), "unwanted.bin")
+	os.WriteFile(refused, payload[:1000], 0o600)
+	ap.do("send another file", cdp.SetUploadFiles(cdp.ID("remote-file"), []string{refused}))
+	app.answer(5, false)
+	app.waitFor("You refused unwanted.bin", 1)
+	if names, _ := filepath.Glob(filepath.Join(app.home, "Downloads", "unwanted*")); len(names) != 0 {
+		t.Fatalf("a refused file left %v", names)
+	}
+	// Ann asks for a file; the customer picks one; she saves it.
+	theirs := make([]byte, 200<<10+3)
+	rand.Read(theirs)
+	if err := os.WriteFile(filepath.Join(app.home, "log.txt"), theirs, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	ap.do("ask for a file", cdp.Click(cdp.ID("remote-pick")))
+	app.waitFor("Type the path of the file", 1)
+	io.WriteString(app.stdin, filepath.Join(app.home, "log.txt")+"\n")
+	app.waitFor("log.txt was sent to", 1)
+	link := `#remote-transfers a.remote-download`
+	ap.truthy("the download link", fmt.Sprintf("!!document.querySelector(%q)", link))
+	if b := (remoteTab{ap}).download(link, "log.txt"); !bytes.Equal(b, theirs) {
+		t.Fatalf("Ann's copy holds %d bytes, not the %d the customer sent", len(b), len(theirs))
 	}
 
 	// Bob joins the session in his own browser and sees the same screen.
