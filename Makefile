@@ -95,7 +95,7 @@ clients: ## build out/clients/supportclient-OS-ARCH for each platform
 	@for p in $(CLIENT_PLATFORMS); do \
 		os=$${p%-*}; arch=$${p#*-}; ext=; [ $$os = windows ] && ext=.exe; \
 		echo "supportclient $$os/$$arch"; \
-		CGO_ENABLED=0 GOOS=$$os GOARCH=$$arch $(GO) build -trimpath -ldflags '-s -w' -o out/clients/supportclient-$$p$$ext ./cmd/supportclient || exit 1; \
+		CGO_ENABLED=0 GOOS=$$os GOARCH=$$arch $(GO) build -trimpath -buildvcs=false -ldflags '-s -w -buildid=' -o out/clients/supportclient-$$p$$ext ./cmd/supportclient || exit 1; \
 	done
 
 run: build ## run the daemon in dev mode with demo data (state in ./var; DEMO=0 for an empty desk)

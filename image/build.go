@@ -25,6 +25,9 @@ const (
 	// mounted on /var by the initrd (see rootfs/usr/share/initramfs-tools).
 	MachineIDTarget = "../var/lib/switchboard/machine-id"
 	appliancedPath  = "usr/bin/applianced"
+	// clientsPath holds the support app builds: applianced's default
+	// clients_dir (appliance/config).
+	clientsPath = "usr/lib/switchboard/clients"
 )
 
 // Boot holds what the build takes from the base tree for the boot path.
@@ -46,24 +49,94 @@ func BuildApplianced(ctx context.Context, p *Profile, dir string) (string, error
 		return "", err
 	}
 	out := filepath.Join(dir, "applianced")
-	cmd := exec.CommandContext(ctx, p.GoCmd, "build", "-trimpath", "-buildvcs=false",
-		"-ldflags", p.Ldflags(),
-		"-o", out, "./cmd/applianced")
-	cmd.Dir = p.ModuleDir
-	cmd.Env = append(os.Environ(), "CGO_ENABLED=0", "GOOS=linux", "GOARCH=amd64")
-	if b, err := cmd.CombinedOutput(); err != nil {
-		return "", fmt.Errorf("go build ./cmd/applianced: %v\n%s", err, b)
+	if err := goBuild(ctx, p, "linux", "amd64", p.Ldflags(), out, "./cmd/applianced"); err != nil {
+		return "", err
 	}
 	return out, nil
 }
 
+// BuildClients builds the support app (cmd/supportclient) for each of
+// p.ClientPlatforms into dir/clients, named as applianced looks them up
+// (supportclient-OS-ARCH, .exe for Windows), and returns that directory.
+// Like applianced, the builds are static, trimmed and without build IDs or
+// VCS stamps; they are also stripped (-s -w) and made for each
+// architecture's baseline (GOAMD64=v1, GOARM64=v8.0) whatever the host's
+// environment says, so that the same source and Go toolchain give the same
+// bytes on any build host. With the Go build cache warm, the four take a
+// second or two.
+func BuildClients(ctx context.Context, p *Profile, dir string) (string, error) {
+	if err := p.Validate(); err != nil {
+		return "", err
+	}
+	out := filepath.Join(dir, "clients")
+	if err := os.MkdirAll(out, 0o755); err != nil {
+		return "", err
+	}
+	for _, pl := range p.ClientPlatforms {
+		goos, goarch, _ := strings.Cut(pl, "-")
+		if err := goBuild(ctx, p, goos, goarch, clientLdflags, filepath.Join(out, clientFile(pl)), "./cmd/supportclient"); err != nil {
+			return "", err
+		}
+	}
+	return out, nil
+}
+
+// goBuild builds pkg of p's module for goos/goarch into out, with the
+// settings that make the bytes depend only on the source and the toolchain.
+func goBuild(ctx context.Context, p *Profile, goos, goarch, ldflags, out, pkg string) error {
+	cmd := exec.CommandContext(ctx, p.GoCmd, "build", "-trimpath", "-buildvcs=false",
+		"-ldflags", ldflags, "-o", out, pkg)
+	cmd.Dir = p.ModuleDir
+	cmd.Env = append(os.Environ(), buildEnv(goos, goarch)...)
+	if b, err := cmd.CombinedOutput(); err != nil {
+		return fmt.Errorf("go build %s (%s/%s): %v\n%s", pkg, goos, goarch, err, b)
+	}
+	return nil
+}
+
+// buildEnv is the environment goBuild sets on top of the host's: no cgo,
+// the target, and the target architecture's baseline instruction set.
+func buildEnv(goos, goarch string) []string {
+	env := []string{"CGO_ENABLED=0", "GOOS=" + goos, "GOARCH=" + goarch}
+	switch goarch {
+	case "amd64":
+		env = append(env, "GOAMD64=v1")
+	case "arm64":
+		env = append(env, "GOARM64=v8.0")
+	}
+	return env
+}
+
+// clientFile is the file name of platform's support app build, as
+// applianced looks it up (clientFile in appliance/remote.go).
+func clientFile(platform string) string {
+	if strings.HasPrefix(platform, "windows-") {
+		return "supportclient-" + platform + ".exe"
+	}
+	return "supportclient-" + platform
+}
+
+// readClients reads the support app builds of p.ClientPlatforms from dir.
+func readClients(p *Profile, dir string) (map[string][]byte, error) {
+	clients := map[string][]byte{}
+	for _, pl := range p.ClientPlatforms {
+		b, err := os.ReadFile(filepath.Join(dir, clientFile(pl)))
+		if err != nil {
+			return nil, fmt.Errorf("support app for %s: %w", pl, err)
+		}
+		clients[pl] = b
+	}
+	return clients, nil
+}
+
 // BuildRoot turns the base tar into the squashfs root at out, adding the
-// applianced binary at bin, and returns the boot files it found in the tar.
-// In the root, /boot and /var are empty directories (the kernel lives in the
-// UKIs; /var is the data partition), /etc/machine-id points to the data
-// partition, os-release carries the image version, and no file is newer
-// than SOURCE_DATE_EPOCH.
-func BuildRoot(ctx context.Context, p *Profile, baseTar, bin, out string) (*Boot, error) {
+// applianced binary at bin and the support app builds in the directory
+// clients (BuildClients) under /usr/lib/switchboard/clients, and returns
+// the boot files it found in the tar. In the root, /boot and /var are empty
+// directories (the kernel lives in the UKIs; /var is the data partition),
+// /etc/machine-id points to the data partition, os-release carries the
+// image version, and no file is newer than SOURCE_DATE_EPOCH.
+func BuildRoot(ctx context.Context, p *Profile, baseTar, bin, clients, out string) (*Boot, error) {
 	if err := p.Validate(); err != nil {
 		return nil, err
 	}
@@ -73,6 +146,10 @@ func BuildRoot(ctx context.Context, p *Profile, baseTar, bin, out string) (*Boot
 	}
 	defer in.Close()
 	appl, err := os.ReadFile(bin)
+	if err != nil {
+		return nil, err
+	}
+	cls, err := readClients(p, clients)
 	if err != nil {
 		return nil, err
 	}
@@ -89,7 +166,7 @@ func BuildRoot(ctx context.Context, p *Profile, baseTar, bin, out string) (*Boot
 	if err := cmd.Start(); err != nil {
 		return nil, fmt.Errorf("tar2sqfs: %w", err)
 	}
-	boot, rerr := rewriteTar(in, pw, p, appl)
+	boot, rerr := rewriteTar(in, pw, p, appl, cls)
 	pw.CloseWithError(rerr)
 	werr := cmd.Wait()
 	pr.Close()
@@ -107,8 +184,9 @@ func BuildRoot(ctx context.Context, p *Profile, baseTar, bin, out string) (*Boot
 	return boot, nil
 }
 
-// rewriteTar copies the base tar to w with the changes BuildRoot describes.
-func rewriteTar(r io.Reader, w io.Writer, p *Profile, appl []byte) (*Boot, error) {
+// rewriteTar copies the base tar to w with the changes BuildRoot describes;
+// clients holds the support app build of each of p.ClientPlatforms.
+func rewriteTar(r io.Reader, w io.Writer, p *Profile, appl []byte, clients map[string][]byte) (*Boot, error) {
 	epoch := time.Unix(p.SourceDateEpoch, 0)
 	tr := tar.NewReader(r)
 	tw := tar.NewWriter(w)
@@ -200,17 +278,35 @@ func rewriteTar(r io.Reader, w io.Writer, p *Profile, appl []byte) (*Boot, error
 		// The ESP is mounted here (rootfs/etc/fstab).
 		extra = append(extra, extraFile{&tar.Header{Typeflag: tar.TypeDir, Name: "./efi/", Mode: 0o755}, nil})
 	}
-	for _, f := range p.testConsoleFiles() {
-		if seen[f.Name] {
-			return nil, fmt.Errorf("the base tree already has /%s", f.Name)
+	// addFile adds a file of the build, and the directories above it that
+	// the base tree lacks.
+	addFile := func(name string, mode int64, body []byte) error {
+		if seen[name] {
+			return fmt.Errorf("the base tree already has /%s", name)
 		}
-		for _, d := range parentDirs(f.Name) {
+		for _, d := range parentDirs(name) {
 			if !seen[d] {
 				seen[d] = true
 				extra = append(extra, extraFile{&tar.Header{Typeflag: tar.TypeDir, Name: "./" + d + "/", Mode: 0o755}, nil})
 			}
 		}
-		extra = append(extra, extraFile{&tar.Header{Typeflag: tar.TypeReg, Name: "./" + f.Name, Mode: f.Mode, Size: int64(len(f.Body))}, []byte(f.Body)})
+		seen[name] = true
+		extra = append(extra, extraFile{&tar.Header{Typeflag: tar.TypeReg, Name: "./" + name, Mode: mode, Size: int64(len(body))}, body})
+		return nil
+	}
+	for _, pl := range p.ClientPlatforms {
+		body, ok := clients[pl]
+		if !ok {
+			return nil, fmt.Errorf("no support app build for %s", pl)
+		}
+		if err := addFile(clientsPath+"/"+clientFile(pl), 0o755, body); err != nil {
+			return nil, err
+		}
+	}
+	for _, f := range p.testConsoleFiles() {
+		if err := addFile(f.Name, f.Mode, []byte(f.Body)); err != nil {
+			return nil, err
+		}
 	}
 	for _, e := range extra {
 		h := e.h

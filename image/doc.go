@@ -7,9 +7,11 @@
 //     system users, enabled and masked units, and pruned kernel modules. The
 //     tar is cached under the cache directory by a hash of everything that
 //     went into it, so a rebuild with only a new applianced skips this phase.
-//   - build (build.go) streams that tar into a read-only squashfs root
-//     (tar2sqfs), adding the applianced binary, the machine-ID link and the
-//     image's version in os-release, and leaving /boot and /var empty; it
+//   - build (build.go) builds applianced and the support app for each
+//     platform customers download it for, reproducibly, and streams that tar
+//     into a read-only squashfs root (tar2sqfs), adding those binaries, the
+//     machine-ID link and the image's version in os-release, and leaving
+//     /boot and /var empty; it
 //     takes the kernel, initrd, EFI stub and systemd-boot from the tar and
 //     makes one Unified Kernel Image per slot with objcopy.
 //   - write (write.go) lays out the GPT disk in a plain file (sfdisk), makes

@@ -70,6 +70,12 @@ type Profile struct {
 	// `mkbundle -print-trust` prints them. Empty, the box accepts no update.
 	TrustedKeys string
 
+	// ClientPlatforms are the builds of the support app (cmd/supportclient)
+	// that the root carries in /usr/lib/switchboard/clients, applianced's
+	// default clients_dir, as OS-ARCH: applianced hands them to customers
+	// (docs/remote-control.md §5).
+	ClientPlatforms []string
+
 	// TestConsole makes a TEST image, never one to ship: root is logged in
 	// on the serial console without a password (a serial-getty@ttyS0
 	// drop-in) so that the QEMU tests can type commands, a trial boot gives
@@ -79,8 +85,8 @@ type Profile struct {
 	TestConsole bool
 
 	// RootfsDir is the overlay copied into the image (rootfs/ of the
-	// repository); ModuleDir is the Go module that holds cmd/applianced;
-	// GoCmd is the go command that builds it.
+	// repository); ModuleDir is the Go module that holds cmd/applianced and
+	// cmd/supportclient; GoCmd is the go command that builds them.
 	RootfsDir string
 	ModuleDir string
 	GoCmd     string
@@ -150,6 +156,8 @@ func DefaultProfile(version string, epoch int64, repo, cache, out string) Profil
 			// There is no package management on the box.
 			"apt-daily.timer", "apt-daily-upgrade.timer",
 		},
+		// The platforms applianced offers (platforms in appliance/remote.go).
+		ClientPlatforms:    []string{"linux-amd64", "linux-arm64", "windows-amd64", "darwin-arm64"},
 		Hostname:           "switchboard",
 		SquashfsCompressor: "zstd",
 		SquashfsLevel:      9,
@@ -167,7 +175,13 @@ func DefaultProfile(version string, epoch int64, repo, cache, out string) Profil
 var (
 	versionRe = regexp.MustCompile(`^[0-9]+(\.[0-9]+){1,3}$`)
 	keysRe    = regexp.MustCompile(`^[A-Za-z0-9+/=]+(,[A-Za-z0-9+/=]+)*$`)
+	// platformRe is GOOS-GOARCH.
+	platformRe = regexp.MustCompile(`^[a-z0-9]+-[a-z0-9]+$`)
 )
+
+// clientLdflags are the linker flags of the support app builds: stripped,
+// without build ID.
+const clientLdflags = "-s -w -buildid="
 
 // trustedKeysVar is the linker symbol that holds applianced's trusted update
 // keys (appliance/update).
@@ -190,6 +204,13 @@ func (p *Profile) Validate() error {
 	}
 	if p.TrustedKeys != "" && !keysRe.MatchString(p.TrustedKeys) {
 		return fmt.Errorf("trusted keys %q: want comma-separated base64 keys", p.TrustedKeys)
+	}
+	seen := map[string]bool{}
+	for _, pl := range p.ClientPlatforms {
+		if !platformRe.MatchString(pl) || seen[pl] {
+			return fmt.Errorf("support app platform %q: want GOOS-GOARCH such as linux-amd64, each once", pl)
+		}
+		seen[pl] = true
 	}
 	if p.SourceDateEpoch <= 0 {
 		return fmt.Errorf("SOURCE_DATE_EPOCH %d: want seconds since 1970", p.SourceDateEpoch)
@@ -382,6 +403,11 @@ func (p *Profile) Expand() string {
 	}
 	fmt.Fprintf(&b, "os-release: %s\n", strings.Join(p.OSReleaseFields(), " "))
 	fmt.Fprintf(&b, "applianced ldflags: %s\n", p.Ldflags())
+	fmt.Fprintf(&b, "support app ldflags: %s\n", clientLdflags)
+	for _, pl := range p.ClientPlatforms {
+		goos, goarch, _ := strings.Cut(pl, "-")
+		fmt.Fprintf(&b, "support app %s: /%s/%s (%s)\n", pl, clientsPath, clientFile(pl), strings.Join(buildEnv(goos, goarch), " "))
+	}
 	for _, f := range p.testConsoleFiles() {
 		fmt.Fprintf(&b, "TEST console file: /%s\n", f.Name)
 	}

@@ -68,6 +68,8 @@ func TestValidate(t *testing.T) {
 		{"quote", func(p *Profile) { p.RootfsDir = "/r'x" }, "no spaces"},
 		{"tiny root", func(p *Profile) { p.RootMiB = 10 }, "at least 64"},
 		{"keys with a space", func(p *Profile) { p.TrustedKeys = "abc= -X main.x=y" }, "base64"},
+		{"platform path", func(p *Profile) { p.ClientPlatforms = []string{"../linux-amd64"} }, "GOOS-GOARCH"},
+		{"platform twice", func(p *Profile) { p.ClientPlatforms = []string{"linux-amd64", "linux-amd64"} }, "GOOS-GOARCH"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			p := good
@@ -114,11 +116,20 @@ func TestAddOSReleaseFields(t *testing.T) {
 	}
 }
 
+// fakeClients are stand-ins for the support app builds of p.
+func fakeClients(p *Profile) map[string][]byte {
+	m := map[string][]byte{}
+	for _, pl := range p.ClientPlatforms {
+		m[pl] = []byte("client " + pl)
+	}
+	return m
+}
+
 // TestRewriteTar runs the root-image rewrite on a small tree: /boot and
 // /var are emptied (and the kernel and initrd kept for the UKI), the
 // machine ID becomes a link to the data partition, os-release gains the
-// image fields, applianced and /efi are added, and no time is later than
-// SOURCE_DATE_EPOCH.
+// image fields, applianced, the support app builds and /efi are added,
+// owned by root, and no time is later than SOURCE_DATE_EPOCH.
 func TestRewriteTar(t *testing.T) {
 	p := DefaultProfile("0.1.0", 1700000000, "/r", "/c", "/o")
 	epoch := time.Unix(p.SourceDateEpoch, 0)
@@ -142,6 +153,8 @@ func TestRewriteTar(t *testing.T) {
 	add("./boot/config-6.1.0-1-amd64", tar.TypeReg, "config")
 	add("./etc/", tar.TypeDir, "")
 	add("./etc/machine-id", tar.TypeReg, "")
+	add("./usr/", tar.TypeDir, "")
+	add("./usr/lib/", tar.TypeDir, "")
 	add("./usr/lib/os-release", tar.TypeReg, "ID=debian\n")
 	add("./"+stubPath, tar.TypeReg, "stub")
 	add("./"+sdbootPath, tar.TypeReg, "sd-boot")
@@ -150,7 +163,7 @@ func TestRewriteTar(t *testing.T) {
 	tw.Close()
 
 	var out bytes.Buffer
-	boot, err := rewriteTar(&in, &out, &p, []byte("binary"))
+	boot, err := rewriteTar(&in, &out, &p, []byte("binary"), fakeClients(&p))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -159,6 +172,7 @@ func TestRewriteTar(t *testing.T) {
 		t.Errorf("boot files: %+v", boot)
 	}
 	got := map[string]string{}
+	headers := map[string]*tar.Header{}
 	tr := tar.NewReader(&out)
 	for {
 		h, err := tr.Next()
@@ -173,28 +187,84 @@ func TestRewriteTar(t *testing.T) {
 		}
 		b, _ := io.ReadAll(tr)
 		got[h.Name] = string(b)
+		headers[h.Name] = h
 		if h.Typeflag == tar.TypeSymlink {
 			got[h.Name] = "-> " + h.Linkname
 		}
 	}
 	want := map[string]string{
-		"./": "", "./boot/": "", "./etc/": "", "./var/": "",
+		"./": "", "./boot/": "", "./etc/": "", "./var/": "", "./usr/": "", "./usr/lib/": "",
 		"./etc/machine-id":     "-> " + MachineIDTarget,
 		"./usr/lib/os-release": "ID=debian\nIMAGE_ID=switchboard\nIMAGE_VERSION=0.1.0\n",
 		"./" + stubPath:        "stub",
 		"./" + sdbootPath:      "sd-boot",
 		"./usr/bin/applianced": "binary",
 		"./efi/":               "",
+		// The support app, where applianced's default clients_dir is.
+		"./usr/lib/switchboard/":                                        "",
+		"./usr/lib/switchboard/clients/":                                "",
+		"./usr/lib/switchboard/clients/supportclient-linux-amd64":       "client linux-amd64",
+		"./usr/lib/switchboard/clients/supportclient-linux-arm64":       "client linux-arm64",
+		"./usr/lib/switchboard/clients/supportclient-windows-amd64.exe": "client windows-amd64",
+		"./usr/lib/switchboard/clients/supportclient-darwin-arm64":      "client darwin-arm64",
 	}
 	for k, v := range want {
 		if g, ok := got[k]; !ok || g != v {
 			t.Errorf("%s = %q (present %v), want %q", k, g, ok, v)
 		}
 	}
+	// What the build adds is root's, executable where it is a program.
+	for _, k := range []string{
+		"./usr/bin/applianced", "./usr/lib/switchboard/", "./usr/lib/switchboard/clients/",
+		"./usr/lib/switchboard/clients/supportclient-linux-amd64",
+		"./usr/lib/switchboard/clients/supportclient-windows-amd64.exe",
+	} {
+		if h := headers[k]; h == nil || h.Mode != 0o755 || h.Uid != 0 || h.Gid != 0 || h.Uname != "root" || h.Gname != "root" || !h.ModTime.Equal(epoch) {
+			t.Errorf("%s: header %+v, want mode 755, owned by root, dated SOURCE_DATE_EPOCH", k, h)
+		}
+	}
 	for k := range got {
 		if _, ok := want[k]; !ok {
 			t.Errorf("unexpected entry %s in the root image", k)
 		}
+	}
+}
+
+// TestRewriteTarRefuses checks that a root is not made without a support
+// app build, or over one the base tree already has.
+func TestRewriteTarRefuses(t *testing.T) {
+	p := DefaultProfile("0.1.0", 1700000000, "/r", "/c", "/o")
+	for _, c := range []struct {
+		name    string
+		clients func(map[string][]byte)
+		base    string
+		want    string
+	}{
+		{"missing build", func(m map[string][]byte) { delete(m, "darwin-arm64") }, "", "no support app build for darwin-arm64"},
+		{"in the base tree", func(map[string][]byte) {}, "./usr/lib/switchboard/clients/supportclient-linux-arm64", "already has"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			var in bytes.Buffer
+			tw := tar.NewWriter(&in)
+			files := []struct{ name, body string }{
+				{"./boot/vmlinuz-6.1.0-1-amd64", "kernel"}, {"./boot/initrd.img-6.1.0-1-amd64", "initrd"},
+				{"./usr/lib/os-release", "ID=debian\n"}, {"./" + stubPath, "stub"}, {"./" + sdbootPath, "sd-boot"},
+			}
+			if c.base != "" {
+				files = append(files, struct{ name, body string }{c.base, "old"})
+			}
+			for _, f := range files {
+				tw.WriteHeader(&tar.Header{Name: f.name, Typeflag: tar.TypeReg, Mode: 0o644, Size: int64(len(f.body))})
+				io.WriteString(tw, f.body)
+			}
+			tw.Close()
+			clients := fakeClients(&p)
+			c.clients(clients)
+			_, err := rewriteTar(&in, io.Discard, &p, []byte("binary"), clients)
+			if err == nil || !strings.Contains(err.Error(), c.want) {
+				t.Fatalf("rewriteTar = %v, want an error with %q", err, c.want)
+			}
+		})
 	}
 }
 
@@ -261,7 +331,7 @@ func TestTestConsole(t *testing.T) {
 	}
 	tw.Close()
 	var out bytes.Buffer
-	if _, err := rewriteTar(&in, &out, &p, []byte("binary")); err != nil {
+	if _, err := rewriteTar(&in, &out, &p, []byte("binary"), fakeClients(&p)); err != nil {
 		t.Fatal(err)
 	}
 	got := map[string]string{}

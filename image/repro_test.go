@@ -9,7 +9,10 @@ import (
 	"io"
 	"io/fs"
 	"os"
+	"os/exec"
 	"path/filepath"
+	"regexp"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -19,10 +22,11 @@ import (
 )
 
 // TestReproducibleRoot builds the root image twice from scratch (two
-// mmdebstrap runs, side by side) with the same inputs and
-// SOURCE_DATE_EPOCH, and requires byte-identical squashfs files. It takes a
-// few minutes, runs in parallel with the other tests, and needs root and the
-// image build tools (make image-deps).
+// mmdebstrap runs and two builds of the support app, side by side) with the
+// same inputs and SOURCE_DATE_EPOCH, and requires byte-identical squashfs
+// files that carry the support app builds. It takes a few minutes, runs in
+// parallel with the other tests, and needs root and the image build tools
+// (make image-deps).
 func TestReproducibleRoot(t *testing.T) {
 	t.Parallel()
 	testenv.RequireRoot(t)
@@ -51,6 +55,7 @@ func TestReproducibleRoot(t *testing.T) {
 
 	var wg sync.WaitGroup
 	roots := make([]string, 2)
+	clients := make([]string, 2)
 	bases := make([]string, 2)
 	logs := make([]bytes.Buffer, 2)
 	errs := make([]error, 2)
@@ -65,10 +70,13 @@ func TestReproducibleRoot(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
+			if clients[i], errs[i] = BuildClients(ctx, &p, dir); errs[i] != nil {
+				return
+			}
 			if errs[i] = PrepareTo(ctx, &p, apt, bases[i], &logs[i]); errs[i] != nil {
 				return
 			}
-			_, errs[i] = BuildRoot(ctx, &p, bases[i], bin, roots[i])
+			_, errs[i] = BuildRoot(ctx, &p, bases[i], bin, clients[i], roots[i])
 		}()
 	}
 	wg.Wait()
@@ -77,10 +85,67 @@ func TestReproducibleRoot(t *testing.T) {
 			t.Fatalf("build %d: %v\n%s", i+1, err, logs[i].String())
 		}
 	}
+	for _, pl := range p.ClientPlatforms {
+		a, b := fileHash(t, filepath.Join(clients[0], clientFile(pl))), fileHash(t, filepath.Join(clients[1], clientFile(pl)))
+		if a != b {
+			t.Errorf("two builds of the support app for %s differ: %x, %x", pl, a, b)
+		}
+	}
 	a, b := fileHash(t, roots[0]), fileHash(t, roots[1])
 	t.Logf("root.squashfs: %x, %x", a, b)
 	if a != b {
 		t.Errorf("two builds of the root image differ; differences in the base trees:\n%s", tarDiff(t, bases[0], bases[1]))
+	}
+	checkClients(t, &p, roots[0], clients[0])
+}
+
+// checkClients checks with rdsquashfs (squashfs-tools-ng, like tar2sqfs)
+// that the root carries the support app builds in clients where applianced
+// looks for them: root's, mode 755, dated SOURCE_DATE_EPOCH, same bytes.
+func checkClients(t *testing.T, p *Profile, root, clients string) {
+	t.Helper()
+	rd := func(args ...string) []byte {
+		t.Helper()
+		out, err := exec.Command("rdsquashfs", append(args, root)...).Output()
+		if err != nil {
+			t.Fatalf("rdsquashfs %s: %v", strings.Join(args, " "), err)
+		}
+		return out
+	}
+	var want []string
+	for _, pl := range p.ClientPlatforms {
+		want = append(want, clientFile(pl))
+	}
+	sort.Strings(want)
+	var got []string
+	for _, l := range strings.Split(strings.TrimSpace(string(rd("-l", "/"+clientsPath))), "\n") {
+		if f := strings.Fields(l); len(f) > 0 {
+			got = append(got, f[len(f)-1])
+		}
+	}
+	if !slices.Equal(got, want) {
+		t.Errorf("/%s in the root holds %v, want %v", clientsPath, got, want)
+	}
+	stat := regexp.MustCompile(`(?m)^Access: (\d+)\nUID: (\d+) .*\nGID: (\d+) .*\nLast modified: .*\((\d+)\)$`)
+	for _, name := range append([]string{"usr/lib/switchboard", clientsPath}, func() (files []string) {
+		for _, f := range want {
+			files = append(files, clientsPath+"/"+f)
+		}
+		return files
+	}()...) {
+		m := stat.FindSubmatch(rd("-s", "/"+name))
+		if want := fmt.Sprintf("0755 0 0 %d", p.SourceDateEpoch); m == nil || string(bytes.Join(m[1:], []byte(" "))) != want {
+			t.Errorf("/%s in the root: mode, owner, group and time %q, want %q", name, m, want)
+		}
+	}
+	for _, f := range want {
+		body, err := os.ReadFile(filepath.Join(clients, f))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Equal(rd("-c", "/"+clientsPath+"/"+f), body) {
+			t.Errorf("/%s/%s in the root is not the support app build", clientsPath, f)
+		}
 	}
 }
 

@@ -51,8 +51,8 @@ type Options struct {
 }
 
 // Run builds the whole image: it prepares the base tree, builds applianced,
-// the root and the UKIs, writes the disk image and compresses it, printing
-// each step, its time and the total to log.
+// the support app, the root and the UKIs, writes the disk image and
+// compresses it, printing each step, its time and the total to log.
 func Run(ctx context.Context, p *Profile, opts Options, log io.Writer) error {
 	start := time.Now()
 	if err := p.Validate(); err != nil {
@@ -74,9 +74,10 @@ func Run(ctx context.Context, p *Profile, opts Options, log io.Writer) error {
 
 	fmt.Fprintf(log, "image %s (SOURCE_DATE_EPOCH=%d)\n", p.Name(), p.SourceDateEpoch)
 	var (
-		base string
-		bin  string
-		boot *Boot
+		base    string
+		bin     string
+		clients string
+		boot    *Boot
 	)
 	steps := []struct {
 		name string
@@ -90,8 +91,12 @@ func Run(ctx context.Context, p *Profile, opts Options, log io.Writer) error {
 			bin, err = BuildApplianced(ctx, p, work)
 			return err
 		}},
+		{fmt.Sprintf("build: support app (%s)", strings.Join(p.ClientPlatforms, ", ")), func() (err error) {
+			clients, err = BuildClients(ctx, p, work)
+			return err
+		}},
 		{"build: root file system (squashfs)", func() (err error) {
-			boot, err = BuildRoot(ctx, p, base, bin, p.RootPath())
+			boot, err = BuildRoot(ctx, p, base, bin, clients, p.RootPath())
 			return err
 		}},
 		{"build: kernel images for slots A and B (UKI)", func() error {

@@ -226,7 +226,11 @@ func buildParts(t *testing.T, p *image.Profile, bin string) {
 			t.Fatal(err)
 		}
 	}
-	boot, err := image.BuildRoot(ctx, p, base, bin, p.RootPath())
+	clients, err := image.BuildClients(ctx, p, work)
+	if err != nil {
+		t.Fatal(err)
+	}
+	boot, err := image.BuildRoot(ctx, p, base, bin, clients, p.RootPath())
 	if err != nil {
 		t.Fatal(err)
 	}
