@@ -6,7 +6,6 @@ import (
 	"crypto/rand"
 	"crypto/sha256"
 	"crypto/tls"
-	"encoding/binary"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -29,6 +28,7 @@ import (
 	"github.com/switchboardhq/switchboard/appliance/rtc"
 	"github.com/switchboardhq/switchboard/appliance/tlscert"
 	"github.com/switchboardhq/switchboard/appliance/wire"
+	"github.com/switchboardhq/switchboard/cmd/supportclient/stamp"
 )
 
 // remote joins the remote-control engines (relay, WebRTC gateway) to the
@@ -278,17 +278,6 @@ func (rm *remote) hashKey(k string) string {
 	return string(m.Sum(nil))
 }
 
-// presentationKey is a random 9-digit key.
-func presentationKey() string {
-	var b [8]byte
-	for {
-		rand.Read(b[:])
-		if v := binary.BigEndian.Uint64(b[:]) >> 34; v < 1_000_000_000 {
-			return fmt.Sprintf("%09d", v)
-		}
-	}
-}
-
 func (rm *remote) Present(tech uint64, name string) (console.Presentation, error) {
 	if rm.rtc == nil {
 		return console.Presentation{}, errRTCOff
@@ -304,7 +293,7 @@ func (rm *remote) Present(tech uint64, name string) (console.Presentation, error
 	}
 	var key string
 	for {
-		key = presentationKey()
+		key = desk.RandomKey()
 		if _, taken := rm.showKeys[rm.hashKey(key)]; !taken {
 			break
 		}
@@ -411,11 +400,11 @@ func (rm *remote) Client(platform, token, host string) ([]byte, string, error) {
 	if err != nil {
 		return nil, "", err
 	}
-	stamped, err := stamp(body, token, addr)
+	trailer, err := stamp.Trailer(token, addr)
 	if err != nil {
 		return nil, "", err
 	}
-	return stamped, "switchboard-support-" + name[len("supportclient-"):], nil
+	return append(body, trailer...), "switchboard-support-" + name[len("supportclient-"):], nil
 }
 
 // boxAddr is the address the support app dials (the host the customer's
@@ -438,22 +427,6 @@ func (rm *remote) boxAddr(host string) (string, error) {
 	}
 	sum := sha256.Sum256(cert.Certificate[0])
 	return net.JoinHostPort(host, rm.port) + "#sha256=" + hex.EncodeToString(sum[:]), nil
-}
-
-// Stamp trailer (docs/remote-control.md §5).
-const stampMagic = "SWBTOKEN1"
-
-// stamp appends token and addr to a support app build so it connects
-// without input.
-func stamp(body []byte, token, addr string) ([]byte, error) {
-	if len(token) > wire.MaxToken || len(addr) > 512 {
-		return nil, errors.New("token or address too long to stamp")
-	}
-	out := append(body, token...)
-	out = append(out, addr...)
-	out = binary.BigEndian.AppendUint16(out, uint16(len(token)))
-	out = binary.BigEndian.AppendUint16(out, uint16(len(addr)))
-	return append(out, stampMagic...), nil
 }
 
 func (rm *remote) Share(ctx context.Context, ss desk.Session, offer string) (string, error) {

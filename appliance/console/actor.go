@@ -1,7 +1,6 @@
 package console
 
 import (
-	"encoding/json"
 	"errors"
 	"net/http"
 	"strconv"
@@ -58,19 +57,6 @@ func wantsJSON(r *http.Request) bool {
 	return strings.Contains(r.Header.Get("Accept"), "application/json")
 }
 
-// writeJSON writes v as JSON with status.
-func writeJSON(w http.ResponseWriter, status int, v any) error {
-	b, err := json.Marshal(v)
-	if err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/json; charset=utf-8")
-	w.Header().Set("Cache-Control", "no-store")
-	w.WriteHeader(status)
-	_, err = w.Write(b)
-	return err
-}
-
 // jsonError is an error as console.js shows it.
 type jsonError struct {
 	Error  string            `json:"error"`
@@ -90,7 +76,7 @@ func writeJSONError(w http.ResponseWriter, err error) {
 	if fieldErrors(err, fe) {
 		je.Fields = fe
 	}
-	writeJSON(w, he.Code, je)
+	web.WriteJSON(w, he.Code, je)
 }
 
 // Errors the console shows.

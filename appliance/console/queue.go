@@ -96,7 +96,7 @@ func (c *Console) serveAccept(w http.ResponseWriter, r *http.Request, q *req) er
 		return err
 	}
 	if wantsJSON(r) {
-		return writeJSON(w, http.StatusOK, map[string]any{"id": ss.ID, "href": sessionPath(ss.ID)})
+		return web.WriteJSON(w, http.StatusOK, map[string]any{"id": ss.ID, "href": sessionPath(ss.ID)})
 	}
 	return web.Redirect(w, r, sessionPath(ss.ID))
 }
@@ -105,7 +105,7 @@ func (c *Console) serveNext(w http.ResponseWriter, r *http.Request, q *req) erro
 	ss, err := c.desk.Next(r.Context(), q.actor)
 	if errors.Is(err, desk.ErrNotFound) {
 		if wantsJSON(r) {
-			return writeJSON(w, http.StatusOK, map[string]any{"message": flashes["nothing"]})
+			return web.WriteJSON(w, http.StatusOK, map[string]any{"message": flashes["nothing"]})
 		}
 		return web.Redirect(w, r, "/console?done=nothing")
 	}
@@ -113,7 +113,7 @@ func (c *Console) serveNext(w http.ResponseWriter, r *http.Request, q *req) erro
 		return err
 	}
 	if wantsJSON(r) {
-		return writeJSON(w, http.StatusOK, map[string]any{"id": ss.ID, "href": sessionPath(ss.ID)})
+		return web.WriteJSON(w, http.StatusOK, map[string]any{"id": ss.ID, "href": sessionPath(ss.ID)})
 	}
 	return web.Redirect(w, r, sessionPath(ss.ID))
 }

@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"io"
 	"net/http"
 
 	"github.com/switchboardhq/switchboard/appliance/desk"
@@ -103,11 +102,11 @@ func (c *Console) remoteView(a desk.Actor, ss desk.Session, dir *directory) remo
 const maxOffer = 64 << 10
 
 // readSDP reads {"sdp": "..."} from a fetch.
-func readSDP(w http.ResponseWriter, r *http.Request) (string, error) {
+func readSDP(r *http.Request) (string, error) {
 	var body struct {
 		SDP string `json:"sdp"`
 	}
-	err := json.NewDecoder(io.LimitReader(r.Body, maxOffer+1024)).Decode(&body)
+	err := web.ReadJSON(r, maxOffer+1024, &body)
 	if err != nil || body.SDP == "" || len(body.SDP) > maxOffer {
 		return "", &web.HTTPError{Code: http.StatusBadRequest, Msg: "The browser sent no usable connection offer.", Next: "Reload the page and try again."}
 	}
@@ -151,36 +150,32 @@ func engineError(err error) error {
 		Next: "Try again; if it keeps failing, the appliance's WebRTC UDP port may be blocked.", Err: err}
 }
 
-func (c *Console) serveRTC(w http.ResponseWriter, r *http.Request, q *req) error {
-	ss, err := c.remoteSession(r, q)
-	if err != nil {
-		return err
+// serveOffer answers a technician's WebRTC offer for session media with
+// answer: the screen through the relay, or the customer's browser share.
+func (c *Console) serveOffer(answer func(ctx context.Context, ss desk.Session, tech uint64, name, offer string) (string, error)) handler {
+	return func(w http.ResponseWriter, r *http.Request, q *req) error {
+		ss, err := c.remoteSession(r, q)
+		if err != nil {
+			return err
+		}
+		offer, err := readSDP(r)
+		if err != nil {
+			return err
+		}
+		sdp, err := answer(r.Context(), ss, q.actor.UserID, q.actor.Name, offer)
+		if err != nil {
+			return engineError(err)
+		}
+		return web.WriteJSON(w, http.StatusOK, map[string]string{"sdp": sdp})
 	}
-	offer, err := readSDP(w, r)
-	if err != nil {
-		return err
-	}
-	answer, err := c.remote.Viewer(r.Context(), ss, q.actor.UserID, q.actor.Name, offer)
-	if err != nil {
-		return engineError(err)
-	}
-	return writeJSON(w, http.StatusOK, map[string]string{"sdp": answer})
 }
 
-func (c *Console) serveWatchShare(w http.ResponseWriter, r *http.Request, q *req) error {
-	ss, err := c.remoteSession(r, q)
-	if err != nil {
-		return err
-	}
-	offer, err := readSDP(w, r)
-	if err != nil {
-		return err
-	}
-	answer, err := c.remote.WatchShare(r.Context(), ss.ID, q.actor.UserID, offer)
-	if err != nil {
-		return engineError(err)
-	}
-	return writeJSON(w, http.StatusOK, map[string]string{"sdp": answer})
+func (c *Console) viewerAnswer(ctx context.Context, ss desk.Session, tech uint64, name, offer string) (string, error) {
+	return c.remote.Viewer(ctx, ss, tech, name, offer)
+}
+
+func (c *Console) shareAnswer(ctx context.Context, ss desk.Session, tech uint64, _, offer string) (string, error) {
+	return c.remote.WatchShare(ctx, ss.ID, tech, offer)
 }
 
 // serveControl hands control of the customer's screen to a technician in
@@ -196,7 +191,7 @@ func (c *Console) serveControl(w http.ResponseWriter, r *http.Request, q *req) e
 	var body struct {
 		Viewer uint64 `json:"viewer"`
 	}
-	if err := json.NewDecoder(io.LimitReader(r.Body, 1024)).Decode(&body); err != nil {
+	if err := web.ReadJSON(r, 1024, &body); err != nil {
 		return &web.HTTPError{Code: http.StatusBadRequest, Msg: "Say who gets control.", Next: "Choose a technician of the session."}
 	}
 	if body.Viewer != 0 && !desk.InSession(body.Viewer, ss) {
@@ -204,7 +199,7 @@ func (c *Console) serveControl(w http.ResponseWriter, r *http.Request, q *req) e
 	}
 	c.remote.SetController(ss, body.Viewer)
 	c.desk.Announce("session.control", ss)
-	return writeJSON(w, http.StatusOK, map[string]uint64{"controller": body.Viewer})
+	return web.WriteJSON(w, http.StatusOK, map[string]uint64{"controller": body.Viewer})
 }
 
 func (c *Console) servePresent(w http.ResponseWriter, r *http.Request, q *req) error {
@@ -215,14 +210,14 @@ func (c *Console) servePresent(w http.ResponseWriter, r *http.Request, q *req) e
 	if err != nil {
 		return engineError(err)
 	}
-	return writeJSON(w, http.StatusCreated, p)
+	return web.WriteJSON(w, http.StatusCreated, p)
 }
 
 func (c *Console) servePresentPublish(w http.ResponseWriter, r *http.Request, q *req) error {
 	if c.remote == nil {
 		return &web.HTTPError{Code: http.StatusNotFound, Msg: "Presentations are not available on this appliance."}
 	}
-	offer, err := readSDP(w, r)
+	offer, err := readSDP(r)
 	if err != nil {
 		return err
 	}
@@ -230,7 +225,7 @@ func (c *Console) servePresentPublish(w http.ResponseWriter, r *http.Request, q 
 	if err != nil {
 		return engineError(err)
 	}
-	return writeJSON(w, http.StatusOK, map[string]string{"sdp": answer})
+	return web.WriteJSON(w, http.StatusOK, map[string]string{"sdp": answer})
 }
 
 func (c *Console) servePresentStop(w http.ResponseWriter, r *http.Request, q *req) error {

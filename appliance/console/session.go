@@ -174,7 +174,7 @@ func (c *Console) serveSessionState(w http.ResponseWriter, r *http.Request, q *r
 		// last messages; the others learn it is over.
 		ss, _, err = c.desk.Record(r.Context(), q.actor, id)
 		if err != nil {
-			return writeJSON(w, http.StatusOK, map[string]any{"open": false, "history": recordPath(id)})
+			return web.WriteJSON(w, http.StatusOK, map[string]any{"open": false, "history": recordPath(id)})
 		}
 	}
 	if err != nil {
@@ -184,7 +184,7 @@ func (c *Console) serveSessionState(w http.ResponseWriter, r *http.Request, q *r
 	if err != nil {
 		return err
 	}
-	return writeJSON(w, http.StatusOK, sv)
+	return web.WriteJSON(w, http.StatusOK, sv)
 }
 
 // sessionFailed renders the session page again with the message of err
@@ -230,7 +230,7 @@ func (c *Console) serveChat(w http.ResponseWriter, r *http.Request, q *req) erro
 		return c.sessionFailed(w, r, q, id, vals, err)
 	}
 	if wantsJSON(r) {
-		return writeJSON(w, http.StatusCreated, msg)
+		return web.WriteJSON(w, http.StatusCreated, msg)
 	}
 	return web.Redirect(w, r, sessionPath(id)+"#chat")
 }
@@ -308,7 +308,7 @@ func (c *Console) serveClose(w http.ResponseWriter, r *http.Request, q *req) err
 // scripts.
 func (c *Console) done(w http.ResponseWriter, r *http.Request, next string) error {
 	if wantsJSON(r) {
-		return writeJSON(w, http.StatusOK, map[string]string{"href": next})
+		return web.WriteJSON(w, http.StatusOK, map[string]string{"href": next})
 	}
 	return web.Redirect(w, r, next)
 }

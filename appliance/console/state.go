@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/switchboardhq/switchboard/appliance/desk"
+	"github.com/switchboardhq/switchboard/appliance/web"
 )
 
 // State is the technician's whole live view: its queues and every open
@@ -275,5 +276,5 @@ func (c *Console) serveState(w http.ResponseWriter, r *http.Request, q *req) err
 	if err != nil {
 		return err
 	}
-	return writeJSON(w, http.StatusOK, st)
+	return web.WriteJSON(w, http.StatusOK, st)
 }

@@ -165,7 +165,7 @@ func (c *Console) serveAvailability(w http.ResponseWriter, r *http.Request, q *r
 		return c.toolFailed(w, r, q, vals, err)
 	}
 	if wantsJSON(r) {
-		return writeJSON(w, http.StatusOK, map[string]string{"availability": vals.Get("availability")})
+		return web.WriteJSON(w, http.StatusOK, map[string]string{"availability": vals.Get("availability")})
 	}
 	return web.Redirect(w, r, consoleURL("availability"))
 }

@@ -31,8 +31,9 @@ type keyRecord struct {
 	UsedAt     time.Time `json:"used_at,omitempty"`
 }
 
-// newDigits returns a uniformly random 9-digit string.
-func newDigits() string {
+// RandomKey returns a uniformly random 9-digit string: session keys,
+// classic SOS codes, presentation keys.
+func RandomKey() string {
 	var b [8]byte
 	for {
 		rand.Read(b[:])
@@ -78,7 +79,7 @@ func (s *Service) GenerateKey(ctx context.Context, a Actor, lifetime time.Durati
 			return &FieldError{"site", "That site does not exist."}
 		}
 		for {
-			key = newDigits()
+			key = RandomKey()
 			h := s.keyed(purposeKey, key)
 			if root(tx, bKeys).Get(h) != nil {
 				continue // an unlikely collision with a live key

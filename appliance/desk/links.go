@@ -272,7 +272,7 @@ func (s *Service) StartCode(ctx context.Context, site Site, c Customer) (Session
 	ss, tok, err := s.start(ctx, Session{Status: Ready, Method: MethodCode, Site: site.ID, Customer: c, Queue: Queue{QueueTechnician, 0}, AgreementRequired: site.Agreement != ""}, nil,
 		func(tx *bolt.Tx, ss *Session) error {
 			for {
-				code = newDigits()
+				code = RandomKey()
 				h := s.keyed(purposeCode, code)
 				if root(tx, bCodes).Get(h) == nil {
 					ss.CodeHash = h

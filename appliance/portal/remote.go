@@ -2,9 +2,7 @@ package portal
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
-	"io"
 	"net/http"
 	"strconv"
 	"strings"
@@ -110,18 +108,9 @@ func (p *Portal) serveClient(w http.ResponseWriter, r *http.Request) error {
 	return err
 }
 
-// jsonAnswer writes v, or {"error": ...} for an error, for portal.js.
-func jsonAnswer(w http.ResponseWriter, status int, v any) error {
-	b, _ := json.Marshal(v)
-	w.Header().Set("Content-Type", "application/json; charset=utf-8")
-	w.Header().Set("Cache-Control", "no-store")
-	w.WriteHeader(status)
-	_, err := w.Write(b)
-	return err
-}
-
+// jsonError answers portal.js with {"error": msg}.
 func jsonError(w http.ResponseWriter, status int, msg string) error {
-	return jsonAnswer(w, status, map[string]string{"error": msg})
+	return web.WriteJSON(w, status, map[string]string{"error": msg})
 }
 
 // offer is what portal.js posts: a complete WebRTC offer and, to join a
@@ -136,7 +125,7 @@ type offer struct {
 func readOffer(r *http.Request) (offer, bool) {
 	var o offer
 	const maxOffer = 64 << 10
-	if json.NewDecoder(io.LimitReader(r.Body, maxOffer+1024)).Decode(&o) != nil || o.SDP == "" || len(o.SDP) > maxOffer || len(o.Key) > 64 || len(o.Token) > 64 {
+	if web.ReadJSON(r, maxOffer+1024, &o) != nil || o.SDP == "" || len(o.SDP) > maxOffer || len(o.Key) > 64 || len(o.Token) > 64 {
 		return offer{}, false
 	}
 	return o, true
@@ -163,7 +152,7 @@ func (p *Portal) serveShare(w http.ResponseWriter, r *http.Request) error {
 		p.log.Warn("screen share failed", "session", ss.ID, "err", err)
 		return jsonError(w, http.StatusBadGateway, "The support appliance could not take your screen share. Try again in a moment.")
 	}
-	return jsonAnswer(w, http.StatusOK, map[string]string{"sdp": answer})
+	return web.WriteJSON(w, http.StatusOK, map[string]string{"sdp": answer})
 }
 
 // servePresent is the "join a presentation" page; /p/{token} opens it
@@ -204,5 +193,5 @@ func (p *Portal) servePresentJoin(w http.ResponseWriter, r *http.Request) error 
 		p.log.Warn("joining a presentation failed", "err", err)
 		return jsonError(w, http.StatusBadGateway, "The presentation could not be shown. Try again in a moment.")
 	}
-	return jsonAnswer(w, http.StatusOK, map[string]string{"sdp": answer})
+	return web.WriteJSON(w, http.StatusOK, map[string]string{"sdp": answer})
 }

@@ -1,7 +1,6 @@
 package portal
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -125,9 +124,7 @@ func (p *Portal) serveState(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	w.Header().Set("Content-Type", "application/json")
-	w.Header().Set("Cache-Control", "no-store")
-	return json.NewEncoder(w).Encode(st)
+	return web.WriteJSON(w, http.StatusOK, st)
 }
 
 // serveEvents streams a tick whenever the customer's session changes or

@@ -477,27 +477,6 @@
 
   // ---- presenting the technician's screen ----
 
-  // mediaConnected resolves when pc is connected, and rejects with what to
-  // do when it fails or takes longer than ms.
-  function mediaConnected(pc, ms) {
-    return new Promise(function (resolve, reject) {
-      var timer = setTimeout(function () { done(false); }, ms);
-      function done(ok) {
-        clearTimeout(timer);
-        pc.removeEventListener("connectionstatechange", check);
-        if (ok) resolve();
-        else reject(new Error("Your browser could not reach the appliance's WebRTC port; a firewall may block it."));
-      }
-      function check() {
-        var st = pc.connectionState;
-        if (st === "connected") done(true);
-        else if (st === "failed" || st === "closed") done(false);
-      }
-      pc.addEventListener("connectionstatechange", check);
-      check();
-    });
-  }
-
   // captureError says what a failed getDisplayMedia means.
   function captureError(err) {
     switch (err && err.name) {
@@ -569,7 +548,7 @@
           return window.switchboardMedia.publish("/console/present/" + encodeURIComponent(p.id) + "/publish", stream, {}).then(function (conn) {
             if (presenting !== me) { conn.close(); return; }
             me.conn = conn;
-            return mediaConnected(conn.pc, 20000).then(function () {
+            return window.switchboardMedia.connected(conn.pc, 20000, "Your browser could not reach the appliance's WebRTC port; a firewall may block it.").then(function () {
               if (presenting !== me) return;
               pStatus.textContent = "You are presenting. Attendees see your screen.";
               conn.pc.addEventListener("connectionstatechange", function () {

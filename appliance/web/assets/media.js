@@ -131,5 +131,24 @@
     return { pc, channel };
   };
 
-  window.switchboardMedia = Object.freeze({ publish, subscribe, viewerConnection });
+  // connected resolves when pc is connected, and rejects with an Error
+  // carrying message when it fails, closes or takes longer than ms.
+  const connected = (pc, ms, message) => new Promise((resolve, reject) => {
+    const check = () => {
+      const st = pc.connectionState;
+      if (st === "connected") done(true);
+      else if (st === "failed" || st === "closed") done(false);
+    };
+    const done = (ok) => {
+      clearTimeout(timer);
+      pc.removeEventListener("connectionstatechange", check);
+      if (ok) resolve();
+      else reject(new Error(message));
+    };
+    const timer = setTimeout(() => done(false), ms);
+    pc.addEventListener("connectionstatechange", check);
+    check();
+  });
+
+  window.switchboardMedia = Object.freeze({ publish, subscribe, viewerConnection, connected });
 })();

@@ -99,27 +99,6 @@
     return "Your screen is not shared. " + ((e && e.message) || "Something went wrong.") + otherWay;
   }
 
-  // connected resolves when pc is connected, and rejects when it fails or
-  // takes longer than ms.
-  function connected(pc, ms) {
-    return new Promise(function (resolve, reject) {
-      var timer = setTimeout(function () { done(false); }, ms);
-      function done(ok) {
-        clearTimeout(timer);
-        pc.removeEventListener("connectionstatechange", check);
-        if (ok) resolve();
-        else reject(new Error("Your browser could not reach the support appliance for the screen share; a firewall may block it. Try again in a moment."));
-      }
-      function check() {
-        var st = pc.connectionState;
-        if (st === "connected") done(true);
-        else if (st === "failed" || st === "closed") done(false);
-      }
-      pc.addEventListener("connectionstatechange", check);
-      check();
-    });
-  }
-
   if (shareBox && !canShare) {
     shareStart.hidden = true;
     var unsupported = document.getElementById("share-unsupported");
@@ -138,7 +117,7 @@
       return window.switchboardMedia.publish("/session/share", stream, {}).then(function (conn) {
         if (sharing !== s) { conn.close(); return; }
         s.conn = conn;
-        return connected(conn.pc, 20000).then(function () {
+        return window.switchboardMedia.connected(conn.pc, 20000, "Your browser could not reach the support appliance for the screen share; a firewall may block it. Try again in a moment.").then(function () {
           if (sharing !== s) return;
           shareStart.hidden = true;
           shareStop.hidden = false;
