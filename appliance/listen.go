@@ -109,10 +109,13 @@ func newServers(h http.Handler, certs *tlscert.Manager, ls *listeners, log *slog
 		TLSConfig:         tlscert.ServerConfig(certs, []string{"h2", "http/1.1"}),
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       60 * time.Second,
-		IdleTimeout:       120 * time.Second,
-		MaxHeaderBytes:    32 << 10,
-		ErrorLog:          errLog,
-		BaseContext:       func(net.Listener) context.Context { return base },
+		// A response must be written within a minute; the event streams and
+		// the downloads move their own deadline forward as they write.
+		WriteTimeout:   60 * time.Second,
+		IdleTimeout:    120 * time.Second,
+		MaxHeaderBytes: 32 << 10,
+		ErrorLog:       errLog,
+		BaseContext:    func(net.Listener) context.Context { return base },
 	}
 	s.tlsConf = tlscert.ServerConfig(certs, []string{http3.NextProtoH3, wire.ALPN})
 	s.h3 = &http3.Server{Handler: h, MaxHeaderBytes: 32 << 10}

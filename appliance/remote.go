@@ -11,15 +11,13 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
-	"os"
-	"path/filepath"
-	"slices"
 	"strconv"
 	"strings"
 	"sync"
 	"time"
 
 	"github.com/switchboardhq/switchboard/appliance/bus"
+	"github.com/switchboardhq/switchboard/appliance/clients"
 	"github.com/switchboardhq/switchboard/appliance/config"
 	"github.com/switchboardhq/switchboard/appliance/console"
 	"github.com/switchboardhq/switchboard/appliance/desk"
@@ -28,7 +26,7 @@ import (
 	"github.com/switchboardhq/switchboard/appliance/rtc"
 	"github.com/switchboardhq/switchboard/appliance/tlscert"
 	"github.com/switchboardhq/switchboard/appliance/wire"
-	"github.com/switchboardhq/switchboard/cmd/supportclient/stamp"
+	"github.com/switchboardhq/switchboard/appliance/wire/stamp"
 )
 
 // remote joins the remote-control engines (relay, WebRTC gateway) to the
@@ -39,17 +37,16 @@ type remote struct {
 	rtc     *rtc.Gateway
 	desk    *desk.Service
 	certs   *tlscert.Manager
-	clients string // directory of the support app builds
+	builds  *clients.Builds // the support app builds
 	base    string // public base URL, for presentation links
 	port    string // HTTPS (and QUIC) port
 	log     *slog.Logger
 	key     []byte // keys presentation-key hashes
 
-	mu          sync.Mutex
-	controllers map[uint64]uint64       // sessions whose owner handed control on
-	sharing     map[uint64]desk.Session // sessions whose customer shared from the browser, as last shared
-	shows       map[string]*show        // presentations by id
-	showKeys    map[string]string       // keyed hash of a key or link token → id
+	mu       sync.Mutex
+	sharing  map[uint64]desk.Session // sessions whose customer shared from the browser, as last shared
+	shows    map[string]*show        // presentations by id
+	showKeys map[string]string       // keyed hash of a key or link token → id
 }
 
 // show is a running presentation.
@@ -66,8 +63,8 @@ const maxShowAge = 12 * time.Hour
 func newRemote(cfg config.Config, d *desk.Service, certs *tlscert.Manager, base, port string, log *slog.Logger) (*remote, error) {
 	key := make([]byte, 32)
 	rand.Read(key)
-	rm := &remote{desk: d, certs: certs, clients: cfg.ClientsDir, base: base, port: port, log: log, key: key,
-		controllers: map[uint64]uint64{}, sharing: map[uint64]desk.Session{}, shows: map[string]*show{}, showKeys: map[string]string{}}
+	rm := &remote{desk: d, certs: certs, builds: clients.New(clients.Config{Dir: cfg.ClientsDir}), base: base, port: port, log: log, key: key,
+		sharing: map[uint64]desk.Session{}, shows: map[string]*show{}, showKeys: map[string]string{}}
 	rm.relay = relay.New(relay.Config{
 		SessionBitsPerSecond: uint64(cfg.SessionMbps) * 1_000_000,
 		GlobalBitsPerSecond:  uint64(cfg.TotalMbps) * 1_000_000,
@@ -101,7 +98,7 @@ func (rm *remote) Close() {
 
 // follow ends the remote side of sessions the desk ends, until ctx ends.
 func (rm *remote) follow(ctx context.Context, b *bus.Bus) error {
-	sub := b.Subscribe(func(e bus.Event) bool { return e.Kind == "session.closed" || e.Kind == "session.expired" }, 256)
+	sub := b.Subscribe(func(e bus.Event) bool { return e.Kind == bus.SessionClosed || e.Kind == bus.SessionExpired }, 256)
 	defer sub.Close()
 	for {
 		select {
@@ -116,7 +113,6 @@ func (rm *remote) follow(ctx context.Context, b *bus.Bus) error {
 				rm.rtc.CloseRoom(shareRoom(e.Session))
 			}
 			rm.mu.Lock()
-			delete(rm.controllers, e.Session)
 			delete(rm.sharing, e.Session)
 			rm.mu.Unlock()
 		}
@@ -131,7 +127,8 @@ func (a authority) Redeem(ctx context.Context, token string, role uint8, device 
 	if err != nil {
 		return relay.Grant{}, err
 	}
-	return relay.Grant{Session: g.Session, Viewer: g.Technician, Name: g.Name}, nil
+	return relay.Grant{Session: g.Session, Viewer: g.Technician, Name: g.Name,
+		Rights: relay.Rights{Control: g.Rights.Control, Files: g.Rights.Files}}, nil
 }
 
 // observer records what the relay hears about clients on the session.
@@ -176,8 +173,8 @@ func (o observer) Consent(session uint64, what string, granted bool) {
 // hub seats browser viewers in the relay.
 type hub struct{ r *relay.Relay }
 
-func (h hub) Join(session, viewer uint64, name string) (rtc.Stream, error) {
-	v, err := h.r.Join(session, viewer, name)
+func (h hub) Join(seat rtc.Seat) (rtc.Stream, error) {
+	v, err := h.r.Join(seat.Session, seat.Viewer, seat.Name, relay.Rights{Control: seat.Control, Files: seat.Files})
 	if err != nil {
 		return nil, err
 	}
@@ -186,29 +183,29 @@ func (h hub) Join(session, viewer uint64, name string) (rtc.Stream, error) {
 
 // ---- console.Remote ----
 
-func (rm *remote) Viewer(ctx context.Context, ss desk.Session, tech uint64, name, offer string) (string, error) {
+func (rm *remote) Viewer(ctx context.Context, ss desk.Session, a desk.Actor, offer string) (string, error) {
 	if rm.rtc == nil {
 		return "", errRTCOff
 	}
-	rm.relay.SetController(ss.ID, rm.Controller(ss))
-	return rm.rtc.Viewer(ctx, ss.ID, tech, name, offer)
+	r := desk.RightsIn(a, ss)
+	if !r.View {
+		return "", desk.ErrForbidden
+	}
+	rm.relay.SetController(ss.ID, rm.Controller(ctx, ss))
+	return rm.rtc.Viewer(ctx, rtc.Seat{Session: ss.ID, Viewer: a.UserID, Name: a.Public(), Control: r.Control, Files: r.Files}, offer)
 }
 
-func (rm *remote) Controller(ss desk.Session) uint64 {
-	rm.mu.Lock()
-	defer rm.mu.Unlock()
-	if c, ok := rm.controllers[ss.ID]; ok && (c == 0 || desk.InSession(c, ss)) {
+// Controller is who controls ss: the relay's record while it names someone
+// still in the session, otherwise the desk's default (the owner, if its
+// permissions allow control).
+func (rm *remote) Controller(ctx context.Context, ss desk.Session) uint64 {
+	if c, set := rm.relay.Controller(ss.ID); set && (c == 0 || desk.InSession(c, ss)) {
 		return c
 	}
-	return ss.Owner
+	return rm.desk.DefaultController(ctx, ss)
 }
 
-func (rm *remote) SetController(ss desk.Session, tech uint64) {
-	rm.mu.Lock()
-	rm.controllers[ss.ID] = tech
-	rm.mu.Unlock()
-	rm.relay.SetController(ss.ID, tech)
-}
+func (rm *remote) SetController(ss desk.Session, tech uint64) { rm.relay.SetController(ss.ID, tech) }
 
 // Sharing reports whether the customer's browser share has arrived: the
 // gateway's room is the truth, so a share that ended in any way (the
@@ -235,7 +232,7 @@ func (rm *remote) roomChanged(room string, live bool) {
 	ss, ok := rm.sharing[id]
 	rm.mu.Unlock()
 	if ok {
-		rm.desk.Announce("session.device", ss)
+		rm.desk.Announce(bus.SessionDevice, ss)
 	}
 }
 
@@ -349,62 +346,20 @@ func (rm *remote) StopPresentation(id string, tech uint64) error {
 
 // ---- portal.Remote ----
 
-// platforms are the support app builds, in the order the page lists them.
-var platforms = []portal.Platform{
-	{ID: "linux-amd64", Label: "Linux (64-bit PC)"},
-	{ID: "linux-arm64", Label: "Linux (ARM 64-bit)"},
-	{ID: "windows-amd64", Label: "Windows (64-bit)"},
-	{ID: "darwin-arm64", Label: "macOS (Apple silicon)"},
-}
+func (rm *remote) Platforms() []portal.Platform { return rm.builds.Available() }
 
-func clientFile(platform string) string {
-	name := "supportclient-" + platform
-	if platform == "windows-amd64" {
-		name += ".exe"
-	}
-	return name
-}
-
-func (rm *remote) Platforms() []portal.Platform {
-	var out []portal.Platform
-	for _, p := range platforms {
-		if fi, err := os.Stat(filepath.Join(rm.clients, clientFile(p.ID))); err == nil && fi.Mode().IsRegular() {
-			out = append(out, p)
+func (rm *remote) Client(session uint64, platform, host string, issue func() (string, error)) (*clients.Download, error) {
+	return rm.builds.Open(session, platform, func() ([]byte, error) {
+		addr, err := rm.boxAddr(host)
+		if err != nil {
+			return nil, err
 		}
-	}
-	return out
-}
-
-// maxClient bounds a support app build read into memory.
-const maxClient = 64 << 20
-
-func (rm *remote) Client(platform, token, host string) ([]byte, string, error) {
-	if !slices.ContainsFunc(platforms, func(p portal.Platform) bool { return p.ID == platform }) {
-		return nil, "", errors.New("unknown platform")
-	}
-	name := clientFile(platform)
-	f, err := os.Open(filepath.Join(rm.clients, name))
-	if err != nil {
-		return nil, "", err
-	}
-	defer f.Close()
-	fi, err := f.Stat()
-	if err != nil || fi.Size() > maxClient {
-		return nil, "", fmt.Errorf("support app %s: missing or larger than %d bytes", name, maxClient)
-	}
-	body := make([]byte, fi.Size(), fi.Size()+1024)
-	if _, err := f.ReadAt(body, 0); err != nil {
-		return nil, "", err
-	}
-	addr, err := rm.boxAddr(host)
-	if err != nil {
-		return nil, "", err
-	}
-	trailer, err := stamp.Trailer(token, addr)
-	if err != nil {
-		return nil, "", err
-	}
-	return append(body, trailer...), "switchboard-support-" + name[len("supportclient-"):], nil
+		tok, err := issue()
+		if err != nil {
+			return nil, err
+		}
+		return stamp.Trailer(tok, addr)
+	})
 }
 
 // boxAddr is the address the support app dials (the host the customer's

@@ -112,6 +112,9 @@ func (b *Box) serveBackupDownload(w http.ResponseWriter, r *http.Request, who *a
 	w.Header().Set("Content-Disposition", `attachment; filename="`+name+`"`)
 	w.Header().Set("Content-Length", strconv.FormatInt(n, 10))
 	w.Header().Set("Cache-Control", "no-store")
+	// A large store on a slow link takes longer than the server's default
+	// write timeout; only an appliance administrator gets here.
+	http.NewResponseController(w).SetWriteDeadline(time.Now().Add(time.Hour))
 	io.Copy(w, f)
 	return nil
 }

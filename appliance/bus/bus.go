@@ -6,15 +6,42 @@
 package bus
 
 import (
+	"strings"
 	"sync"
 	"time"
 )
+
+// Kind names what happened. Every kind is one of the constants below, so
+// publishers and subscribers in different packages cannot drift apart.
+type Kind string
+
+// The event kinds. Session kinds start with "session." (see IsSession).
+const (
+	SessionWaiting     Kind = "session.waiting"     // a support link was made; nobody is there yet
+	SessionReady       Kind = "session.ready"       // the customer is waiting
+	SessionAgreed      Kind = "session.agreed"      // the customer accepted the site's agreement
+	SessionActive      Kind = "session.active"      // a technician accepted
+	SessionTransferred Kind = "session.transferred" // moved to another queue
+	SessionInvited     Kind = "session.invited"     // a collaborator joined
+	SessionLeft        Kind = "session.left"        // a collaborator left
+	SessionClosed      Kind = "session.closed"      // ended by a technician or the customer
+	SessionExpired     Kind = "session.expired"     // nobody took it in time
+	SessionDevice      Kind = "session.device"      // the support app, its consent answers or a browser share changed
+	SessionControl     Kind = "session.control"     // control of the customer's screen changed hands
+	SessionPosition    Kind = "session.position"    // the customer's place in its queue changed
+	ChatMessage        Kind = "chat.message"        // a chat line was stored
+	ChatTyping         Kind = "chat.typing"         // someone is typing (not stored)
+)
+
+// IsSession reports whether k is about a session's state (its row in a
+// queue), as opposed to its chat.
+func (k Kind) IsSession() bool { return strings.HasPrefix(string(k), "session.") }
 
 // Event is one domain event.
 type Event struct {
 	Seq  uint64    `json:"seq"`
 	At   time.Time `json:"at"`
-	Kind string    `json:"kind"` // "session.ready", "chat.message", ...
+	Kind Kind      `json:"kind"`
 	// Session, Channel and Owner say whom the event concerns; subscribers
 	// filter on them.
 	Session uint64 `json:"session,omitempty"`

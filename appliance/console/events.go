@@ -8,7 +8,6 @@ import (
 	"io"
 	"net/http"
 	"slices"
-	"strings"
 	"sync"
 	"time"
 
@@ -225,9 +224,9 @@ func (c *Console) sendState(ctx context.Context, out *stream, watch *watcher, a 
 // sendEvent sends one bus event: session events with the session's row as
 // a sees it now, chat events with their message.
 func (c *Console) sendEvent(ctx context.Context, out *stream, a desk.Actor, dir *directory, e bus.Event) error {
-	oe := outEvent{Seq: e.Seq, At: e.At, Kind: e.Kind, Session: e.Session}
+	oe := outEvent{Seq: e.Seq, At: e.At, Kind: string(e.Kind), Session: e.Session}
 	switch {
-	case strings.HasPrefix(e.Kind, "session."):
+	case e.Kind.IsSession():
 		ss, err := c.desk.Session(ctx, a, e.Session)
 		if err != nil || !ss.Open() || !concerns(a, ss) {
 			oe.Gone = true
@@ -242,8 +241,8 @@ func (c *Console) sendEvent(ctx context.Context, out *stream, a desk.Actor, dir 
 		}
 		row := dir.row(a, ss)
 		oe.Row = &row
-	case e.Kind == "chat.message", e.Kind == "chat.typing":
+	case e.Kind == bus.ChatMessage, e.Kind == bus.ChatTyping:
 		oe.Data = e.Data
 	}
-	return out.send(e.Kind, oe)
+	return out.send(string(e.Kind), oe)
 }

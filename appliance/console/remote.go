@@ -6,6 +6,7 @@ import (
 	"errors"
 	"net/http"
 
+	"github.com/switchboardhq/switchboard/appliance/bus"
 	"github.com/switchboardhq/switchboard/appliance/desk"
 	"github.com/switchboardhq/switchboard/appliance/web"
 )
@@ -15,10 +16,12 @@ import (
 type Remote interface {
 	// Viewer answers the WebRTC offer of a technician's browser that
 	// views session (one data channel "wire" bridged to the relay).
-	Viewer(ctx context.Context, ss desk.Session, tech uint64, name, offer string) (string, error)
+	// a's rights in ss (desk.RightsIn) go with the seat.
+	Viewer(ctx context.Context, ss desk.Session, a desk.Actor, offer string) (string, error)
 	// Controller is who may send input in ss (its owner unless handed on).
-	Controller(ss desk.Session) uint64
-	// SetController hands control of ss to tech (0: nobody).
+	Controller(ctx context.Context, ss desk.Session) uint64
+	// SetController tells the relay that tech (0: nobody) controls ss, once
+	// the desk recorded the hand-over.
 	SetController(ss desk.Session, tech uint64)
 	// Sharing reports whether the customer shares a screen from the browser;
 	// WatchShare answers a technician's offer to watch it.
@@ -62,8 +65,13 @@ type person struct {
 
 // remoteView is the remote-control part of a session's page and state.
 type remoteView struct {
-	Enabled bool         `json:"enabled"`
-	Viewer  bool         `json:"viewer"` // this technician may view the screen
+	Enabled bool `json:"enabled"`
+	Viewer  bool `json:"viewer"` // this technician may view the screen
+	// Control and Files are this technician's rights (desk.RightsIn):
+	// without Control the viewer is view only, without Files it shows no
+	// file transfer.
+	Control bool         `json:"control"`
+	Files   bool         `json:"files"`
 	Owner   bool         `json:"owner"`
 	Me      uint64       `json:"me"`
 	Device  *desk.Device `json:"device,omitempty"`
@@ -80,16 +88,17 @@ func (v remoteView) PeopleJSON() string {
 	return string(b)
 }
 
-func (c *Console) remoteView(a desk.Actor, ss desk.Session, dir *directory) remoteView {
+func (c *Console) remoteView(ctx context.Context, a desk.Actor, ss desk.Session, dir *directory) remoteView {
 	v := remoteView{Enabled: c.remote != nil, Me: a.UserID, Owner: ss.Owner == a.UserID, Device: ss.Device}
 	if c.remote == nil {
 		return v
 	}
-	v.Viewer = ss.Status == desk.Active && desk.InSession(a.UserID, ss)
+	rights := desk.RightsIn(a, ss)
+	v.Viewer, v.Control, v.Files = rights.View, rights.Control, rights.Files
 	if !v.Viewer {
 		return v
 	}
-	v.Controller = c.remote.Controller(ss)
+	v.Controller = c.remote.Controller(ctx, ss)
 	for _, id := range append([]uint64{ss.Owner}, ss.Collaborators...) {
 		v.People = append(v.People, person{id, dir.techName(id)})
 	}
@@ -152,7 +161,7 @@ func engineError(err error) error {
 
 // serveOffer answers a technician's WebRTC offer for session media with
 // answer: the screen through the relay, or the customer's browser share.
-func (c *Console) serveOffer(answer func(ctx context.Context, ss desk.Session, tech uint64, name, offer string) (string, error)) handler {
+func (c *Console) serveOffer(answer func(ctx context.Context, ss desk.Session, a desk.Actor, offer string) (string, error)) handler {
 	return func(w http.ResponseWriter, r *http.Request, q *req) error {
 		ss, err := c.remoteSession(r, q)
 		if err != nil {
@@ -162,7 +171,7 @@ func (c *Console) serveOffer(answer func(ctx context.Context, ss desk.Session, t
 		if err != nil {
 			return err
 		}
-		sdp, err := answer(r.Context(), ss, q.actor.UserID, q.actor.Name, offer)
+		sdp, err := answer(r.Context(), ss, q.actor, offer)
 		if err != nil {
 			return engineError(err)
 		}
@@ -170,23 +179,22 @@ func (c *Console) serveOffer(answer func(ctx context.Context, ss desk.Session, t
 	}
 }
 
-func (c *Console) viewerAnswer(ctx context.Context, ss desk.Session, tech uint64, name, offer string) (string, error) {
-	return c.remote.Viewer(ctx, ss, tech, name, offer)
+func (c *Console) viewerAnswer(ctx context.Context, ss desk.Session, a desk.Actor, offer string) (string, error) {
+	return c.remote.Viewer(ctx, ss, a, offer)
 }
 
-func (c *Console) shareAnswer(ctx context.Context, ss desk.Session, tech uint64, _, offer string) (string, error) {
-	return c.remote.WatchShare(ctx, ss.ID, tech, offer)
+func (c *Console) shareAnswer(ctx context.Context, ss desk.Session, a desk.Actor, offer string) (string, error) {
+	return c.remote.WatchShare(ctx, ss.ID, a.UserID, offer)
 }
 
 // serveControl hands control of the customer's screen to a technician in
-// the session (or to nobody); only the owner may.
+// the session (or to nobody). The desk decides (only the owner, only to a
+// technician whose permissions allow control) and writes the trail; the
+// relay then holds the new controller.
 func (c *Console) serveControl(w http.ResponseWriter, r *http.Request, q *req) error {
 	ss, err := c.remoteSession(r, q)
 	if err != nil {
 		return err
-	}
-	if ss.Owner != q.actor.UserID {
-		return &web.HTTPError{Code: http.StatusForbidden, Msg: "Only the session's owner can hand control to someone else."}
 	}
 	var body struct {
 		Viewer uint64 `json:"viewer"`
@@ -194,11 +202,20 @@ func (c *Console) serveControl(w http.ResponseWriter, r *http.Request, q *req) e
 	if err := web.ReadJSON(r, 1024, &body); err != nil {
 		return &web.HTTPError{Code: http.StatusBadRequest, Msg: "Say who gets control.", Next: "Choose a technician of the session."}
 	}
-	if body.Viewer != 0 && !desk.InSession(body.Viewer, ss) {
-		return &web.HTTPError{Code: http.StatusBadRequest, Msg: "That technician is not in this session.", Next: "Invite them first."}
+	ss, err = c.desk.HandControl(r.Context(), q.actor, ss.ID, body.Viewer)
+	switch {
+	case errors.Is(err, desk.ErrNoControlRight):
+		return &web.HTTPError{Code: http.StatusForbidden, Msg: "That technician's permissions are view only, so they cannot take control.",
+			Next: "Choose someone else, or ask an administrator for their remote-control permission.", Err: err}
+	case errors.Is(err, desk.ErrForbidden):
+		return &web.HTTPError{Code: http.StatusForbidden, Msg: "Only the session's owner can hand control to someone else.", Err: err}
+	case err != nil:
+		return err
 	}
 	c.remote.SetController(ss, body.Viewer)
-	c.desk.Announce("session.control", ss)
+	// The desk announced the hand-over at its commit, perhaps before the
+	// relay knew: announce again so every console reads the new controller.
+	c.desk.Announce(bus.SessionControl, ss)
 	return web.WriteJSON(w, http.StatusOK, map[string]uint64{"controller": body.Viewer})
 }
 

@@ -62,7 +62,7 @@ func (c *Console) sessionView(ctx context.Context, a desk.Actor, ss desk.Session
 	if err != nil {
 		return sessionView{}, err
 	}
-	sv := sessionView{Row: dir.row(a, ss), Open: ss.Open(), Trail: dir.trail(ss), Messages: msgs, Actions: allowed(a, ss), Remote: c.remoteView(a, ss, dir)}
+	sv := sessionView{Row: dir.row(a, ss), Open: ss.Open(), Trail: dir.trail(ss), Messages: msgs, Actions: allowed(a, ss), Remote: c.remoteView(ctx, a, ss, dir)}
 	if sv.Messages == nil {
 		sv.Messages = []desk.Message{}
 	}

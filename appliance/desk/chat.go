@@ -9,6 +9,8 @@ import (
 	"unicode/utf8"
 
 	bolt "go.etcd.io/bbolt"
+
+	"github.com/switchboardhq/switchboard/appliance/bus"
 )
 
 // MaxChat bounds one chat message.
@@ -39,7 +41,7 @@ func checkChat(text string) (string, error) {
 
 // Say adds technician a's message to session id (owner or collaborator).
 func (s *Service) Say(ctx context.Context, a Actor, id uint64, text string) (Message, error) {
-	return s.post(ctx, id, Message{From: "technician", Author: a.Name, UserID: a.UserID, Text: text}, func(ss Session) error {
+	return s.post(ctx, id, Message{From: "technician", Author: a.Public(), UserID: a.UserID, Text: text}, func(ss Session) error {
 		if ss.Owner != a.UserID && !slices.Contains(ss.Collaborators, a.UserID) {
 			return ErrForbidden
 		}
@@ -87,13 +89,13 @@ func (s *Service) post(ctx context.Context, id uint64, m Message, check func(Ses
 	if err != nil {
 		return m, err
 	}
-	s.publish("chat.message", ss, m)
+	s.publish(bus.ChatMessage, ss, m)
 	return m, nil
 }
 
 // Typing tells the other side someone is typing (not stored).
 func (s *Service) Typing(ss Session, from string) {
-	s.publish("chat.typing", ss, map[string]string{"from": from})
+	s.publish(bus.ChatTyping, ss, map[string]string{"from": from})
 }
 
 // Messages returns the chat of session id after seq.

@@ -7,11 +7,13 @@ import (
 	"slices"
 
 	bolt "go.etcd.io/bbolt"
+
+	"github.com/switchboardhq/switchboard/appliance/bus"
 )
 
 // CustomerArrived marks a waiting session ready: the customer opened it.
 func (s *Service) CustomerArrived(ctx context.Context, id uint64) (Session, error) {
-	return s.change(ctx, id, "session.ready", func(tx *bolt.Tx, ss *Session) (TrailEntry, error) {
+	return s.change(ctx, id, bus.SessionReady, func(tx *bolt.Tx, ss *Session) (TrailEntry, error) {
 		if ss.Status != Waiting {
 			return TrailEntry{}, ErrState
 		}
@@ -29,7 +31,7 @@ func (s *Service) CustomerArrived(ctx context.Context, id uint64) (Session, erro
 
 // CustomerAgreed records that the customer accepted the site's agreement.
 func (s *Service) CustomerAgreed(ctx context.Context, id uint64) (Session, error) {
-	return s.change(ctx, id, "session.agreed", func(tx *bolt.Tx, ss *Session) (TrailEntry, error) {
+	return s.change(ctx, id, bus.SessionAgreed, func(tx *bolt.Tx, ss *Session) (TrailEntry, error) {
 		if !ss.Open() || !ss.AgreedAt.IsZero() {
 			return TrailEntry{}, ErrState
 		}
@@ -51,7 +53,7 @@ func mayAccept(a Actor, ss Session) bool {
 
 // Accept makes a the owner of a ready session: it becomes active.
 func (s *Service) Accept(ctx context.Context, a Actor, id uint64) (Session, error) {
-	return s.change(ctx, id, "session.active", func(tx *bolt.Tx, ss *Session) (TrailEntry, error) {
+	return s.change(ctx, id, bus.SessionActive, func(tx *bolt.Tx, ss *Session) (TrailEntry, error) {
 		if ss.Status != Ready {
 			return TrailEntry{}, ErrState
 		}
@@ -99,7 +101,7 @@ func mayWork(a Actor, ss Session) bool {
 
 // Close ends a session on a technician's behalf.
 func (s *Service) Close(ctx context.Context, a Actor, id uint64) (Session, error) {
-	return s.change(ctx, id, "session.closed", func(tx *bolt.Tx, ss *Session) (TrailEntry, error) {
+	return s.change(ctx, id, bus.SessionClosed, func(tx *bolt.Tx, ss *Session) (TrailEntry, error) {
 		if !ss.Open() {
 			return TrailEntry{}, ErrState
 		}
@@ -113,7 +115,7 @@ func (s *Service) Close(ctx context.Context, a Actor, id uint64) (Session, error
 
 // CustomerLeft ends a session because the customer left.
 func (s *Service) CustomerLeft(ctx context.Context, id uint64) (Session, error) {
-	return s.change(ctx, id, "session.closed", func(tx *bolt.Tx, ss *Session) (TrailEntry, error) {
+	return s.change(ctx, id, bus.SessionClosed, func(tx *bolt.Tx, ss *Session) (TrailEntry, error) {
 		if !ss.Open() {
 			return TrailEntry{}, ErrState
 		}
@@ -135,7 +137,7 @@ func (s *Service) Transfer(ctx context.Context, a Actor, id uint64, to Queue, no
 	if len(note) > 1000 {
 		return Session{}, &FieldError{"note", "Keep the note under 1000 characters."}
 	}
-	return s.change(ctx, id, "session.transferred", func(tx *bolt.Tx, ss *Session) (TrailEntry, error) {
+	return s.change(ctx, id, bus.SessionTransferred, func(tx *bolt.Tx, ss *Session) (TrailEntry, error) {
 		if ss.Status != Active && ss.Status != Ready {
 			return TrailEntry{}, ErrState
 		}
@@ -173,7 +175,7 @@ func (s *Service) Invite(ctx context.Context, a Actor, id, user uint64) (Session
 	if err := Authorize(a, ActUsePerm, Scope{Perm: PermInvite}); err != nil {
 		return Session{}, err
 	}
-	return s.change(ctx, id, "session.invited", func(tx *bolt.Tx, ss *Session) (TrailEntry, error) {
+	return s.change(ctx, id, bus.SessionInvited, func(tx *bolt.Tx, ss *Session) (TrailEntry, error) {
 		if ss.Status != Active {
 			return TrailEntry{}, ErrState
 		}
@@ -193,7 +195,7 @@ func (s *Service) Invite(ctx context.Context, a Actor, id, user uint64) (Session
 
 // Leave takes collaborator a out of a session.
 func (s *Service) Leave(ctx context.Context, a Actor, id uint64) (Session, error) {
-	return s.change(ctx, id, "session.left", func(tx *bolt.Tx, ss *Session) (TrailEntry, error) {
+	return s.change(ctx, id, bus.SessionLeft, func(tx *bolt.Tx, ss *Session) (TrailEntry, error) {
 		if !slices.Contains(ss.Collaborators, a.UserID) {
 			return TrailEntry{}, ErrState
 		}
@@ -232,7 +234,7 @@ func (s *Service) ExpireDue(ctx context.Context) (int, error) {
 	}
 	n := 0
 	for _, id := range due {
-		_, err := s.change(ctx, id, "session.expired", func(tx *bolt.Tx, ss *Session) (TrailEntry, error) {
+		_, err := s.change(ctx, id, bus.SessionExpired, func(tx *bolt.Tx, ss *Session) (TrailEntry, error) {
 			if ss.Status != Waiting && ss.Status != Ready || now.Before(ss.Expires) {
 				return TrailEntry{}, ErrState
 			}

@@ -8,6 +8,8 @@ import (
 	"time"
 
 	bolt "go.etcd.io/bbolt"
+
+	"github.com/switchboardhq/switchboard/appliance/bus"
 )
 
 // linkRecord is a support link as stored, under its keyed hash.
@@ -47,7 +49,7 @@ func (s *Service) CreateLink(ctx context.Context, a Actor, q Queue) (Session, st
 	if err != nil {
 		return Session{}, "", err
 	}
-	s.publish("session.waiting", ss, sessionSummary(ss))
+	s.publish(bus.SessionWaiting, ss, sessionSummary(ss))
 	return ss, tok, nil
 }
 
@@ -318,7 +320,7 @@ func (s *Service) ClaimCode(ctx context.Context, a Actor, code string) (Session,
 		return Session{}, err
 	}
 	s.codeGuard.succeeded(who)
-	return s.change(ctx, id, "session.ready", func(tx *bolt.Tx, ss *Session) (TrailEntry, error) {
+	return s.change(ctx, id, bus.SessionReady, func(tx *bolt.Tx, ss *Session) (TrailEntry, error) {
 		if ss.Status != Ready || ss.Queue != (Queue{QueueTechnician, 0}) {
 			return TrailEntry{}, ErrState
 		}

@@ -9,6 +9,8 @@ import (
 	"time"
 
 	bolt "go.etcd.io/bbolt"
+
+	"github.com/switchboardhq/switchboard/appliance/bus"
 )
 
 // Remote-control token lifetimes: a downloaded support app must connect
@@ -57,6 +59,7 @@ type RemoteGrant struct {
 	Session    uint64
 	Technician uint64 // 0 for the customer's app
 	Name       string // the technician's public name
+	Rights     Rights // what the technician may do (its permissions now)
 }
 
 // Errors redeeming remote-control tokens. Unknown, used and expired tokens
@@ -149,10 +152,13 @@ func (s *Service) RedeemRemoteToken(ctx context.Context, tok string, role uint8,
 		}
 		g.Session = ss.ID
 		if role == RemoteTechnician {
-			if !InSession(r.Technician, ss) {
+			perms, _, err := permsOf(tx, r.Technician)
+			if err != nil || ss.Status != Active || !InSession(r.Technician, ss) {
 				refused = ErrForbidden
+				return nil
 			}
 			g.Technician = r.Technician
+			g.Rights = Rights{View: true, Control: perms[PermControl], Files: perms[PermFileTransfer]}
 			return nil
 		}
 		dh := s.keyed(purposeRemote+"-device", device)
@@ -185,7 +191,7 @@ func (s *Service) RedeemRemoteToken(ctx context.Context, tok string, role uint8,
 func (s *Service) DeviceUp(ctx context.Context, id uint64, d Device) (Session, error) {
 	d.Connected = true
 	d.Since = s.now().UTC()
-	return s.change(ctx, id, "session.device", func(tx *bolt.Tx, ss *Session) (TrailEntry, error) {
+	return s.change(ctx, id, bus.SessionDevice, func(tx *bolt.Tx, ss *Session) (TrailEntry, error) {
 		if ss.Device != nil {
 			d.Consent = ss.Device.Consent
 		}
@@ -196,7 +202,7 @@ func (s *Service) DeviceUp(ctx context.Context, id uint64, d Device) (Session, e
 
 // DeviceDown records that session id's support app went away and why.
 func (s *Service) DeviceDown(ctx context.Context, id uint64, reason string) (Session, error) {
-	return s.change(ctx, id, "session.device", func(tx *bolt.Tx, ss *Session) (TrailEntry, error) {
+	return s.change(ctx, id, bus.SessionDevice, func(tx *bolt.Tx, ss *Session) (TrailEntry, error) {
 		if ss.Device == nil || !ss.Device.Connected {
 			return TrailEntry{}, ErrState
 		}
@@ -208,7 +214,7 @@ func (s *Service) DeviceDown(ctx context.Context, id uint64, reason string) (Ses
 
 // Consent records the customer's answer to a technician's request.
 func (s *Service) Consent(ctx context.Context, id uint64, what string, granted bool) (Session, error) {
-	return s.change(ctx, id, "session.device", func(tx *bolt.Tx, ss *Session) (TrailEntry, error) {
+	return s.change(ctx, id, bus.SessionDevice, func(tx *bolt.Tx, ss *Session) (TrailEntry, error) {
 		if ss.Device == nil {
 			return TrailEntry{}, ErrState
 		}

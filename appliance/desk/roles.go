@@ -114,12 +114,24 @@ const (
 // Actor is who asks: a signed-in site user with its role, permissions and
 // the channels it serves and manages.
 type Actor struct {
-	UserID  uint64
-	Name    string
-	Role    string
-	Perms   map[Perm]bool
-	Serves  []uint64 // channels the actor works in
-	Manages []uint64 // channels the actor manages (channel managers)
+	UserID uint64
+	Name   string // the name colleagues see (the private name)
+	// PublicName is the name customers see: in the chat, in the support
+	// app's questions and on the public site.
+	PublicName string
+	Role       string
+	Perms      map[Perm]bool
+	Serves     []uint64 // channels the actor works in
+	Manages    []uint64 // channels the actor manages (channel managers)
+}
+
+// Public is the name customers see: PublicName, or Name when the actor has
+// no profile.
+func (a Actor) Public() string {
+	if a.PublicName != "" {
+		return a.PublicName
+	}
+	return a.Name
 }
 
 // Scope is what an action applies to. Zero fields do not apply.

@@ -122,7 +122,7 @@ func (s *Service) WithEvents(p Publisher) *Service { s.pub = p; return s }
 // WithHasher makes s hash tokens and keys with h; call it before use.
 func (s *Service) WithHasher(h Hasher) *Service { s.hash = h; return s }
 
-func (s *Service) publish(kind string, ss Session, data any, users ...uint64) {
+func (s *Service) publish(kind bus.Kind, ss Session, data any, users ...uint64) {
 	if s.pub == nil {
 		return
 	}
@@ -138,7 +138,7 @@ func (s *Service) publish(kind string, ss Session, data any, users ...uint64) {
 
 // Announce publishes kind about ss for the consoles of the technicians it
 // concerns (for changes kept outside the store, such as who has control).
-func (s *Service) Announce(kind string, ss Session) { s.publish(kind, ss, sessionSummary(ss)) }
+func (s *Service) Announce(kind bus.Kind, ss Session) { s.publish(kind, ss, sessionSummary(ss)) }
 
 // sessionIndex returns the per-queue index bucket of q.
 func sessionIndex(tx *bolt.Tx, q Queue) (*bolt.Bucket, error) {
@@ -317,7 +317,7 @@ func (s *Service) Queues(ctx context.Context, a Actor) ([]QueueView, error) {
 
 // change loads session id, lets fn change it inside one transaction, adds
 // the trail entry, saves, and publishes kind after the commit.
-func (s *Service) change(ctx context.Context, id uint64, kind string, fn func(tx *bolt.Tx, ss *Session) (TrailEntry, error)) (Session, error) {
+func (s *Service) change(ctx context.Context, id uint64, kind bus.Kind, fn func(tx *bolt.Tx, ss *Session) (TrailEntry, error)) (Session, error) {
 	var ss Session
 	err := s.db.Update(ctx, func(tx *bolt.Tx) error {
 		if err := get(tx, bSessionsData, id, &ss); err != nil {

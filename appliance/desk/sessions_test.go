@@ -64,7 +64,7 @@ func (f *fixture) kinds() []string {
 	for {
 		select {
 		case e := <-f.events.C:
-			out = append(out, e.Kind)
+			out = append(out, string(e.Kind))
 		default:
 			return out
 		}

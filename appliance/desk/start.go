@@ -9,6 +9,8 @@ import (
 	"unicode/utf8"
 
 	bolt "go.etcd.io/bbolt"
+
+	"github.com/switchboardhq/switchboard/appliance/bus"
 )
 
 // Purposes of keyed hashes made by the desk.
@@ -198,6 +200,6 @@ func (s *Service) start(ctx context.Context, ss Session, check func(*bolt.Tx) er
 	if err != nil {
 		return Session{}, "", err
 	}
-	s.publish("session."+string(done.Status), done, sessionSummary(done))
+	s.publish(bus.Kind("session."+string(done.Status)), done, sessionSummary(done))
 	return done, tok, nil
 }

@@ -223,11 +223,16 @@ func (s *Service) DeleteTechnician(ctx context.Context, a Actor, id uint64) erro
 // ActorFor builds the Actor of site user id with role: its permissions and
 // the channels it serves (directly or through a team) and manages.
 func (s *Service) ActorFor(ctx context.Context, id uint64, name, role string) (Actor, error) {
-	a := Actor{UserID: id, Name: name, Role: role, Perms: RoleDefaults(role)}
+	a := Actor{UserID: id, Name: name, PublicName: name, Role: role, Perms: RoleDefaults(role)}
 	err := s.db.View(ctx, func(tx *bolt.Tx) error {
 		var t Technician
-		if err := get(tx, bTechs, id, &t); err == nil && t.Perms != nil {
-			a.Perms = t.Perms
+		if err := get(tx, bTechs, id, &t); err == nil {
+			if t.Perms != nil {
+				a.Perms = t.Perms
+			}
+			if t.PublicName != "" {
+				a.PublicName = t.PublicName
+			}
 		}
 		teams, err := all[Team](tx, bTeams)
 		if err != nil {

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/switchboardhq/switchboard/appliance/clients"
 	"github.com/switchboardhq/switchboard/appliance/desk"
 	"github.com/switchboardhq/switchboard/appliance/web"
 )
@@ -18,10 +19,10 @@ import (
 type Remote interface {
 	// Platforms lists the support app builds this box can hand out.
 	Platforms() []Platform
-	// Client returns the build for platform with token and the box's
-	// address (host, as the customer's browser reached the box) stamped on
-	// it, and the file name to save it under.
-	Client(platform, token, host string) ([]byte, string, error)
+	// Client reserves a download of platform for session, stamped with the
+	// token that issue makes (called only once the download has its slot)
+	// and the box's address (host, as the customer's browser reached it).
+	Client(session uint64, platform, host string, issue func() (string, error)) (*clients.Download, error)
 	// Share answers the WebRTC offer of a customer's browser sharing its
 	// screen (view only) in session.
 	Share(ctx context.Context, ss desk.Session, offer string) (string, error)
@@ -31,10 +32,7 @@ type Remote interface {
 }
 
 // Platform is one support app build.
-type Platform struct {
-	ID    string // "linux-amd64"
-	Label string // "Linux (64-bit PC)"
-}
+type Platform = clients.Platform
 
 // ErrNotPresenting answers a presentation key nobody presents with.
 var ErrNotPresenting = errors.New("no presentation with this key is running")
@@ -90,22 +88,26 @@ func (p *Portal) serveClient(w http.ResponseWriter, r *http.Request) error {
 	if !known {
 		return web.Error(http.StatusNotFound, "There is no support app for that system.", "Go back and choose one of the systems listed.")
 	}
-	tok, err := p.desk.IssueClientToken(r.Context(), ss.ID)
-	if err != nil {
-		return deskError(err)
-	}
-	body, name, err := p.remote.Client(platform, tok, r.Host)
-	if err != nil {
+	dl, err := p.remote.Client(ss.ID, platform, r.Host, func() (string, error) { return p.desk.IssueClientToken(r.Context(), ss.ID) })
+	switch {
+	case errors.Is(err, clients.ErrBusy):
+		w.Header().Set("Retry-After", "30")
+		return web.Error(http.StatusServiceUnavailable, "Many people are downloading the support app right now.", "Wait half a minute and select the download again.")
+	case errors.Is(err, clients.ErrSessionBusy):
+		w.Header().Set("Retry-After", "30")
+		return web.Error(http.StatusTooManyRequests, "The support app is already downloading in this browser.", "Wait for that download to finish, then open the file it saved.")
+	case errors.Is(err, clients.ErrUnknownPlatform):
+		return web.Error(http.StatusNotFound, "There is no support app for that system.", "Go back and choose one of the systems listed.")
+	case errors.Is(err, clients.ErrMissing):
 		p.log.Error("support app build missing", "platform", platform, "err", err)
 		return web.Error(http.StatusServiceUnavailable, "The support app for that system is missing on this appliance.", "Tell your technician; they can connect another way.")
+	case err != nil:
+		return deskError(err)
 	}
-	h := w.Header()
-	h.Set("Content-Type", "application/octet-stream")
-	h.Set("Content-Disposition", `attachment; filename="`+name+`"`)
-	h.Set("Content-Length", strconv.Itoa(len(body)))
-	h.Set("Cache-Control", "no-store")
-	_, err = w.Write(body)
-	return err
+	if err := dl.Serve(w); err != nil {
+		p.log.Info("support app download cut", "platform", platform, "err", err)
+	}
+	return nil
 }
 
 // jsonError answers portal.js with {"error": msg}.

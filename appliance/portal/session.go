@@ -169,7 +169,7 @@ func (p *Portal) serveEvents(w http.ResponseWriter, r *http.Request) error {
 				return nil
 			}
 			kind := "state"
-			if e.Kind == "chat.typing" {
+			if e.Kind == bus.ChatTyping {
 				if m, ok := e.Data.(map[string]string); ok && m["from"] == "customer" {
 					continue // the customer's own typing
 				}

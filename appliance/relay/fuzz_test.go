@@ -26,7 +26,7 @@ func fuzzRelay(t testing.TB) (*Relay, *Viewer) {
 	auth := newAuthority()
 	auth.add("fuzz", testToken{grant: Grant{Session: 1}, role: wire.RoleClient})
 	r := New(Config{ViewerScreenBytes: 64 << 10, ViewerOtherBytes: 256 << 10, WriteTimeout: time.Millisecond}, auth, nil)
-	v, err := r.Join(1, 10, "Ann")
+	v, err := r.Join(1, 10, "Ann", full)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -323,7 +323,7 @@ func (tr *testRelay) addClient(t testing.TB, session uint64) *peer {
 func (tr *testRelay) addTechnician(t testing.TB, session, id uint64, name string) *peer {
 	t.Helper()
 	tok := fmt.Sprintf("tech-%d-%d-%d", session, id, time.Now().UnixNano())
-	tr.auth.add(tok, testToken{grant: Grant{Session: session, Viewer: id, Name: name}, role: wire.RoleTechnician, once: true})
+	tr.auth.add(tok, testToken{grant: Grant{Session: session, Viewer: id, Name: name, Rights: full}, role: wire.RoleTechnician, once: true})
 	p := dial(t, tr.addr, wire.RoleTechnician, tok, "")
 	p.welcome()
 	return p
@@ -332,3 +332,6 @@ func (tr *testRelay) addTechnician(t testing.TB, session, id uint64, name string
 func tile(x, y uint16, data []byte) []byte {
 	return encode(wire.Tile{X: x, Y: y, W: 64, H: 64, Encoding: wire.EncRaw, Data: data})
 }
+
+// full are the rights of a technician who may control and transfer files.
+var full = Rights{Control: true, Files: true}

@@ -46,7 +46,17 @@ import (
 type Grant struct {
 	Session uint64 // desk session id
 	Viewer  uint64 // technician id (role technician); 0 for the client
-	Name    string // technician's display name (role technician)
+	Name    string // technician's public name (role technician), which the customer is shown
+	Rights  Rights // what the technician may do (role technician)
+}
+
+// Rights is what a viewer may do beyond watching. The relay checks them on
+// every frame: without Control a viewer's input and clipboard frames are
+// dropped even while it holds control, and it gets none of the client's
+// clipboard; without Files it can neither offer, accept nor receive a file.
+type Rights struct {
+	Control bool
+	Files   bool
 }
 
 // Authority redeems the tokens of hellos.
@@ -297,8 +307,18 @@ func (r *Relay) refuse(t transport, code uint16, reason string) {
 // session, whether or not its client is connected. The viewer receives the
 // client's last device info and consent answers, and the client is asked
 // for a full frame.
-func (r *Relay) Join(session, viewer uint64, name string) (*Viewer, error) {
-	return r.join(session, viewer, name)
+func (r *Relay) Join(session, viewer uint64, name string, rights Rights) (*Viewer, error) {
+	return r.join(session, viewer, name, rights)
+}
+
+// Controller returns who may send input in session, and whether anyone
+// set it since the session began (SetController). The relay is the only
+// record of it.
+func (r *Relay) Controller(session uint64) (viewer uint64, set bool) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	viewer, set = r.controllers[session]
+	return viewer, set
 }
 
 // SetController says which technician may send input and clipboard text to
@@ -307,11 +327,7 @@ func (r *Relay) Join(session, viewer uint64, name string) (*Viewer, error) {
 func (r *Relay) SetController(session, viewer uint64) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if viewer == 0 {
-		delete(r.controllers, session)
-	} else {
-		r.controllers[session] = viewer
-	}
+	r.controllers[session] = viewer
 	if s := r.sessions[session]; s != nil {
 		s.controller.Store(viewer)
 	}

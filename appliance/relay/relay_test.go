@@ -7,6 +7,7 @@ import (
 	"errors"
 	"math/rand/v2"
 	"reflect"
+	"strings"
 	"testing"
 	"time"
 
@@ -83,7 +84,7 @@ func TestOneClientPerSession(t *testing.T) {
 func TestFanOut(t *testing.T) {
 	tr := startRelay(t, Config{})
 	c := tr.addClient(t, 1)
-	a, err := tr.Join(1, 10, "Ann")
+	a, err := tr.Join(1, 10, "Ann", full)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -143,12 +144,12 @@ func TestSlowViewer(t *testing.T) {
 	const bound = 64 << 10
 	tr := startRelay(t, Config{ViewerScreenBytes: bound})
 	c := tr.addClient(t, 1)
-	fast, err := tr.Join(1, 10, "Ann")
+	fast, err := tr.Join(1, 10, "Ann", full)
 	if err != nil {
 		t.Fatal(err)
 	}
 	c.expect(wire.TFullFrame)
-	slow, err := tr.Join(1, 11, "Bob")
+	slow, err := tr.Join(1, 11, "Bob", full)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -209,7 +210,7 @@ func TestJoin(t *testing.T) {
 	if got := recv(t, tr.obs.consent, "consent"); got != "view=true" {
 		t.Fatalf("consent %q", got)
 	}
-	v, err := tr.Join(1, 10, "Ann")
+	v, err := tr.Join(1, 10, "Ann", full)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -234,8 +235,8 @@ func TestJoin(t *testing.T) {
 func TestControl(t *testing.T) {
 	tr := startRelay(t, Config{})
 	c := tr.addClient(t, 1)
-	ann, _ := tr.Join(1, 10, "Ann")
-	bob, _ := tr.Join(1, 11, "Bob")
+	ann, _ := tr.Join(1, 10, "Ann", full)
+	bob, _ := tr.Join(1, 11, "Bob", full)
 	tr.SetController(1, 10)
 
 	send := func(v *Viewer, m wire.Message) {
@@ -339,7 +340,7 @@ func TestClientNotReading(t *testing.T) {
 	c.send(wire.Hello{Version: wire.Version, Role: wire.RoleClient, Token: tok, DeviceID: "d"})
 	c.welcome()
 	// From here on the client reads nothing.
-	v, _ := tr.Join(1, 10, "Ann")
+	v, _ := tr.Join(1, 10, "Ann", full)
 	chunk := encode(wire.FileChunk{ID: 1, Data: make([]byte, wire.MaxChunk)})
 	for i := 0; ; i++ {
 		if err := v.Send(chunk); err != nil {
@@ -361,7 +362,7 @@ func TestEnd(t *testing.T) {
 	tr := startRelay(t, Config{})
 	c := tr.addClient(t, 1)
 	b := tr.addTechnician(t, 1, 11, "Bob")
-	a, _ := tr.Join(1, 10, "Ann")
+	a, _ := tr.Join(1, 10, "Ann", full)
 	other := tr.addClient(t, 2)
 
 	tr.End(1, "the technician ended the session")
@@ -400,7 +401,7 @@ func TestEnd(t *testing.T) {
 	}()
 	tr.Close()
 	contains(t, <-reason, "shutting down")
-	if _, err := tr.Join(2, 1, "x"); !errors.Is(err, ErrRelayClosed) {
+	if _, err := tr.Join(2, 1, "x", full); !errors.Is(err, ErrRelayClosed) {
 		t.Fatalf("join after close: %v", err)
 	}
 	tr.Close()
@@ -416,7 +417,7 @@ func TestIdle(t *testing.T) {
 func TestCaps(t *testing.T) {
 	tr := startRelay(t, Config{SessionBitsPerSecond: 80_000_000, GlobalBitsPerSecond: 800_000_000})
 	c := tr.addClient(t, 1)
-	v, _ := tr.Join(1, 10, "Ann")
+	v, _ := tr.Join(1, 10, "Ann", full)
 	c.expect(wire.TFullFrame)
 	f := tile(0, 0, make([]byte, 300_000))
 	c.sendRaw(f)
@@ -471,7 +472,7 @@ func TestHelloTimeout(t *testing.T) {
 func TestSlowNativeViewer(t *testing.T) {
 	tr := startRelay(t, Config{WriteTimeout: 300 * time.Millisecond, CloseGrace: 100 * time.Millisecond})
 	c := tr.addClient(t, 1)
-	fast, _ := tr.Join(1, 10, "Ann")
+	fast, _ := tr.Join(1, 10, "Ann", full)
 	c.expect(wire.TFullFrame)
 	tok := "deaf-tech"
 	tr.auth.add(tok, testToken{grant: Grant{Session: 1, Viewer: 11, Name: "Bob"}, role: wire.RoleTechnician, once: true})
@@ -496,4 +497,74 @@ func TestSlowNativeViewer(t *testing.T) {
 	contains(t, slow.closeReason(), "viewer is not reading")
 	c.send(wire.Ping{Nonce: 1})
 	c.expect(wire.TPong)
+}
+
+// TestRights: a viewer without the control right sends no input or
+// clipboard text even while it holds control, and gets none of the
+// customer's clipboard; one without the file right can neither offer nor
+// accept a file, and the customer's files never reach it. The frames are
+// posted straight to the relay, as a tampered browser would.
+func TestRights(t *testing.T) {
+	tr := startRelay(t, Config{})
+	c := tr.addClient(t, 1)
+	viewOnly, _ := tr.Join(1, 10, "Vera", Rights{})
+	ctl, _ := tr.Join(1, 11, "Carl", full)
+	send := func(v *Viewer, m wire.Message) {
+		t.Helper()
+		if err := v.Send(encode(m)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// Holding control is not enough without the right.
+	tr.SetController(1, 10)
+	send(viewOnly, wire.Input{Kind: wire.InputButton, Down: true, Code: 1})
+	send(viewOnly, wire.Clipboard{Text: "secret"})
+	send(viewOnly, wire.FileOffer{ID: 7, Name: "evil.sh", Size: 3})
+	send(viewOnly, wire.FileChunk{ID: 7, Offset: 0, Data: []byte("abc")})
+	send(viewOnly, wire.FileAnswer{ID: 9, Accept: true})
+	st, _ := tr.Stats(1)
+	if st.Drops[DropViewOnly] != 2 || st.Drops[DropNoFiles] != 3 {
+		t.Fatalf("drops %+v", st.Drops)
+	}
+	// The refused offer is answered, so the viewer's page can say why.
+	for {
+		m := decode(t, nextFrame(t, viewOnly))
+		if fc, ok := m.(wire.FileCancel); ok {
+			if fc.ID != 7 || !strings.Contains(fc.Reason, "file-transfer permission") {
+				t.Fatalf("cancel %#v", fc)
+			}
+			break
+		}
+	}
+	// The customer's clipboard and file offer reach only the viewer with
+	// the rights; a ping then shows nothing else was queued before it.
+	c.send(wire.Clipboard{Text: "from the customer"})
+	c.send(wire.FileOffer{ID: 3, Name: "log.txt", Size: 10})
+	for _, want := range []wire.Type{wire.TClipboard, wire.TFileOffer} {
+		for {
+			m := decode(t, nextFrame(t, ctl))
+			if m.Type() == want {
+				break
+			}
+		}
+	}
+	send(viewOnly, wire.Ping{Nonce: 5})
+	for {
+		m := decode(t, nextFrame(t, viewOnly))
+		switch m.Type() {
+		case wire.TClipboard, wire.TFileOffer:
+			t.Fatalf("a viewer without rights got %#v", m)
+		case wire.TPong:
+			goto done
+		}
+	}
+done:
+	// Only the viewer with the rights gets through to the client, and
+	// nothing of the other's did.
+	tr.SetController(1, 11)
+	in := wire.Input{Kind: wire.InputKey, Down: true, Code: 0x61}
+	send(ctl, in)
+	if m := c.expect(wire.TInput); m != in {
+		t.Fatalf("input %#v", m)
+	}
 }

@@ -59,14 +59,14 @@ func (r *Relay) forgetLocked(s *session) {
 	}
 }
 
-func (r *Relay) join(id, viewerID uint64, name string) (*Viewer, error) {
+func (r *Relay) join(id, viewerID uint64, name string, rights Rights) (*Viewer, error) {
 	r.mu.Lock()
 	if r.closed {
 		r.mu.Unlock()
 		return nil, ErrRelayClosed
 	}
 	s := r.sessionLocked(id)
-	v := newViewer(s, viewerID, name)
+	v := newViewer(s, viewerID, name, rights)
 	s.mu.Lock()
 	list := append(append([]*Viewer(nil), s.viewerList()...), v)
 	s.viewers.Store(&list)
@@ -187,11 +187,14 @@ func (s *session) broadcastLocked(b []byte) []*Viewer {
 	return over
 }
 
-// broadcast queues a non-screen frame for every viewer without s.mu,
-// closing viewers that overflow. wait makes it wait for room first (file
-// chunks); stop ends the wait.
-func (s *session) broadcast(b []byte, wait bool, stop <-chan struct{}) {
+// broadcastTo queues a non-screen frame for every viewer whose rights
+// allow it, without s.mu, closing viewers that overflow. wait makes it wait
+// for room first (file chunks); stop ends the wait.
+func (s *session) broadcastTo(b []byte, wait bool, stop <-chan struct{}, may func(Rights) bool) {
 	for _, v := range s.viewerList() {
+		if !may(v.rights) {
+			continue
+		}
 		if !v.pushOther(b, wait, stop) {
 			v.closeWith(CodeSlow, "viewer too slow")
 		}
@@ -230,10 +233,12 @@ func (s *session) fromClient(c *client, b []byte) error {
 		s.mu.Unlock()
 		closeSlow(over)
 		s.r.obs.Consent(s.id, m.What, m.Granted)
-	case wire.Clipboard, wire.FileOffer, wire.FileAnswer, wire.FileDone, wire.FileCancel:
-		s.broadcast(b, false, c.done)
+	case wire.Clipboard:
+		s.broadcastTo(b, false, c.done, func(r Rights) bool { return r.Control })
+	case wire.FileOffer, wire.FileAnswer, wire.FileDone, wire.FileCancel:
+		s.broadcastTo(b, false, c.done, func(r Rights) bool { return r.Files })
 	case wire.FileChunk:
-		s.broadcast(b, true, c.done)
+		s.broadcastTo(b, true, c.done, func(r Rights) bool { return r.Files })
 	case wire.Ping:
 		c.pushOwn(encode(wire.Pong(m)))
 	case wire.Pong:
@@ -272,11 +277,20 @@ func (s *session) fromViewer(v *Viewer, b []byte) error {
 	}
 	switch m := m.(type) {
 	case wire.Input, wire.Clipboard:
-		if v.id == 0 || s.controller.Load() != v.id {
+		if v.id == 0 || !v.rights.Control || s.controller.Load() != v.id {
 			s.countDrop(dropViewOnly, 1)
 			return nil
 		}
 		s.toClient(v, b)
+	case wire.FileOffer, wire.FileChunk, wire.FileAnswer, wire.FileDone, wire.FileCancel:
+		if !v.rights.Files {
+			s.countDrop(dropNoFiles, 1)
+			if o, ok := m.(wire.FileOffer); ok {
+				v.pushOther(encode(wire.FileCancel{ID: o.ID, Reason: "your account may not transfer files: ask an administrator for the file-transfer permission"}), false, nil)
+			}
+			return nil
+		}
+		return s.fileFromViewer(v, m, b)
 	case wire.ConsentAsk:
 		m.Technician = truncate(v.name, wire.MaxName)
 		s.toClient(v, encode(m))
@@ -293,16 +307,6 @@ func (s *session) fromViewer(v *Viewer, b []byte) error {
 			return nil
 		}
 		s.askFullFrame()
-	case wire.FileOffer:
-		if !s.toClient(v, b) {
-			v.pushOther(encode(wire.FileCancel{ID: m.ID, Reason: "the customer's client is not connected: send the file again once it is"}), false, nil)
-		}
-	case wire.FileChunk:
-		if !s.toClient(v, b) {
-			v.pushOther(encode(wire.FileCancel{ID: m.ID, Reason: "the customer's client disconnected: send the file again once it is back, it resumes"}), false, nil)
-		}
-	case wire.FileAnswer, wire.FileDone, wire.FileCancel:
-		s.toClient(v, b)
 	case wire.Ping:
 		if !v.pushOther(encode(wire.Pong(m)), false, nil) {
 			return errors.New("viewer too slow")
@@ -312,6 +316,23 @@ func (s *session) fromViewer(v *Viewer, b []byte) error {
 		return errLeaving{m.Reason}
 	default:
 		return fmt.Errorf("a viewer may not send %s frames", typeName(t))
+	}
+	return nil
+}
+
+// fileFromViewer routes a file frame of a viewer that may transfer files.
+func (s *session) fileFromViewer(v *Viewer, m wire.Message, b []byte) error {
+	switch m := m.(type) {
+	case wire.FileOffer:
+		if !s.toClient(v, b) {
+			v.pushOther(encode(wire.FileCancel{ID: m.ID, Reason: "the customer's client is not connected: send the file again once it is"}), false, nil)
+		}
+	case wire.FileChunk:
+		if !s.toClient(v, b) {
+			v.pushOther(encode(wire.FileCancel{ID: m.ID, Reason: "the customer's client disconnected: send the file again once it is back, it resumes"}), false, nil)
+		}
+	default:
+		s.toClient(v, b)
 	}
 	return nil
 }

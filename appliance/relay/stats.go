@@ -5,7 +5,8 @@ import "sync/atomic"
 // Reasons a frame is dropped, as counted in SessionStats.Drops.
 const (
 	DropSlowViewer = "slow-viewer" // a screen frame a viewer's full queue could not take
-	DropViewOnly   = "view-only"   // input or clipboard from a viewer that is not the controller
+	DropViewOnly   = "view-only"   // input or clipboard from a viewer that is not the controller or may not control
+	DropNoFiles    = "no-files"    // a file frame from a viewer without the file-transfer right
 	DropNoClient   = "no-client"   // a viewer's frame while no client is connected
 	DropFullFrame  = "full-frame"  // a viewer's full-frame request within FullFrameInterval of its last
 )
@@ -17,10 +18,11 @@ const (
 	dropViewOnly
 	dropNoClient
 	dropFullFrame
+	dropNoFiles
 	numDrops
 )
 
-var dropNames = [numDrops]string{DropSlowViewer, DropViewOnly, DropNoClient, DropFullFrame}
+var dropNames = [numDrops]string{DropSlowViewer, DropViewOnly, DropNoClient, DropFullFrame, DropNoFiles}
 
 // SessionStats are the counters of one live session. In counts what the box
 // received from the session's client and viewers, Out what it sent them.

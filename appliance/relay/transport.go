@@ -107,7 +107,7 @@ func waitN(ctx context.Context, l *rate.Limiter, n int) error {
 // serveTechnician serves a native technician tool as a viewer: a pump
 // goroutine writes what the viewer's queue holds, this one reads.
 func (r *Relay) serveTechnician(g Grant, t transport) {
-	v, err := r.join(g.Session, g.Viewer, g.Name)
+	v, err := r.join(g.Session, g.Viewer, g.Name, g.Rights)
 	if err != nil {
 		r.refuse(t, CodeShutdown, "the appliance is shutting down: try again in a minute")
 		return

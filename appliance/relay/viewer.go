@@ -15,9 +15,10 @@ import (
 // native tool's QUIC connection. Frames for it wait in a bounded queue that
 // Next takes from; frames from it go in through Send.
 type Viewer struct {
-	s    *session
-	id   uint64 // technician id
-	name string
+	s      *session
+	id     uint64 // technician id
+	name   string
+	rights Rights
 
 	ready chan struct{} // a frame was queued or the viewer closed (capacity 1)
 	room  chan struct{} // Next took a frame (capacity 1)
@@ -41,9 +42,9 @@ type item struct {
 	screen bool
 }
 
-func newViewer(s *session, id uint64, name string) *Viewer {
+func newViewer(s *session, id uint64, name string, rights Rights) *Viewer {
 	return &Viewer{
-		s: s, id: id, name: name,
+		s: s, id: id, name: name, rights: rights,
 		ready: make(chan struct{}, 1),
 		room:  make(chan struct{}, 1),
 		done:  make(chan struct{}),

@@ -136,7 +136,7 @@ func mediaServer(t *testing.T, g *rtc.Gateway) *httptest.Server {
 		}
 	}
 	mux.Handle("POST /viewer", signal(func(ctx context.Context, _, sdp string) (string, error) {
-		return g.Viewer(ctx, 1, 2, "Ada", sdp)
+		return g.Viewer(ctx, rtc.Seat{Session: 1, Viewer: 2, Name: "Ada"}, sdp)
 	}))
 	mux.Handle("POST /publish", signal(func(ctx context.Context, room, sdp string) (string, error) {
 		return g.Publish(ctx, room, "customer", sdp)

@@ -50,7 +50,7 @@ func TestPublicIPs(t *testing.T) {
 	if _, err := pc.CreateDataChannel(rtc.WireLabel, nil); err != nil {
 		t.Fatal(err)
 	}
-	answer, err := g.Viewer(ctx(t), 1, 1, "Ada", offer(t, pc))
+	answer, err := g.Viewer(ctx(t), rtc.Seat{Session: 1, Viewer: 1, Name: "Ada"}, offer(t, pc))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -55,7 +55,17 @@ type Stream interface {
 // Hub admits viewers to desk sessions. The relay implements it; its error
 // text is sent to the browser in a wire Close frame.
 type Hub interface {
-	Join(session, viewer uint64, name string) (Stream, error)
+	Join(seat Seat) (Stream, error)
+}
+
+// Seat is the place of one technician's browser in a desk session: who it
+// is and what the desk lets it do, which the Hub hands to the relay.
+type Seat struct {
+	Session uint64
+	Viewer  uint64 // technician id
+	Name    string // the technician's public name
+	Control bool   // may send input and clipboard text while holding control
+	Files   bool   // may send and receive files
 }
 
 // Errors of the gateway. Front ends map them to HTTP status codes.

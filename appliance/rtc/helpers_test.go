@@ -146,12 +146,12 @@ type memHub struct {
 
 func newHub(echo bool) *memHub { return &memHub{echo: echo, joins: make(chan *memStream, 16)} }
 
-func (h *memHub) Join(session, viewer uint64, name string) (rtc.Stream, error) {
+func (h *memHub) Join(seat rtc.Seat) (rtc.Stream, error) {
 	if h.refuse != nil {
 		return nil, h.refuse
 	}
 	s := &memStream{
-		session: session, viewer: viewer, name: name,
+		session: seat.Session, viewer: seat.Viewer, name: seat.Name,
 		toViewer: make(chan []byte, 1024), fromViewer: make(chan []byte, 1024),
 		closed: make(chan struct{}),
 	}

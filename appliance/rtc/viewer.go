@@ -35,16 +35,16 @@ const flushTimeout = 2 * time.Second
 // "wire"; other channels are closed. Text messages are ignored. When the
 // Hub refuses the viewer, the browser receives a wire Close frame with the
 // reason before the connection closes.
-func (g *Gateway) Viewer(ctx context.Context, session, viewer uint64, name, offerSDP string) (string, error) {
+func (g *Gateway) Viewer(ctx context.Context, seat Seat, offerSDP string) (string, error) {
 	if err := checkOffer(offerSDP, "application"); err != nil {
 		return "", err
 	}
-	log := g.log.With("peer", "viewer", "session", session, "viewer", viewer)
+	log := g.log.With("peer", "viewer", "session", seat.Session, "viewer", seat.Viewer)
 	p, err := g.newPeer(log)
 	if err != nil {
 		return "", err
 	}
-	v := &viewerConn{g: g, p: p, session: session, viewer: viewer, name: name, ready: make(chan struct{})}
+	v := &viewerConn{g: g, p: p, seat: seat, ready: make(chan struct{})}
 	p.pc.OnDataChannel(v.accept)
 	answer, err := p.answer(ctx, offerSDP, nil)
 	if err != nil {
@@ -57,11 +57,9 @@ func (g *Gateway) Viewer(ctx context.Context, session, viewer uint64, name, offe
 
 // viewerConn bridges one viewer's data channel and Stream.
 type viewerConn struct {
-	g       *Gateway
-	p       *peer
-	session uint64
-	viewer  uint64
-	name    string
+	g    *Gateway
+	p    *peer
+	seat Seat
 
 	claimed bool          // a wire channel was accepted (pion calls accept serially)
 	ready   chan struct{} // closed once stream is set or the join failed
@@ -97,7 +95,7 @@ func (v *viewerConn) accept(dc *webrtc.DataChannel) {
 
 // run joins the session and sends its frames to the browser.
 func (v *viewerConn) run(dc *webrtc.DataChannel) {
-	stream, err := v.g.hub.Join(v.session, v.viewer, v.name)
+	stream, err := v.g.hub.Join(v.seat)
 	if err != nil {
 		close(v.ready)
 		v.p.log.Info("join refused", "err", err)

@@ -38,7 +38,7 @@ func dialViewer(t *testing.T, g *rtc.Gateway, session, viewer uint64, name strin
 	dc.OnOpen(func() { close(c.opened) })
 	dc.OnClose(func() { close(c.closed) })
 	dc.OnMessage(func(m webrtc.DataChannelMessage) { c.msgs <- m.Data })
-	answer, err := g.Viewer(ctx(t), session, viewer, name, offer(t, c.pc))
+	answer, err := g.Viewer(ctx(t), rtc.Seat{Session: session, Viewer: viewer, Name: name}, offer(t, c.pc))
 	if err != nil {
 		t.Fatalf("Viewer: %v", err)
 	}
@@ -180,7 +180,7 @@ func TestViewerOtherChannels(t *testing.T) {
 	echoed := make(chan []byte, 1)
 	dc.OnMessage(func(m webrtc.DataChannelMessage) { echoed <- m.Data })
 	dc.OnOpen(func() { dc.Send([]byte("ping")) })
-	answer, err := g.Viewer(ctx(t), 1, 1, "Ada", offer(t, pc))
+	answer, err := g.Viewer(ctx(t), rtc.Seat{Session: 1, Viewer: 1, Name: "Ada"}, offer(t, pc))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -217,7 +217,7 @@ func TestViewerBadOffers(t *testing.T) {
 		{"no ICE credentials", regexp.MustCompile(`a=ice-(ufrag|pwd):\S+\r\n`).ReplaceAllString(good, ""), "the offer was refused"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			_, err := g.Viewer(ctx(t), 1, 1, "Ada", tc.sdp)
+			_, err := g.Viewer(ctx(t), rtc.Seat{Session: 1, Viewer: 1, Name: "Ada"}, tc.sdp)
 			if !errors.Is(err, rtc.ErrBadOffer) || !strings.Contains(err.Error(), tc.want) {
 				t.Fatalf("error %v, want ErrBadOffer saying %q", err, tc.want)
 			}
@@ -234,7 +234,7 @@ func TestViewerLimits(t *testing.T) {
 		t.Fatal(err)
 	}
 	o := offer(t, pc)
-	if _, err := g.Viewer(ctx(t), 1, 2, "Bob", o); !errors.Is(err, rtc.ErrTooManyPeers) {
+	if _, err := g.Viewer(ctx(t), rtc.Seat{Session: 1, Viewer: 2, Name: "Bob"}, o); !errors.Is(err, rtc.ErrTooManyPeers) {
 		t.Fatalf("second viewer with MaxPeers 1: %v, want ErrTooManyPeers", err)
 	}
 	if err := g.Close(); err != nil {
@@ -243,7 +243,7 @@ func TestViewerLimits(t *testing.T) {
 	if g.Peers() != 0 {
 		t.Fatalf("%d peers after Close", g.Peers())
 	}
-	if _, err := g.Viewer(ctx(t), 1, 2, "Bob", o); !errors.Is(err, rtc.ErrClosed) {
+	if _, err := g.Viewer(ctx(t), rtc.Seat{Session: 1, Viewer: 2, Name: "Bob"}, o); !errors.Is(err, rtc.ErrClosed) {
 		t.Fatalf("after Close: %v, want ErrClosed", err)
 	}
 }

@@ -23,7 +23,7 @@ import (
 
 	"github.com/switchboardhq/switchboard/appliance/wire"
 	"github.com/switchboardhq/switchboard/cmd/supportclient/client"
-	"github.com/switchboardhq/switchboard/cmd/supportclient/stamp"
+	"github.com/switchboardhq/switchboard/appliance/wire/stamp"
 )
 
 // TestStampedBinary builds the client, stamps it for a QUIC relay on

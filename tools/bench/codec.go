@@ -9,7 +9,7 @@ import (
 	"slices"
 	"time"
 
-	"github.com/switchboardhq/switchboard/cmd/supportclient/codec"
+	"github.com/switchboardhq/switchboard/appliance/wire/tile"
 )
 
 // The codec suite measures the support client's tile codec on a synthetic
@@ -183,7 +183,7 @@ func runCodec(ctx context.Context, cfg config) (Result, error) {
 
 	for _, ch := range changes {
 		next := d.draw(ch.next)
-		tl := codec.NewTiler(deskW, deskH)
+		tl := tile.NewTiler(deskW, deskH)
 		if _, err := tl.Changed(start, true, discard); err != nil {
 			return res, err
 		}
@@ -217,7 +217,7 @@ func runCodec(ctx context.Context, cfg config) (Result, error) {
 	}
 
 	// A full frame: every tile diffed and encoded, for a joining viewer.
-	tl := codec.NewTiler(deskW, deskH)
+	tl := tile.NewTiler(deskW, deskH)
 	var lat []time.Duration
 	var size int
 	encs := map[uint8]int{}

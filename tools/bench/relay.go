@@ -725,7 +725,7 @@ func benchLoad(ctx context.Context, e *relayEnv, res *Result) error {
 		onClose(func() { conn.CloseWithError(0, "") })
 		drainStream(st, &readers)
 		for v := range 2 {
-			viewer, err := e.relay.Join(session, uint64(v+1), "bench")
+			viewer, err := e.relay.Join(session, uint64(v+1), "bench", relay.Rights{Control: true, Files: true})
 			if err != nil {
 				return nil, err
 			}

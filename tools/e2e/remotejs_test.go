@@ -56,7 +56,7 @@ var remotePage = template.Must(template.New("page").Parse(`<!doctype html>
 <script src="/assets/remote.js" defer></script>
 </head><body><main>
 <section class="card remote-card"><h2>Customer's computer</h2>
-<div id="remote" data-session="7" data-me="{{.Me}}" data-owner="{{.Owner}}" data-controller="{{.Controller}}"{{with .People}} data-collaborators="{{.}}"{{end}} data-rtc="/console/sessions/7/rtc" data-control-url="/console/sessions/7/control" data-test="1"></div>
+<div id="remote" data-session="7" data-me="{{.Me}}" data-owner="{{.Owner}}" data-control="{{.Control}}" data-files="{{.Files}}" data-controller="{{.Controller}}"{{with .People}} data-collaborators="{{.}}"{{end}} data-rtc="/console/sessions/7/rtc" data-control-url="/console/sessions/7/control" data-test="1"></div>
 </section></main></body></html>`))
 
 // remoteControl is a hand-over the page posted.
@@ -85,8 +85,15 @@ func remoteServer(t *testing.T) (string, chan remoteControl) {
 	mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, r *http.Request) {
 		q := r.URL.Query()
 		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		right := func(name string) string { // the technician's rights default to all
+			if q.Get(name) == "false" {
+				return "false"
+			}
+			return "true"
+		}
 		remotePage.Execute(w, map[string]string{
 			"CSRF": remoteCSRF, "Me": q.Get("me"), "Owner": q.Get("owner"), "Controller": q.Get("controller"), "People": q.Get("people"),
+			"Control": right("control"), "Files": right("files"),
 		})
 	})
 	mux.HandleFunc("GET /assets/{name}", func(w http.ResponseWriter, r *http.Request) {

@@ -71,20 +71,73 @@ func hasUnder(list []string, dir string) (string, bool) {
 	return "", false
 }
 
+// The packages of the module, each in the one class that says what it may
+// depend on. Every package must be listed here and every listed package
+// must exist, so a new package is classified when it is added.
 var (
-	frontEnds = []string{"appliance/portal", "appliance/console", "appliance/admin", "appliance/box", "appliance/api"}
+	root      = "appliance"
+	frontEnds = []string{"appliance/portal", "appliance/console", "appliance/admin", "appliance/box"}
+	// Shared by the front ends; not front ends themselves.
+	frontHelpers = []string{"appliance/web", "appliance/account"}
 	// Packages allowed to import bbolt: the store and the domain packages.
 	boltOwners = []string{"appliance/store", "appliance/auth", "appliance/desk"}
 	engines    = []string{"appliance/relay", "appliance/rtc"}
+	// Leaves: nothing from the module, or only other leaves of wire.
+	wireLeaves = []string{"appliance/wire", "appliance/wire/stamp", "appliance/wire/tile"}
+	// Infrastructure the composition root and others use; no desk, auth,
+	// store or front end.
+	infra    = []string{"appliance/bus", "appliance/config", "appliance/sysd", "appliance/tlscert", "appliance/update", "appliance/clients"}
+	commands = []string{"cmd/applianced", "cmd/mkbundle", "cmd/mkimage"}
+	// The support app: appliance/wire and its subpackages only.
+	client   = []string{"cmd/supportclient", "cmd/supportclient/client", "cmd/supportclient/prompt", "cmd/supportclient/x11"}
+	hardware = []string{"hw", "hw/linux", "hw/sim"}
+	images   = []string{"image", "image/bundle"}
+	tools    = []string{"tools/bench", "tools/daemon", "tools/e2e", "tools/qemu", "tools/rules", "tools/testenv"}
 )
 
-func TestDependencyRules(t *testing.T) {
+func classes() [][]string {
+	return [][]string{{root}, frontEnds, frontHelpers, boltOwners, engines, wireLeaves, infra, commands, client, hardware, images, tools}
+}
+
+// TestEveryPackageIsClassified: the lists above name exactly the module's
+// packages.
+func TestEveryPackageIsClassified(t *testing.T) {
+	seen := map[string]int{}
+	for _, c := range classes() {
+		for _, p := range c {
+			seen[p]++
+		}
+	}
 	for _, p := range list(t) {
 		r := rel(p.ImportPath)
-		for _, fe := range frontEnds {
-			if r != fe {
-				continue
+		switch seen[r] {
+		case 0:
+			t.Errorf("package %s is in no class of the rules test: add it to one", r)
+		case 1:
+		default:
+			t.Errorf("package %s is in %d classes", r, seen[r])
+		}
+		delete(seen, r)
+	}
+	for p := range seen {
+		t.Errorf("the rules test names %s, which does not exist", p)
+	}
+}
+
+func TestDependencyRules(t *testing.T) {
+	inModule := func(deps []string) []string {
+		var out []string
+		for _, d := range deps {
+			if d == mod || strings.HasPrefix(d, mod+"/") {
+				out = append(out, rel(d))
 			}
+		}
+		return out
+	}
+	for _, p := range list(t) {
+		r := rel(p.ImportPath)
+		deps := inModule(p.Deps)
+		if has(frontEnds, r) {
 			// Domain packages use the store, so it is a transitive
 			// dependency; a front end must not import it itself.
 			for _, bad := range []string{mod + "/appliance/store", "go.etcd.io/bbolt"} {
@@ -93,33 +146,45 @@ func TestDependencyRules(t *testing.T) {
 				}
 			}
 			for _, other := range frontEnds {
-				if other != fe && has(p.Deps, mod+"/"+other) {
+				if other != r && has(deps, other) {
 					t.Errorf("front end %s depends on front end %s", r, other)
 				}
 			}
 		}
-		if has(p.Imports, "go.etcd.io/bbolt") && !has(boltOwners, r) && !strings.HasPrefix(r, "tools/") {
+		if has(frontHelpers, r) {
+			for _, fe := range frontEnds {
+				if has(deps, fe) {
+					t.Errorf("%s is shared by the front ends but depends on %s", r, fe)
+				}
+			}
+		}
+		if has(p.Imports, "go.etcd.io/bbolt") && !has(boltOwners, r) && !has(tools, r) {
 			t.Errorf("%s imports bbolt; only %v may", r, boltOwners)
 		}
-		for _, e := range engines {
-			if r == e {
-				for _, bad := range []string{"appliance/desk", "appliance/auth", "appliance/store"} {
-					if has(p.Deps, mod+"/"+bad) {
-						t.Errorf("engine %s depends on %s; declare an interface instead", r, bad)
-					}
+		if has(engines, r) || has(infra, r) {
+			for _, bad := range append([]string{"appliance/desk", "appliance/auth", "appliance/store"}, frontEnds...) {
+				if has(deps, bad) {
+					t.Errorf("%s depends on %s; declare an interface instead", r, bad)
 				}
 			}
 		}
-		if r == "appliance/wire" {
-			if dep, ok := hasUnder(p.Deps, mod); ok {
-				t.Errorf("appliance/wire is a leaf but depends on %s", dep)
+		if has(wireLeaves, r) {
+			for _, d := range deps {
+				if !has(wireLeaves, d) {
+					t.Errorf("%s is a leaf but depends on %s", r, d)
+				}
 			}
 		}
-		if strings.HasPrefix(r, "hw") || strings.HasPrefix(r, "image") || strings.HasPrefix(r, "cmd/supportclient") {
-			for _, d := range p.Deps {
-				if (d == mod+"/appliance" || strings.HasPrefix(d, mod+"/appliance/")) && d != mod+"/appliance/wire" {
-					t.Errorf("%s depends on %s", r, rel(d))
+		if has(client, r) || has(hardware, r) || has(images, r) {
+			for _, d := range deps {
+				if (d == root || strings.HasPrefix(d, root+"/")) && !has(wireLeaves, d) {
+					t.Errorf("%s depends on %s", r, d)
 				}
+			}
+		}
+		if strings.HasPrefix(r, "appliance") {
+			if d, ok := hasUnder(deps, "cmd"); ok {
+				t.Errorf("%s depends on the command package %s", r, d)
 			}
 		}
 		if has(p.Imports, mod+"/appliance") && r != "cmd/applianced" {

@@ -22,6 +22,10 @@
   const sessionID = encodeURIComponent(root.getAttribute("data-session") || "");
   const me = idAttr("data-me");
   const isOwner = root.getAttribute("data-owner") === "true";
+  // The technician's own rights (desk.RightsIn); the appliance enforces
+  // them whatever this page does.
+  const mayControl = root.getAttribute("data-control") === "true";
+  const mayFiles = root.getAttribute("data-files") === "true";
   let controller = idAttr("data-controller");
   const rtcURL = root.getAttribute("data-rtc") || "/console/sessions/" + sessionID + "/rtc";
   const controlURL = root.getAttribute("data-control-url") || "/console/sessions/" + sessionID + "/control";
@@ -477,7 +481,21 @@
   fileSection.append(fileH, fileField, pickBtn, transfersList);
 
   const panels = el("div", "remote-panels");
-  panels.append(clipSection, fileSection);
+  if (mayControl) panels.append(clipSection);
+  if (mayFiles) panels.append(fileSection);
+  if (!mayControl) {
+    controlAskBtn.hidden = true;
+    keysMenu.hidden = true;
+    const viewOnly = el("p", "remote-viewonly muted",
+      "View only: your account's permissions do not include remote control" +
+      (mayFiles ? "." : " or file transfer.") + " Ask an administrator if you need them.");
+    viewOnly.id = "remote-viewonly";
+    panels.append(viewOnly);
+  } else if (!mayFiles) {
+    const noFiles = el("p", "remote-viewonly muted", "Your account's permissions do not include file transfer.");
+    noFiles.id = "remote-nofiles";
+    panels.append(noFiles);
+  }
 
   root.classList.add("remote");
   root.replaceChildren(toolbar, statusBar, infoText, screen, hint, panels);
@@ -496,7 +514,7 @@
   const sentLog = root.getAttribute("data-test") === "1" ? [] : null;
 
   function isController() {
-    return me !== 0 && controller === me;
+    return mayControl && me !== 0 && controller === me;
   }
 
   // inputActive reports whether mouse, keys and clipboard go to the customer.
@@ -528,7 +546,7 @@
     viewBtn.textContent = connState === "connecting" ? "Connecting…" : open ? "Ask to view again" : "View screen";
     stopBtn.hidden = !open;
     controlAskBtn.disabled = !open || consent.view !== "granted" || consent.control === "asked";
-    controlAskBtn.hidden = consent.control === "granted";
+    controlAskBtn.hidden = !mayControl || consent.control === "granted";
     controlToggle.hidden = !isController() || consent.control !== "granted";
     controlToggle.setAttribute("aria-pressed", controlOn ? "true" : "false");
     controlToggle.textContent = controlOn ? "Control: on" : "Control: off (view only)";

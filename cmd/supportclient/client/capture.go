@@ -6,7 +6,7 @@ import (
 	"time"
 
 	"github.com/switchboardhq/switchboard/appliance/wire"
-	"github.com/switchboardhq/switchboard/cmd/supportclient/codec"
+	"github.com/switchboardhq/switchboard/appliance/wire/tile"
 )
 
 // startCapture starts streaming the screen, once; only after "view" was
@@ -29,7 +29,7 @@ func (s *session) startCapture() {
 // asked for).
 func (s *session) capture(ctx context.Context) error {
 	var (
-		tiler *codec.Tiler
+		tiler *tile.Tiler
 		seq   uint64
 	)
 	tick := time.NewTicker(s.cfg.FrameInterval)
@@ -51,7 +51,7 @@ func (s *session) capture(ctx context.Context) error {
 					return err
 				}
 			}
-			tiler = codec.NewTiler(w, h)
+			tiler = tile.NewTiler(w, h)
 		}
 		n, err := tiler.Changed(rgb, full, emit)
 		if err != nil {
@@ -71,7 +71,7 @@ func (s *session) capture(ctx context.Context) error {
 	}
 }
 
-func sizeOf(t *codec.Tiler) (w, h int) {
+func sizeOf(t *tile.Tiler) (w, h int) {
 	if t == nil {
 		return 0, 0
 	}

@@ -16,7 +16,7 @@ import (
 
 	"github.com/switchboardhq/switchboard/appliance/wire"
 	"github.com/switchboardhq/switchboard/cmd/supportclient/prompt"
-	"github.com/switchboardhq/switchboard/cmd/supportclient/stamp"
+	"github.com/switchboardhq/switchboard/appliance/wire/stamp"
 	"github.com/switchboardhq/switchboard/cmd/supportclient/x11"
 )
 

@@ -15,7 +15,7 @@ import (
 	"time"
 
 	"github.com/switchboardhq/switchboard/appliance/wire"
-	"github.com/switchboardhq/switchboard/cmd/supportclient/codec"
+	"github.com/switchboardhq/switchboard/appliance/wire/tile"
 )
 
 // waitTimeout bounds every wait for a frame from the client.
@@ -251,7 +251,7 @@ func collectFrame(t *testing.T, r *relay, picture []byte) (wire.FrameEnd, int) {
 	for {
 		switch m := r.next().(type) {
 		case wire.Tile:
-			px, err := codec.Decode(m.Encoding, m.Data, int(m.W), int(m.H))
+			px, err := tile.Decode(m.Encoding, m.Data, int(m.W), int(m.H))
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -7,7 +7,7 @@ import (
 	"github.com/jezek/xgb/xproto"
 
 	"github.com/switchboardhq/switchboard/appliance/wire"
-	"github.com/switchboardhq/switchboard/cmd/supportclient/codec"
+	"github.com/switchboardhq/switchboard/appliance/wire/tile"
 	"github.com/switchboardhq/switchboard/cmd/supportclient/x11"
 	"github.com/switchboardhq/switchboard/tools/testenv"
 )
@@ -45,18 +45,18 @@ func TestSessionOnXvfb(t *testing.T) {
 		if _, ok := m.(wire.FrameEnd); ok {
 			break
 		}
-		tile, ok := m.(wire.Tile)
+		tl, ok := m.(wire.Tile)
 		if !ok {
 			t.Fatalf("got %T in a frame", m)
 		}
-		px, err := codec.Decode(tile.Encoding, tile.Data, int(tile.W), int(tile.H))
+		px, err := tile.Decode(tl.Encoding, tl.Data, int(tl.W), int(tl.H))
 		if err != nil {
 			t.Fatal(err)
 		}
 		if px[0] != 0x33 || px[1] != 0x66 || px[2] != 0x99 {
-			t.Fatalf("tile at %d,%d starts with %x, want 336699", tile.X, tile.Y, px[:3])
+			t.Fatalf("tile at %d,%d starts with %x, want 336699", tl.X, tl.Y, px[:3])
 		}
-		area += int(tile.W) * int(tile.H)
+		area += int(tl.W) * int(tl.H)
 	}
 	if area != 1280*800 {
 		t.Errorf("first frame covers %d pixels, want the 1280x800 screen", area)

@@ -1,4 +1,4 @@
-// Package codec encodes screen tiles for the wire (docs/remote-control.md
+// Package tile encodes screen tiles for the wire (docs/remote-control.md
 // §1, "Tile data"): each tile of at most 64×64 RGB pixels becomes the
 // smallest of a solid colour, a palette with run lengths, a zlib stream of
 // the raw pixels, a JPEG (for photo-like tiles only) or the raw pixels.
@@ -6,7 +6,7 @@
 // follows the same table.
 //
 // Pixels are RGB, 3 bytes each, row-major, with no padding between rows.
-package codec
+package tile
 
 import (
 	"bytes"
