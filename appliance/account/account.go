@@ -46,6 +46,7 @@ type Area struct {
 	onCreate  []func(*http.Request, *Who, auth.User) error
 	onDelete  []func(*http.Request, *Who, uint64) error
 	onDisable []func(*http.Request, *Who, uint64) error
+	onEvent   []func(*http.Request, Event) error
 	cfg       Config
 	auth      *auth.Service
 	rt        *web.Router
@@ -91,6 +92,54 @@ func (a *Area) OnUserDeleted(fn func(r *http.Request, who *Who, id uint64) error
 	a.onDelete = append(a.onDelete, fn)
 }
 
+// An Event is something to keep on the record about an account: a sign-in,
+// a failed one, a sign-out, or an admin disabling, enabling or deleting a
+// user or ending their sessions.
+type Event struct {
+	Action EventAction
+	// By is who did it: nil before sign-in (sign-ins and failures are
+	// done by the account itself).
+	By *Who
+	// User is the account concerned; zero for a failed sign-in with a
+	// name no account has (the name typed is then not kept: it may be a
+	// password typed in the wrong field).
+	User   auth.User
+	Source string // the client's address
+	// SecondFactor is set on a sign-in completed with a code.
+	SecondFactor bool
+}
+
+// EventAction names an Event.
+type EventAction string
+
+// The account events.
+const (
+	EventSignIn          EventAction = "sign-in"
+	EventSignInFailed    EventAction = "sign-in-failed"
+	EventSignOut         EventAction = "sign-out"
+	EventDisabled        EventAction = "disable"
+	EventEnabled         EventAction = "enable"
+	EventDeleted         EventAction = "delete"
+	EventSessionsEnded   EventAction = "end-sessions"
+)
+
+// OnEvent registers fn to run on every account Event of the realm, so a
+// front end can keep an audit log. An error from fn fails the request: an
+// event that cannot be recorded does not happen silently.
+func (a *Area) OnEvent(fn func(r *http.Request, ev Event) error) {
+	a.onEvent = append(a.onEvent, fn)
+}
+
+// event runs the OnEvent hooks.
+func (a *Area) event(r *http.Request, ev Event) error {
+	for _, fn := range a.onEvent {
+		if err := fn(r, ev); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 // AddNav adds a navigation entry shown to signed-in people (to admins only
 // when admin is set). Entries appear in the order added.
 func (a *Area) AddNav(label, href string, admin bool) {
@@ -104,6 +153,37 @@ func (a *Area) AddNavFunc(label, href string, show func(r *http.Request, who *Wh
 }
 
 func (a *Area) cookie() string { return "sb-" + string(a.cfg.Realm) }
+
+// deviceCookie names the cookie holding the realm's device token: a browser
+// someone fully signed in from (see auth.DeviceToken).
+func (a *Area) deviceCookie() string { return "sb-device-" + string(a.cfg.Realm) }
+
+// deviceTTL is how long a browser stays known after a sign-in.
+const deviceTTL = 180 * 24 * time.Hour
+
+// signedIn finishes a complete sign-in of u: the browser becomes known to
+// the account and the event is recorded.
+func (a *Area) signedIn(w http.ResponseWriter, r *http.Request, u auth.User, secondFactor bool) error {
+	if err := a.event(r, Event{Action: EventSignIn, User: u, Source: a.source(r), SecondFactor: secondFactor}); err != nil {
+		return err
+	}
+	web.SetCookie(w, a.deviceCookie(), a.auth.DeviceToken(a.cfg.Realm, u.Username), deviceTTL)
+	a.log.Info("signed in", "realm", a.cfg.Realm, "user", u.ID, "second_factor", secondFactor)
+	return nil
+}
+
+// signInFailed records a wrong password for username (or a wrong code for
+// u, when u is known).
+func (a *Area) signInFailed(r *http.Request, u auth.User, username string) error {
+	if u.ID == 0 {
+		if known, err := a.auth.UserNamed(r.Context(), a.cfg.Realm, username); err == nil {
+			u = known
+		} else if !errors.Is(err, auth.ErrNotFound) {
+			return err
+		}
+	}
+	return a.event(r, Event{Action: EventSignInFailed, User: u, Source: a.source(r)})
+}
 
 // path returns the area's path for suffix ("" is the sign-in page).
 func (a *Area) path(suffix string) string { return a.cfg.Prefix + suffix }

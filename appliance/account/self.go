@@ -88,7 +88,7 @@ func (a *Area) servePassword(w http.ResponseWriter, r *http.Request, who *Who) e
 // checkCurrent checks that password is who's current one, and otherwise
 // adds wrong (or the throttling message) to fe under field.
 func (a *Area) checkCurrent(r *http.Request, who *Who, password, field, wrong string, fe web.FieldErrors) error {
-	_, err := a.auth.Authenticate(r.Context(), a.cfg.Realm, who.User.Username, password, a.source(r))
+	_, err := a.auth.AuthenticateDevice(r.Context(), a.cfg.Realm, who.User.Username, password, a.source(r), web.Cookie(r, a.deviceCookie()))
 	if msg, ok := throttledMsg(err); ok {
 		fe.Add(field, msg)
 	} else if errors.Is(err, auth.ErrBadCredentials) {

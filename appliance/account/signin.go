@@ -41,7 +41,7 @@ func (a *Area) serveSignInPost(w http.ResponseWriter, r *http.Request) error {
 	}
 	username := strings.TrimSpace(first(form, "username"))
 	next := safeNext(first(form, "next"), a.cfg.Home)
-	u, err := a.auth.Authenticate(r.Context(), a.cfg.Realm, username, first(form, "password"), a.source(r))
+	u, err := a.auth.AuthenticateDevice(r.Context(), a.cfg.Realm, username, first(form, "password"), a.source(r), web.Cookie(r, a.deviceCookie()))
 	if err != nil {
 		v := a.View(r, nil, "Sign in")
 		v.Form = url.Values{"username": {username}, "next": {first(form, "next")}}
@@ -51,6 +51,9 @@ func (a *Area) serveSignInPost(w http.ResponseWriter, r *http.Request) error {
 		case throttled:
 			d.Message, status = msg, http.StatusTooManyRequests
 		case errors.Is(err, auth.ErrBadCredentials):
+			if err := a.signInFailed(r, auth.User{}, username); err != nil {
+				return err
+			}
 			d.Message = "The username or password is not right. Check both and try again."
 		default:
 			return err
@@ -73,7 +76,9 @@ func (a *Area) serveSignInPost(w http.ResponseWriter, r *http.Request) error {
 	if pending {
 		return web.Redirect(w, r, a.path("/2fa")+"?next="+url.QueryEscape(next))
 	}
-	a.log.Info("signed in", "realm", a.cfg.Realm, "user", u.Username)
+	if err := a.signedIn(w, r, u, false); err != nil {
+		return err
+	}
 	return web.Redirect(w, r, next)
 }
 
@@ -119,6 +124,9 @@ func (a *Area) serveSecondFactorPost(w http.ResponseWriter, r *http.Request) err
 				return err
 			}
 			msg, status = "That code is not right, or was already used. Enter the current code from your authenticator app.", http.StatusUnauthorized
+			if err := a.signInFailed(r, u, ""); err != nil {
+				return err
+			}
 		}
 		v := a.View(r, nil, "Two-step verification")
 		v.Form = url.Values{"next": {first(form, "next")}}
@@ -130,12 +138,21 @@ func (a *Area) serveSecondFactorPost(w http.ResponseWriter, r *http.Request) err
 		return err
 	}
 	a.startSession(w, fresh)
-	a.log.Info("signed in", "realm", a.cfg.Realm, "user", u.Username, "second_factor", "totp")
+	if err := a.signedIn(w, r, u, true); err != nil {
+		return err
+	}
 	return web.Redirect(w, r, next)
 }
 
 func (a *Area) serveSignOut(w http.ResponseWriter, r *http.Request) error {
 	if raw := web.Cookie(r, a.cookie()); raw != "" {
+		se, u, err := a.auth.Lookup(r.Context(), a.cfg.Realm, raw)
+		if err == nil && !se.Pending {
+			who := &Who{User: u, Session: se, raw: raw}
+			if err := a.event(r, Event{Action: EventSignOut, By: who, User: u, Source: a.source(r)}); err != nil {
+				return err
+			}
+		}
 		if err := a.auth.EndSession(r.Context(), a.cfg.Realm, raw); err != nil && !errors.Is(err, auth.ErrSessionExpired) {
 			return err
 		}
@@ -244,6 +261,9 @@ func (a *Area) serveSetupPost(w http.ResponseWriter, r *http.Request) error {
 			}
 			a.startSession(w, raw)
 			a.log.Info("first administrator created", "realm", a.cfg.Realm, "user", u.Username)
+			if err := a.signedIn(w, r, u, false); err != nil {
+				return err
+			}
 			return web.Redirect(w, r, a.path("/account")+"?welcome=1")
 		}
 		if !fieldErrors(err, fe) {

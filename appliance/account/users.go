@@ -134,6 +134,12 @@ func (a *Area) serveUserAction(w http.ResponseWriter, r *http.Request, who *Who)
 		return web.ErrNotFound
 	}
 	ctx := r.Context()
+	target, err := a.auth.User(ctx, a.cfg.Realm, id)
+	if errors.Is(err, auth.ErrNotFound) {
+		return web.ErrNotFound
+	} else if err != nil {
+		return err
+	}
 	var done string
 	switch r.PathValue("action") {
 	case "disable":
@@ -169,6 +175,10 @@ func (a *Area) serveUserAction(w http.ResponseWriter, r *http.Request, who *Who)
 		if err := fn(r, who, id); err != nil {
 			return err
 		}
+	}
+	action := map[string]EventAction{"disabled": EventDisabled, "enabled": EventEnabled, "ended": EventSessionsEnded, "deleted": EventDeleted}[done]
+	if err := a.event(r, Event{Action: action, By: who, User: target, Source: a.source(r)}); err != nil {
+		return err
 	}
 	a.log.Info("user changed", "realm", a.cfg.Realm, "by", who.User.Username, "user_id", id, "action", done)
 	return web.Redirect(w, r, a.path("/users")+"?done="+done)

@@ -80,6 +80,21 @@ func (a *Admin) Routes(rt *web.Router) {
 		}
 		return nil
 	})
+	// Sign-ins, failures, sign-outs and account changes go to the audit log.
+	a.area.OnEvent(func(r *http.Request, ev account.Event) error {
+		rec := desk.AccountRecord{Action: string(ev.Action), UserID: ev.User.ID, Name: ev.User.Username, Source: ev.Source}
+		if ev.By != nil && ev.By.User.ID != ev.User.ID {
+			actor, err := a.actor(r, ev.By)
+			if err != nil {
+				return err
+			}
+			rec.By = actor
+		}
+		if ev.SecondFactor {
+			rec.Note = "With a code from an authenticator app."
+		}
+		return a.desk.RecordAccount(r.Context(), rec)
+	})
 	rt.Pages().MustAdd(templates, "templates/*.html")
 	all := func(*http.Request, *account.Who) bool { return true }
 	a.area.AddNavFunc("Dashboard", "/login/dashboard", all)
@@ -139,10 +154,12 @@ func (a *Admin) render(w http.ResponseWriter, r *http.Request, status int, name 
 
 type dashboard struct {
 	KeyAlert time.Time
-	Admin    bool
-	Users    int
-	TOTP     bool
-	Cards    []card
+	// Attacks are accounts sprayed with wrong passwords from many places.
+	Attacks []auth.Attack
+	Admin   bool
+	Users   int
+	TOTP    bool
+	Cards   []card
 }
 
 // card is a tile of the dashboard leading to one part of the desk.
@@ -158,6 +175,7 @@ func (a *Admin) serveDashboard(w http.ResponseWriter, r *http.Request, who *acco
 		if alerts := a.desk.KeyAlerts(); len(alerts) > 0 {
 			d.KeyAlert = alerts[0]
 		}
+		d.Attacks = a.auth.SignInAttacks(auth.Site)
 		users, err := a.auth.Users(ctx, auth.Site)
 		if err != nil {
 			return err

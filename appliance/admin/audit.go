@@ -28,6 +28,7 @@ var auditKinds = []option{
 	{Value: "technician", Label: "Technician"},
 	{Value: "issue-type", Label: "Issue type"},
 	{Value: "site", Label: "Public site"},
+	{Value: desk.KindAccount, Label: "Account"},
 }
 
 type auditPage struct {
@@ -147,6 +148,18 @@ func verb(action string) string {
 		return "Changed"
 	case "delete":
 		return "Deleted"
+	case "sign-in":
+		return "Signed in"
+	case "sign-in-failed":
+		return "Failed sign-in"
+	case "sign-out":
+		return "Signed out"
+	case "disable":
+		return "Disabled"
+	case "enable":
+		return "Enabled"
+	case "end-sessions":
+		return "Sessions ended"
 	}
 	return action
 }

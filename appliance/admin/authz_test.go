@@ -46,13 +46,14 @@ var roles = []string{T, CM, TM, AD}
 // channel the channel manager manages and one it does not, an issue type
 // on each, a team and a public site.
 type fixture struct {
-	t      *testing.T
-	h      http.Handler
-	auth   *auth.Service
-	desk   *desk.Service
-	routes []web.Route // the routes admin registered
-	root   desk.Actor
-	user   map[string]uint64 // role (or "other") → user id
+	t         *testing.T
+	h         http.Handler
+	auth      *auth.Service
+	authClock *time.Time // the accounts' clock
+	desk      *desk.Service
+	routes    []web.Route // the routes admin registered
+	root      desk.Actor
+	user      map[string]uint64 // role (or "other") → user id
 	// Objects of the desk.
 	managed, foreign           uint64 // channels
 	issueManaged, issueForeign uint64
@@ -71,7 +72,9 @@ func newFixture(t *testing.T) *fixture {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { db.Close() })
-	a, err := auth.New(db, auth.Config{Argon: auth.Params{Time: 1, MemoryKiB: 64, Threads: 1}}, quiet())
+	authClock := new(time.Time)
+	*authClock = time.Date(2026, 11, 21, 9, 0, 0, 0, time.UTC)
+	a, err := auth.New(db, auth.Config{Argon: auth.Params{Time: 1, MemoryKiB: 64, Threads: 1}, Now: func() time.Time { return *authClock }}, quiet())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -82,7 +85,7 @@ func newFixture(t *testing.T) *fixture {
 		Profile: func(id uint64) string { return fmt.Sprintf("/login/technicians/%d", id) }}, a, rt, quiet())
 	n := len(rt.Routes())
 	admin.New(site, a, d).Routes(rt)
-	f := &fixture{t: t, h: rt.Handler(), auth: a, desk: d, routes: rt.Routes()[n:], user: map[string]uint64{}, session: map[string]*http.Cookie{}}
+	f := &fixture{t: t, h: rt.Handler(), auth: a, authClock: authClock, desk: d, routes: rt.Routes()[n:], user: map[string]uint64{}, session: map[string]*http.Cookie{}}
 	site.Routes()
 
 	photo := pngBytes(t)
@@ -143,6 +146,18 @@ func newFixture(t *testing.T) *fixture {
 	}
 	f.csrf = m[1]
 	return f
+}
+
+// signInAgain gives the users of roles fresh login sessions.
+func (f *fixture) signInAgain(roles ...string) {
+	f.t.Helper()
+	for _, role := range roles {
+		raw, _, err := f.auth.NewSession(ctx, auth.Site, f.user[role], false, "127.0.0.1", "test")
+		if err != nil {
+			f.t.Fatal(err)
+		}
+		f.session[role] = &http.Cookie{Name: "__Host-sb-site", Value: raw}
+	}
 }
 
 func pngBytes(t *testing.T) []byte {

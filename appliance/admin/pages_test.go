@@ -6,12 +6,14 @@ import (
 	"fmt"
 	"html"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"regexp"
 	"slices"
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/switchboardhq/switchboard/appliance/auth"
 	"github.com/switchboardhq/switchboard/appliance/desk"
@@ -320,5 +322,88 @@ func TestDisablingAUserTakesItOffThePublicList(t *testing.T) {
 	}
 	if p, _ := f.desk.Technician(ctx, id); p.Availability != desk.Away {
 		t.Fatalf("a disabled technician is %s", p.Availability)
+	}
+}
+
+// TestAccountEventsAreAudited: sign-ins (right and wrong), sign-outs and
+// account changes are in the /login audit log, with their source address;
+// a name no account has is not kept.
+func TestAccountEventsAreAudited(t *testing.T) {
+	f := newFixture(t)
+	tech := strings.ReplaceAll(T, "-", "") + "user"
+	signIn := func(name, pw string) *httptest.ResponseRecorder {
+		return f.request("POST", "/login", "", url.Values{"username": {name}, "password": {pw}}, false)
+	}
+	if rec := signIn(tech, "not the password"); rec.Code != http.StatusUnauthorized {
+		t.Fatalf("wrong password: %d", rec.Code)
+	}
+	if rec := signIn("hunter2-typed-as-a-name", "not the password"); rec.Code != http.StatusUnauthorized {
+		t.Fatalf("unknown name: %d", rec.Code)
+	}
+	rec := signIn(tech, "a long enough password")
+	if rec.Code != http.StatusSeeOther {
+		t.Fatalf("sign-in: %d", rec.Code)
+	}
+	device := false
+	for _, c := range rec.Result().Cookies() {
+		device = device || (c.Name == "__Host-sb-device-site" && c.Value != "" && c.MaxAge > 100*24*3600 && c.Secure && c.HttpOnly)
+	}
+	if !device {
+		t.Fatal("a complete sign-in does not make the browser known")
+	}
+	if rec := f.request("POST", "/login/signout", "other", url.Values{}, false); rec.Code != http.StatusSeeOther {
+		t.Fatalf("sign-out: %d", rec.Code)
+	}
+	id := f.user[TM]
+	for _, action := range []string{"disable", "enable", "sessions", "delete"} {
+		if rec := f.request("POST", fmt.Sprintf("/login/users/%d/%s", id, action), AD, url.Values{}, false); rec.Code != http.StatusSeeOther {
+			t.Fatalf("%s: %d", action, rec.Code)
+		}
+	}
+	entries, err := f.desk.Audit(ctx, f.root, desk.AuditFilter{Kind: desk.KindAccount})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, e := range entries {
+		got = append(got, e.Action+" "+e.Object+" by "+e.Actor+" from "+e.Source)
+	}
+	slices.Reverse(got)
+	want := []string{
+		"sign-in-failed technicianuser by technicianuser from 192.0.2.1",
+		"sign-in-failed (no such account) by (no such account) from 192.0.2.1",
+		"sign-in technicianuser by technicianuser from 192.0.2.1",
+		"sign-out otheruser by otheruser from 192.0.2.1",
+		"disable technicianmanageruser by User admin from 192.0.2.1",
+		"enable technicianmanageruser by User admin from 192.0.2.1",
+		"end-sessions technicianmanageruser by User admin from 192.0.2.1",
+		"delete technicianmanageruser by User admin from 192.0.2.1",
+	}
+	if !slices.Equal(got, want) {
+		t.Fatalf("account entries:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+	body := f.request("GET", "/login/audit?kind=account", AD, nil, false).Body.String()
+	if strings.Contains(body, "hunter2") || !strings.Contains(body, "Failed sign-in") || !strings.Contains(body, "From 192.0.2.1.") {
+		t.Fatalf("audit page:\n%s", body)
+	}
+}
+
+// TestDashboardShowsSignInAttack: a spray of wrong passwords at one account
+// from many addresses shows on the admin dashboard.
+func TestDashboardShowsSignInAttack(t *testing.T) {
+	f := newFixture(t)
+	for i := range 12 {
+		*f.authClock = f.authClock.Add(time.Hour) // past every delay
+		if _, err := f.auth.Authenticate(ctx, auth.Site, "adminuser", "wrong password", fmt.Sprintf("198.51.100.%d", i)); !errors.Is(err, auth.ErrBadCredentials) {
+			t.Fatal(err)
+		}
+	}
+	f.signInAgain(AD, T) // the day of spraying outlived their sessions
+	body := f.request("GET", "/login/dashboard", AD, nil, false).Body.String()
+	if !strings.Contains(body, `id="signin-attacks"`) || !strings.Contains(body, "<strong>adminuser</strong>") {
+		t.Fatalf("dashboard:\n%s", body)
+	}
+	if body := f.request("GET", "/login/dashboard", T, nil, false).Body.String(); strings.Contains(body, "signin-attacks") {
+		t.Fatal("a technician sees the attack alert")
 	}
 }

@@ -12,8 +12,11 @@
 // as keyed hashes made with the box's "token-key" (see [Service.KeyedHash]);
 // a copy of the store file therefore does not yield usable session cookies.
 //
-// Sign-in failures are throttled in memory per account and per source address
-// with a growing delay; the second factor shares the throttle. Every write is
+// Sign-in failures are throttled in memory with a growing delay per source
+// address (IPv6 by /64), per account and source, and per account — the last
+// waived for a browser the account signed in from before (a device token), so
+// a spray of wrong passwords cannot lock the owner out; the second factor
+// shares the throttle. Sprays show in SignInAttacks. Every write is
 // acknowledged only after its transaction committed, and methods join a
 // transaction carried by their context (see store.WithTx).
 package auth
@@ -147,6 +150,7 @@ type Service struct {
 	dummy    string        // hash verified for unknown users, so they cost the same
 	hashSem  chan struct{} // caps concurrent Argon2id computations
 	throttle *throttle
+	attacks  *attacks
 
 	// hashHook, if set (by tests), runs inside the hashing semaphore before
 	// each Argon2id computation.
@@ -203,6 +207,7 @@ func New(db *store.DB, cfg Config, log *slog.Logger) (*Service, error) {
 		key:      key,
 		hashSem:  make(chan struct{}, cfg.HashConcurrency),
 		throttle: newThrottle(cfg.Now, throttleLimit),
+		attacks:  newAttacks(cfg.Now),
 	}
 	s.dummy, err = encodeHash(cfg.Argon, randomBytes(32), randomBytes(saltLen))
 	if err != nil {

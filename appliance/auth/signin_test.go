@@ -3,6 +3,7 @@ package auth
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -139,5 +140,89 @@ func TestAuthenticateCancelled(t *testing.T) {
 	// A cancelled attempt is neither a failure nor a success.
 	if n := f.svc.throttle.size(); n != 0 {
 		t.Fatalf("%d throttle keys after a cancelled attempt", n)
+	}
+}
+
+// TestSignInSprayKeepsOwner is the lockout attack: wrong passwords for a
+// named account from many addresses. The owner's browser, which signed in
+// before, still gets in at once; other browsers are held back; the attack
+// shows to admins.
+func TestSignInSprayKeepsOwner(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	f.mustCreate(t, Site, "alice", RoleAdmin)
+	if _, err := f.svc.Authenticate(ctx, Site, "alice", goodPassword, "192.0.2.1"); err != nil {
+		t.Fatal(err)
+	}
+	device := f.svc.DeviceToken(Site, "Alice")
+	for i := range 40 {
+		src := fmt.Sprintf("198.51.100.%d", i+1)
+		// The attacker waits out the account's delay each time.
+		f.clock.Advance(peek(f.svc.throttle, accountKey(Site, "alice")))
+		if _, err := f.svc.Authenticate(ctx, Site, "alice", "wrong password!", src); !errors.Is(err, ErrBadCredentials) {
+			t.Fatal(err)
+		}
+	}
+	if _, err := f.svc.Authenticate(ctx, Site, "alice", goodPassword, "192.0.2.1"); !errors.Is(err, ErrThrottled) {
+		t.Fatalf("a new browser was not held back during the spray: %v", err)
+	}
+	if _, err := f.svc.AuthenticateDevice(ctx, Site, "alice", goodPassword, "192.0.2.1", device); err != nil {
+		t.Fatalf("the owner's browser was locked out: %v", err)
+	}
+	// A token is bound to its account and cannot be forged.
+	if _, err := f.svc.AuthenticateDevice(ctx, Site, "alice", goodPassword, "192.0.2.1", f.svc.DeviceToken(Site, "bob")); !errors.Is(err, ErrThrottled) {
+		t.Fatalf("another account's token waived the throttle: %v", err)
+	}
+	if _, err := f.svc.AuthenticateDevice(ctx, Site, "alice", goodPassword, "192.0.2.1", device[:len(device)-2]+"AA"); !errors.Is(err, ErrThrottled) {
+		t.Fatalf("a forged token waived the throttle: %v", err)
+	}
+	// Nor does a spray from the owner's own network (one office address).
+	for _, name := range []string{"bob", "carol", "dave"} {
+		f.svc.Authenticate(ctx, Site, name, "wrong password!", "192.0.2.99")
+	}
+	if _, err := f.svc.Authenticate(ctx, Site, "erin", "wrong password!", "192.0.2.99"); !errors.Is(err, ErrThrottled) {
+		t.Fatalf("the spraying source is not held back: %v", err)
+	}
+	if _, err := f.svc.AuthenticateDevice(ctx, Site, "alice", goodPassword, "192.0.2.99", device); err != nil {
+		t.Fatalf("the owner's browser was locked out by its own network: %v", err)
+	}
+	// The device's own failures still hold it back.
+	for range 3 {
+		f.svc.AuthenticateDevice(ctx, Site, "alice", "wrong password!", "192.0.2.1", device)
+	}
+	if _, err := f.svc.AuthenticateDevice(ctx, Site, "alice", goodPassword, "192.0.2.1", device); !errors.Is(err, ErrThrottled) {
+		t.Fatalf("guessing with a device token is not throttled: %v", err)
+	}
+	attacks := f.svc.SignInAttacks(Site)
+	if len(attacks) != 1 || attacks[0].Username != "alice" || attacks[0].Sources != 41 || attacks[0].Failures != 43 {
+		t.Fatalf("attacks: %+v", attacks)
+	}
+	if got := f.svc.SignInAttacks(Box); len(got) != 0 {
+		t.Fatalf("box realm shows the site's attack: %+v", got)
+	}
+}
+
+// TestSignInIPv6Prefix: the addresses of one /64 are one source.
+func TestSignInIPv6Prefix(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	for i := range 3 {
+		f.svc.Authenticate(ctx, Site, fmt.Sprint("name", i), "wrong password!", fmt.Sprintf("2001:db8:1:2::%x", i+1))
+	}
+	if _, err := f.svc.Authenticate(ctx, Site, "other", "wrong password!", "2001:db8:1:2:ffff::9"); !errors.Is(err, ErrThrottled) {
+		t.Fatalf("a spray from one /64 is not throttled: %v", err)
+	}
+	if _, err := f.svc.Authenticate(ctx, Site, "other", "wrong password!", "2001:db8:1:3::1"); !errors.Is(err, ErrBadCredentials) {
+		t.Fatalf("the next /64 is held back too: %v", err)
+	}
+	for in, want := range map[string]string{
+		"2001:db8::1":      srcPrefix + "2001:db8::/64",
+		"::ffff:192.0.2.7": srcPrefix + "192.0.2.7",
+		"fe80::1%eth0":     srcPrefix + "fe80::/64",
+		"not an address":   srcPrefix + "not an address",
+	} {
+		if got := sourceKey(in); got != want {
+			t.Errorf("sourceKey(%q) = %q, want %q", in, got, want)
+		}
 	}
 }

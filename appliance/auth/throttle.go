@@ -2,6 +2,7 @@ package auth
 
 import (
 	"container/list"
+	"strings"
 	"sync"
 	"time"
 )
@@ -25,9 +26,10 @@ const (
 )
 
 // throttle delays sign-in attempts after repeated failures, in memory. An
-// attempt names up to two keys: an account key, cleared by a success, and a
-// source key (the client's address), only halved by a success so one good
-// sign-in from a shared address does not wipe out a spray of bad ones.
+// attempt names a few keys (see signin.go): account keys, cleared by a
+// success, and a source key (the client's address, prefix "src"), only halved
+// by a success so one good sign-in from a shared address does not wipe out a
+// spray of bad ones.
 //
 // After free consecutive failures on a key, each further attempt must wait
 // base after the last failure, doubling per further failure up to max.
@@ -82,15 +84,18 @@ func (t *throttle) delay(n int) time.Duration {
 	return min(d, t.max)
 }
 
-// begin reserves an attempt on account and source; an empty key is not
-// counted. It returns 0 once reserved, or how long to wait, reserving nothing.
-// Every reservation must be ended with end.
-func (t *throttle) begin(account, source string) time.Duration {
+// halvedOnSuccess reports whether a success only halves k's failures.
+func halvedOnSuccess(k string) bool { return strings.HasPrefix(k, srcPrefix) }
+
+// begin reserves an attempt on keys; an empty key is not counted. It returns
+// 0 once reserved, or how long to wait, reserving nothing. Every reservation
+// must be ended with end on the same keys.
+func (t *throttle) begin(keys ...string) time.Duration {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	now := t.now()
 	var wait time.Duration
-	for _, k := range [2]string{account, source} {
+	for _, k := range keys {
 		if k != "" {
 			wait = max(wait, t.waitLocked(k, now))
 		}
@@ -98,7 +103,7 @@ func (t *throttle) begin(account, source string) time.Duration {
 	if wait > 0 {
 		return wait
 	}
-	for _, k := range [2]string{account, source} {
+	for _, k := range keys {
 		if k != "" {
 			t.entryLocked(k, now).inflight++
 		}
@@ -107,11 +112,11 @@ func (t *throttle) begin(account, source string) time.Duration {
 }
 
 // end records the outcome of an attempt reserved by begin.
-func (t *throttle) end(account, source string, o outcome) {
+func (t *throttle) end(o outcome, keys ...string) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	now := t.now()
-	for i, k := range [2]string{account, source} {
+	for _, k := range keys {
 		if k == "" {
 			continue
 		}
@@ -133,10 +138,10 @@ func (t *throttle) end(account, source string, o outcome) {
 			e.last = now
 			t.lru.MoveToFront(t.entries[k])
 		case succeeded:
-			if i == 0 {
-				e.failures = 0
-			} else {
+			if halvedOnSuccess(k) {
 				e.failures /= 2
+			} else {
+				e.failures = 0
 			}
 		}
 		if e.failures == 0 && e.inflight == 0 {

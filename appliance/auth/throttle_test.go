@@ -11,7 +11,7 @@ func fail(t *testing.T, th *throttle, account, source string) {
 	if wait := th.begin(account, source); wait != 0 {
 		t.Fatalf("begin(%q, %q) refused for %v", account, source, wait)
 	}
-	th.end(account, source, failed)
+	th.end(failed, account, source)
 }
 
 // peek is how long an attempt on key must wait, without reserving one.
@@ -66,39 +66,39 @@ func TestThrottleSuccess(t *testing.T) {
 	th := newThrottle(clock.Now, 100)
 	// Failures from one source spread over several accounts.
 	for i := range 3 {
-		fail(t, th, fmt.Sprint("acct", i), "src")
+		fail(t, th, fmt.Sprint("acct", i), srcPrefix+"x")
 	}
-	if got := th.begin("acct9", "src"); got != time.Second {
+	if got := th.begin("acct9", srcPrefix+"x"); got != time.Second {
 		t.Fatalf("source after 3 failures: wait %v", got)
 	}
 	clock.Advance(time.Second)
-	if got := th.begin("acct0", "src"); got != 0 {
+	if got := th.begin("acct0", srcPrefix+"x"); got != 0 {
 		t.Fatalf("after the window: %v", got)
 	}
-	th.end("acct0", "src", succeeded)
+	th.end(succeeded, "acct0", srcPrefix+"x")
 	// The account key is cleared; the source key is halved to 1 failure.
 	th.mu.Lock()
 	_, acct := th.entries["acct0"]
-	src := th.entries["src"].Value.(*throttleEntry).failures
+	src := th.entries[srcPrefix+"x"].Value.(*throttleEntry).failures
 	th.mu.Unlock()
 	if acct || src != 1 {
 		t.Fatalf("after success: account remembered %v, source failures %d", acct, src)
 	}
-	fail(t, th, "acct5", "src")
-	fail(t, th, "acct6", "src")
-	if got := th.begin("acct7", "src"); got != time.Second {
+	fail(t, th, "acct5", srcPrefix+"x")
+	fail(t, th, "acct6", srcPrefix+"x")
+	if got := th.begin("acct7", srcPrefix+"x"); got != time.Second {
 		t.Fatalf("source at 3 failures again: wait %v", got)
 	}
 	// An abandoned attempt counts for nothing.
 	clock.Advance(time.Second)
-	if got := th.begin("acct7", "src"); got != 0 {
+	if got := th.begin("acct7", srcPrefix+"x"); got != 0 {
 		t.Fatal(got)
 	}
-	th.end("acct7", "src", abandoned)
-	if got := th.begin("acct7", "src"); got != 0 {
+	th.end(abandoned, "acct7", srcPrefix+"x")
+	if got := th.begin("acct7", srcPrefix+"x"); got != 0 {
 		t.Fatalf("abandoned attempt counted: %v", got)
 	}
-	th.end("acct7", "src", abandoned)
+	th.end(abandoned, "acct7", srcPrefix+"x")
 }
 
 // TestThrottleInFlight checks that attempts not yet judged count as failures,
@@ -114,12 +114,12 @@ func TestThrottleInFlight(t *testing.T) {
 	if got := th.begin("acct", "src9"); got != time.Second {
 		t.Fatalf("fourth parallel attempt: wait %v", got)
 	}
-	th.end("acct", "src0", succeeded)
+	th.end(succeeded, "acct", "src0")
 	if got := th.begin("acct", "src9"); got != 0 {
 		t.Fatalf("after one ended: wait %v", got)
 	}
 	for _, s := range []string{"src1", "src2", "src9"} {
-		th.end("acct", s, abandoned)
+		th.end(abandoned, "acct", s)
 	}
 	if n := th.size(); n != 0 {
 		t.Fatalf("%d keys remembered with nothing to remember", n)
@@ -163,7 +163,7 @@ func TestThrottleForgets(t *testing.T) {
 	if got := th.begin("acct", ""); got != 0 {
 		t.Fatalf("a day later: %v", got)
 	}
-	th.end("acct", "", succeeded)
+	th.end(succeeded, "acct", "")
 	if n := th.size(); n != 0 {
 		t.Fatalf("%d keys remembered", n)
 	}

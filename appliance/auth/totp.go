@@ -146,7 +146,7 @@ func (s *Service) VerifyTOTP(ctx context.Context, realm Realm, id uint64, code, 
 		return &ThrottledError{RetryAfter: wait}
 	}
 	result := abandoned
-	defer func() { s.throttle.end(acct, src, result) }()
+	defer func() { s.throttle.end(result, acct, src) }()
 
 	var u User
 	err := s.db.View(ctx, func(tx *bolt.Tx) error {

@@ -321,6 +321,22 @@ func (s *Service) User(ctx context.Context, realm Realm, id uint64) (User, error
 	return u.public(), err
 }
 
+// UserNamed returns the user of realm called username (any case), or
+// ErrNotFound.
+func (s *Service) UserNamed(ctx context.Context, realm Realm, username string) (User, error) {
+	name, err := normalizeUsername(username)
+	if err != nil {
+		return User{}, ErrNotFound
+	}
+	var u User
+	err = s.db.View(ctx, func(tx *bolt.Tx) error {
+		var err error
+		u, err = userByName(tx, realm, name)
+		return err
+	})
+	return u.public(), err
+}
+
 // updateUser applies fn to user id of realm in one write transaction.
 func (s *Service) updateUser(ctx context.Context, realm Realm, id uint64, fn func(tx *bolt.Tx, u *User) error) error {
 	return s.db.Update(ctx, func(tx *bolt.Tx) error {

@@ -17,6 +17,7 @@ import (
 	"time"
 
 	bolt "go.etcd.io/bbolt"
+	"golang.org/x/time/rate"
 
 	"github.com/switchboardhq/switchboard/appliance/store"
 )
@@ -108,6 +109,8 @@ type Service struct {
 	guard *keyGuard
 	// codeGuard limits wrong classic SOS codes per technician.
 	codeGuard *keyGuard
+	// failed bounds the failed sign-ins listed in the audit log.
+	failed *failedLimiter
 }
 
 // New returns the desk over db; now is the clock (time.Now when nil).
@@ -115,7 +118,8 @@ func New(db *store.DB, now func() time.Time, log *slog.Logger) *Service {
 	if now == nil {
 		now = time.Now
 	}
-	return &Service{db: db, now: now, log: log, guard: newKeyGuard(now, DefaultKeyBudget), codeGuard: newKeyGuard(now, DefaultKeyBudget)}
+	return &Service{db: db, now: now, log: log, guard: newKeyGuard(now, DefaultKeyBudget), codeGuard: newKeyGuard(now, DefaultKeyBudget),
+		failed: &failedLimiter{lim: rate.NewLimiter(rate.Every(failedEvery), failedBurst)}}
 }
 
 func root(tx *bolt.Tx, sub []byte) *bolt.Bucket {

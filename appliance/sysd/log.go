@@ -22,15 +22,16 @@ const SyslogIdentifier = "applianced"
 // journald natively: the level becomes PRIORITY, the message MESSAGE, and
 // each attribute an upper-case field ("subsys" becomes SUBSYS, a group "http"
 // with key "status" becomes HTTP_STATUS). Otherwise it writes text lines to
-// w. A nil level means slog.LevelInfo.
+// w. A nil level means slog.LevelInfo. Lines below error level that repeat
+// one message are limited to 20 a minute (LimitRepeats).
 func NewLogger(w io.Writer, level slog.Leveler) *slog.Logger {
 	if level == nil {
 		level = slog.LevelInfo
 	}
 	if toJournal() {
-		return slog.New(newJournalHandler(journal.Send, level))
+		return slog.New(LimitRepeats(newJournalHandler(journal.Send, level)))
 	}
-	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: level}))
+	return slog.New(LimitRepeats(slog.NewTextHandler(w, &slog.HandlerOptions{Level: level})))
 }
 
 func toJournal() bool {
