@@ -12,6 +12,7 @@ import (
 	"unicode"
 	"unicode/utf8"
 
+	"github.com/switchboardhq/switchboard/appliance/text"
 	bolt "go.etcd.io/bbolt"
 )
 
@@ -80,6 +81,9 @@ func checkDisplayName(name string) error {
 		if unicode.IsControl(r) {
 			return invalid("display_name", "remove control characters such as tabs and line breaks")
 		}
+	}
+	if text.HasBidiControl(name) {
+		return invalid("display_name", text.BidiMessage)
 	}
 	return nil
 }

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"unicode/utf8"
 
+	"github.com/switchboardhq/switchboard/appliance/text"
 	bolt "go.etcd.io/bbolt"
 )
 
@@ -38,6 +39,8 @@ func checkName(fe *FieldErrors, field, name string) {
 		fe.add(field, "Enter a name.")
 	case n > MaxNameLen:
 		fe.add(field, fmt.Sprintf("Use at most %d characters (this has %d).", MaxNameLen, n))
+	case text.HasBidiControl(name):
+		fe.add(field, text.BidiMessage)
 	}
 }
 

@@ -11,6 +11,7 @@ import (
 	bolt "go.etcd.io/bbolt"
 
 	"github.com/switchboardhq/switchboard/appliance/bus"
+	sbtext "github.com/switchboardhq/switchboard/appliance/text"
 )
 
 // MaxChat bounds one chat message.
@@ -26,8 +27,10 @@ type Message struct {
 	Text   string    `json:"text"`
 }
 
+// checkChat returns text as it is kept: trimmed, without bidirectional
+// controls (which could make a line read as something else), or why not.
 func checkChat(text string) (string, error) {
-	text = strings.TrimSpace(text)
+	text = strings.TrimSpace(sbtext.StripBidiControls(text))
 	switch {
 	case text == "":
 		return "", &FieldError{"text", "Type a message first."}

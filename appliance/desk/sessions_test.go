@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -350,6 +351,8 @@ func TestCustomerInputChecks(t *testing.T) {
 		"long description": {Name: "x", Description: string(make([]rune, 2001)), Custom: []Answer{{"Asset tag", "1"}}},
 		"missing custom":   {Name: "x"},
 		"long custom":      {Name: "x", Custom: []Answer{{"Asset tag", "12345678901"}}},
+		"reversed name":    {Name: "Cleo \u202Eevil", Custom: []Answer{{"Asset tag", "1"}}},
+		"isolate in field": {Name: "x", Custom: []Answer{{"Asset tag", "\u20661\u2069"}}},
 	}
 	for name, c := range cases {
 		if _, _, err := f.d.StartWithTechnician(ctx, site, 2, c); !errors.Is(err, ErrInvalid) {
@@ -358,6 +361,23 @@ func TestCustomerInputChecks(t *testing.T) {
 	}
 	if _, err := f.d.Say(ctx, f.ann, 999, "x"); err == nil {
 		t.Error("chat into a missing session")
+	}
+	// A technician's name is refused the same way, with a message.
+	err := CheckTechnician(&Technician{PrivateName: "Ann", PublicName: "Ann \u202Egro.live"})
+	if !errors.Is(err, ErrInvalid) || !strings.Contains(err.Error(), "direction") {
+		t.Errorf("technician name: %v", err)
+	}
+	// Chat keeps the words and drops the controls.
+	ss, _, err := f.d.StartWithTechnician(ctx, f.site, 2, Customer{Name: "Cleo"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.d.Accept(ctx, f.ann, ss.ID); err != nil {
+		t.Fatal(err)
+	}
+	m, err := f.d.CustomerSays(ctx, ss, "open \u202Efdp.exe now")
+	if err != nil || m.Text != "open fdp.exe now" {
+		t.Fatalf("chat with a control: %q %v", m.Text, err)
 	}
 }
 

@@ -11,6 +11,7 @@ import (
 	bolt "go.etcd.io/bbolt"
 
 	"github.com/switchboardhq/switchboard/appliance/bus"
+	"github.com/switchboardhq/switchboard/appliance/text"
 )
 
 // Purposes of keyed hashes made by the desk.
@@ -72,6 +73,8 @@ func CheckCustomer(site Site, c *Customer) error {
 			fe.add(field, "Please fill this in.")
 		case utf8.RuneCountInString(v) > max:
 			fe.add(field, fmt.Sprintf("Please keep this under %d characters.", max))
+		case text.HasBidiControl(v):
+			fe.add(field, text.BidiMessage)
 		}
 		return v
 	}

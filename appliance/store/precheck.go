@@ -73,11 +73,11 @@ func precheck(path string) error {
 		return fmt.Errorf("store: %w", err)
 	}
 	size := fi.Size()
-	if size == 0 {
-		return nil
-	}
 	bad := func(format string, args ...any) error {
 		return fmt.Errorf("store %s: %w (%s)", path, ErrCorrupt, fmt.Sprintf(format, args...))
+	}
+	if size == 0 {
+		return bad("the file is empty: restore a backup, or move it away to start a new box")
 	}
 	readAt := func(off, n int64) ([]byte, error) {
 		b := make([]byte, n)

@@ -101,13 +101,17 @@ type DB struct {
 func (db *DB) Counts() (updates, views uint64) { return db.updates.Load(), db.views.Load() }
 
 // Open opens (creating if needed) the store file in dir, checks it and runs
-// every pending migration. It fails with ErrCorrupt on a damaged file and
-// ErrNewerSchema on a file from a newer release, and never panics.
+// every pending migration. It fails with ErrCorrupt on a damaged file — an
+// empty one included — and ErrNewerSchema on a file from a newer release, and
+// never panics.
 func Open(dir string) (*DB, error) {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, fmt.Errorf("store: %w", err)
 	}
 	path := filepath.Join(dir, FileName)
+	if err := create(path); err != nil {
+		return nil, err
+	}
 	db, err := openFile(path, false)
 	if err != nil {
 		return nil, err
@@ -117,6 +121,30 @@ func Open(dir string) (*DB, error) {
 		return nil, err
 	}
 	return db, nil
+}
+
+// create makes a new, initialized store file at path when there is none. The
+// file is built under a temporary name and renamed into place, so a store
+// file is never empty or half-initialized by a crash on first start: an
+// empty file at path is damage (a wiped disk, a bad copy), refused by Open
+// rather than taken for a new box with setup open.
+func create(path string) error {
+	if _, err := os.Lstat(path); err == nil || !errors.Is(err, os.ErrNotExist) {
+		return nil // there is a file (or the error shows when opening it)
+	}
+	tmp := path + ".new"
+	os.Remove(tmp) // left over from a crash during an earlier first start
+	b, err := bolt.Open(tmp, 0o600, &bolt.Options{Timeout: 2 * time.Second})
+	if err != nil {
+		return fmt.Errorf("store: create: %w", err)
+	}
+	if err := b.Close(); err != nil {
+		return fmt.Errorf("store: create: %w", err)
+	}
+	if err := os.Rename(tmp, path); err != nil {
+		return fmt.Errorf("store: create: %w", err)
+	}
+	return syncDir(filepath.Dir(path))
 }
 
 // openFile opens path and verifies its pages. A read-only open does not

@@ -261,6 +261,7 @@ func TestOpenRefusesDamagedStore(t *testing.T) {
 		data []byte
 	}{
 		{"truncated", data[:len(data)/3]},
+		{"empty", nil},
 		{"zeroed header", append(make([]byte, 8192), data[8192:]...)},
 		{"garbage", bytes.Repeat([]byte{0xAB}, len(data))},
 	} {
@@ -277,5 +278,29 @@ func TestOpenRefusesDamagedStore(t *testing.T) {
 				t.Fatal("opening a damaged store changed it")
 			}
 		})
+	}
+}
+
+// TestOpenNewStoreIsNeverEmpty: a first start builds the file under another
+// name, so only a missing file means a new box; a leftover from a crash
+// during a first start is discarded.
+func TestOpenNewStoreIsNeverEmpty(t *testing.T) {
+	d := t.TempDir()
+	os.WriteFile(filepath.Join(d, FileName+".new"), []byte("half-made"), 0o600)
+	db, err := Open(d)
+	if err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+	if _, err := os.Stat(filepath.Join(d, FileName+".new")); !errors.Is(err, os.ErrNotExist) {
+		t.Fatal("the leftover of an interrupted first start is still there")
+	}
+	if fi, err := os.Stat(filepath.Join(d, FileName)); err != nil || fi.Size() == 0 {
+		t.Fatalf("new store: %v", err)
+	}
+	if db, err := Open(d); err != nil {
+		t.Fatalf("reopening: %v", err)
+	} else {
+		db.Close()
 	}
 }

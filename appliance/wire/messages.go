@@ -362,13 +362,15 @@ func checkWhat(d *dec, what string) {
 func validText(b []byte) bool { return utf8.Valid(b) }
 
 // safeName accepts a plain file name: no directories, no dot names, no
-// control characters.
+// control characters, and no bidirectional controls (U+202A–U+202E,
+// U+2066–U+2069, as appliance/text refuses them), which would make
+// "invoice\u202Efdp.exe" show as "invoiceexe.pdf".
 func safeName(n string) bool {
 	if n == "" || n == "." || n == ".." || strings.ContainsAny(n, "/\\\x00") {
 		return false
 	}
 	for _, r := range n {
-		if r < 0x20 || r == 0x7f {
+		if r < 0x20 || r == 0x7f || 0x202A <= r && r <= 0x202E || 0x2066 <= r && r <= 0x2069 {
 			return false
 		}
 	}

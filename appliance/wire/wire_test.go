@@ -103,6 +103,7 @@ func TestBadMessages(t *testing.T) {
 		"not a hello":     {Type: THello, Payload: []byte("GET / HTTP/1.1\r\n")},
 		"trailing bytes":  {Type: TFileAnswer, Payload: append(mustEncodeRaw(FileAnswer{ID: 1}).Payload, 0)},
 		"path in name":    mustEncodeRaw(FileOffer{ID: 1, Name: "../../etc/passwd", Size: 1}),
+		"reversed name":   mustEncodeRaw(FileOffer{ID: 1, Name: "invoice\u202Efdp.exe", Size: 1}),
 		"empty tile":      mustEncodeRaw(Tile{W: 0, H: 4, Encoding: EncRaw}),
 		"bad encoding":    mustEncodeRaw(Tile{W: 1, H: 1, Encoding: 77}),
 		"bad input":       mustEncodeRaw(Input{Kind: 9}),

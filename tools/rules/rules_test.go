@@ -86,7 +86,7 @@ var (
 	wireLeaves = []string{"appliance/wire", "appliance/wire/stamp", "appliance/wire/tile"}
 	// Infrastructure the composition root and others use; no desk, auth,
 	// store or front end.
-	infra    = []string{"appliance/bus", "appliance/config", "appliance/sysd", "appliance/tlscert", "appliance/update", "appliance/clients"}
+	infra    = []string{"appliance/bus", "appliance/config", "appliance/sysd", "appliance/tlscert", "appliance/update", "appliance/clients", "appliance/text"}
 	commands = []string{"cmd/applianced", "cmd/mkbundle", "cmd/mkimage"}
 	// The support app: appliance/wire and its subpackages only.
 	client   = []string{"cmd/supportclient", "cmd/supportclient/client", "cmd/supportclient/prompt", "cmd/supportclient/x11"}
