@@ -38,11 +38,21 @@ type Console struct {
 	heartbeat time.Duration
 	// remote is nil when the engines are not running (unit tests).
 	remote Remote
+	// streams bounds the live event streams per technician and in all.
+	streams *web.Slots
 }
+
+// Live event streams: per technician (consoles open in several tabs and
+// browsers) and box-wide.
+const (
+	maxStreams    = 8
+	maxAllStreams = 2000
+)
 
 // New returns the console over the site realm's account area.
 func New(area *account.Area, d *desk.Service, b *bus.Bus, log *slog.Logger) *Console {
-	return &Console{area: area, desk: d, bus: b, log: log, now: time.Now, heartbeat: Heartbeat}
+	return &Console{area: area, desk: d, bus: b, log: log, now: time.Now, heartbeat: Heartbeat,
+		streams: &web.Slots{PerKey: maxStreams, Total: maxAllStreams}}
 }
 
 // Routes registers the console's pages.

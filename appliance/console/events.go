@@ -14,6 +14,7 @@ import (
 	"github.com/switchboardhq/switchboard/appliance/auth"
 	"github.com/switchboardhq/switchboard/appliance/bus"
 	"github.com/switchboardhq/switchboard/appliance/desk"
+	"github.com/switchboardhq/switchboard/appliance/web"
 )
 
 // Heartbeat is how often an idle event stream gets a comment, which keeps
@@ -123,6 +124,14 @@ func (s *stream) write(chunk string) error {
 // by itself and gets a fresh state, so nothing is lost after a drop.
 func (c *Console) serveEvents(w http.ResponseWriter, r *http.Request, q *req) error {
 	ctx := r.Context()
+	release, err := c.streams.Acquire(q.actor.UserID)
+	switch {
+	case errors.Is(err, web.ErrKeyFull):
+		return web.Error(http.StatusTooManyRequests, fmt.Sprintf("The console is open in more than %d windows.", maxStreams), "Close the consoles you no longer use, then reload this page.")
+	case err != nil:
+		return web.Error(http.StatusServiceUnavailable, "The box is serving as many consoles as it can.", "Wait a minute, then reload this page.")
+	}
+	defer release()
 	watch := newWatcher(q.actor)
 	sub := c.bus.Subscribe(watch.wants, subBuffer)
 	defer sub.Close()

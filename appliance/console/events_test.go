@@ -3,8 +3,10 @@ package console
 import (
 	"bytes"
 	"context"
+	"io"
 	"net/http"
 	"net/http/httptest"
+	"runtime"
 	"strings"
 	"sync"
 	"testing"
@@ -288,5 +290,63 @@ func TestWatcher(t *testing.T) {
 		if got := w.wants(tc.e); got != tc.want {
 			t.Errorf("%s: wants = %v", tc.name, got)
 		}
+	}
+}
+
+// TestEventStreamsPerTechnicianAreBounded: one technician cannot hold more
+// than maxStreams live streams; closing one frees its slot; another
+// technician is not held back.
+func TestEventStreamsPerTechnicianAreBounded(t *testing.T) {
+	e := newEnv(t)
+	ann := e.tech("ann", "Ann", desk.RoleTechnician)
+	bob := e.tech("bob", "Bob", desk.RoleTechnician)
+	e.channels(nil, nil)
+	var open []*sse
+	for range maxStreams {
+		s := ann.events()
+		s.next().state(t)
+		open = append(open, s)
+	}
+	req, _ := http.NewRequest("GET", e.srv.URL+"/console/events", nil)
+	resp, err := ann.client.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusTooManyRequests || !strings.Contains(string(body), "more than 8 windows") {
+		t.Fatalf("stream %d: %d %s", maxStreams+1, resp.StatusCode, body)
+	}
+	bob.events().next().state(t)
+	open[0].cancel()
+	<-open[0].done
+	// The slot is given back when the handler returns, just after the
+	// client side closed: retry until it is.
+	for i := 0; ; i++ {
+		s := func() *sse {
+			cctx, cancel := context.WithCancel(ctx)
+			req, _ := http.NewRequestWithContext(cctx, "GET", e.srv.URL+"/console/events", nil)
+			c := *ann.client
+			c.Timeout = 0
+			resp, err := c.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if resp.StatusCode == http.StatusOK {
+				resp.Body.Close()
+				cancel()
+				return &sse{}
+			}
+			resp.Body.Close()
+			cancel()
+			return nil
+		}()
+		if s != nil {
+			break
+		}
+		if i > 1000 {
+			t.Fatal("the closed stream's slot was never given back")
+		}
+		runtime.Gosched()
 	}
 }

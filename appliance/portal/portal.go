@@ -30,7 +30,7 @@ type Portal struct {
 	starts, chat, typing *web.Limiter
 	// joins limits presentation keys tried per source.
 	joins   *web.Limiter
-	streams streamCount
+	streams web.Slots
 	// remote is nil when the engines are not running (unit tests).
 	remote Remote
 
@@ -49,6 +49,7 @@ func New(d *desk.Service, b *bus.Bus, startsPerMinute int, log *slog.Logger) *Po
 		typing: web.NewLimiter(1, 2*time.Second),
 		joins:  web.NewLimiter(20, 3*time.Second),
 	}
+	p.streams = web.Slots{PerKey: maxStreams, Total: maxAllStreams}
 	if startsPerMinute > 0 {
 		p.starts = web.NewLimiter(startsPerMinute, time.Minute/time.Duration(startsPerMinute))
 	}

@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"sync"
 	"time"
 
 	"github.com/switchboardhq/switchboard/appliance/bus"
@@ -134,10 +133,14 @@ func (p *Portal) serveEvents(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	if !p.streams.acquire(ss.ID) {
+	release, err := p.streams.Acquire(ss.ID)
+	switch {
+	case errors.Is(err, web.ErrKeyFull):
 		return web.Error(http.StatusTooManyRequests, "This session is already open in several windows.", "Close the other windows, then reload this page.")
+	case err != nil:
+		return web.Error(http.StatusServiceUnavailable, "The support site is very busy right now.", "Wait a minute, then reload this page. Your place in the queue is kept.")
 	}
-	defer p.streams.release(ss.ID)
+	defer release()
 	rc := http.NewResponseController(w)
 	rc.SetReadDeadline(time.Time{}) // the stream outlives the server's read timeout
 	sub := p.bus.Subscribe(func(e bus.Event) bool { return e.Session == ss.ID }, 32)
@@ -266,32 +269,8 @@ func (p *Portal) serveLeave(w http.ResponseWriter, r *http.Request) error {
 	return web.Redirect(w, r, "/session")
 }
 
-// maxStreams bounds the live streams one customer session may hold open.
-const maxStreams = 4
-
-// streamCount counts the live streams per session.
-type streamCount struct {
-	mu sync.Mutex
-	n  map[uint64]int
-}
-
-func (c *streamCount) acquire(id uint64) bool {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.n == nil {
-		c.n = map[uint64]int{}
-	}
-	if c.n[id] >= maxStreams {
-		return false
-	}
-	c.n[id]++
-	return true
-}
-
-func (c *streamCount) release(id uint64) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.n[id]--; c.n[id] <= 0 {
-		delete(c.n, id)
-	}
-}
+// Live streams: per customer session (its windows) and box-wide.
+const (
+	maxStreams    = 4
+	maxAllStreams = 5000
+)

@@ -1,6 +1,7 @@
 package web
 
 import (
+	"errors"
 	"net/http"
 	"net/netip"
 	"strconv"
@@ -84,4 +85,50 @@ func TooMany(retry time.Duration) *HTTPError {
 	return &HTTPError{Code: http.StatusTooManyRequests,
 		Msg:  "Too many requests from your network in a short time, so this one was not taken.",
 		Next: "Wait " + strconv.Itoa(max(secs, 1)) + " seconds, then try again."}
+}
+
+// Slots bounds how many long requests (event streams) run at once, per key
+// (a session, a technician) and in all. The zero value is unusable: set
+// PerKey and Total.
+type Slots struct {
+	PerKey, Total int
+
+	mu  sync.Mutex
+	n   map[uint64]int
+	all int
+}
+
+// Errors of Slots.Acquire.
+var (
+	ErrKeyFull = errors.New("too many at once for this key")
+	ErrBoxFull = errors.New("too many at once on the box")
+)
+
+// Acquire takes a slot for key, or fails with ErrKeyFull or ErrBoxFull.
+// Call release once the request ends.
+func (s *Slots) Acquire(key uint64) (release func(), err error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.n == nil {
+		s.n = map[uint64]int{}
+	}
+	switch {
+	case s.n[key] >= s.PerKey:
+		return nil, ErrKeyFull
+	case s.all >= s.Total:
+		return nil, ErrBoxFull
+	}
+	s.n[key]++
+	s.all++
+	var once sync.Once
+	return func() {
+		once.Do(func() {
+			s.mu.Lock()
+			defer s.mu.Unlock()
+			s.all--
+			if s.n[key]--; s.n[key] <= 0 {
+				delete(s.n, key)
+			}
+		})
+	}, nil
 }
