@@ -11,6 +11,7 @@ import (
 	"time"
 
 	bolt "go.etcd.io/bbolt"
+	"golang.org/x/time/rate"
 )
 
 // Session key lifetimes.
@@ -150,8 +151,12 @@ func (s *Service) StartWithKey(ctx context.Context, site Site, key string, c Cus
 
 // keyGuard throttles guessing of 9-digit secrets (session keys, classic
 // codes) per source, with a growing delay, and across the box with a
-// failure budget per hour: past the budget, attempts are spaced out for
-// everyone (one every globalSlowdown) and an alert is raised once per hour.
+// failure budget per hour: past the budget an alert is raised once per hour,
+// a source's first attempt in the hour goes through a fresh lane (a burst of
+// freshBurst, then one every freshEvery, box-wide) and every other attempt
+// is spaced out box-wide (one every globalSlowdown). A real customer thus
+// gets in at once during a spray unless the spray comes from more fresh
+// addresses than the fresh lane holds; a guesser's total stays bounded.
 // An attempt is counted when it starts (take) and refunded when it
 // succeeds, so concurrent guesses cannot slip past the count.
 type keyGuard struct {
@@ -163,6 +168,7 @@ type keyGuard struct {
 	nextGlobal time.Time
 	sources    map[string]*guardEntry
 	alerts     []time.Time
+	freshLane  *rate.Limiter
 }
 
 type guardEntry struct {
@@ -172,7 +178,8 @@ type guardEntry struct {
 }
 
 func newKeyGuard(now func() time.Time, budget int) *keyGuard {
-	return &keyGuard{now: now, budget: budget, sources: map[string]*guardEntry{}}
+	return &keyGuard{now: now, budget: budget, sources: map[string]*guardEntry{},
+		freshLane: rate.NewLimiter(rate.Every(freshEvery), freshBurst)}
 }
 
 // SetKeyBudget changes the box-wide failure budget per hour.
@@ -182,8 +189,13 @@ func (s *Service) SetKeyBudget(n int) {
 	s.guard.mu.Unlock()
 }
 
-// globalSlowdown spaces attempts box-wide once the budget is spent.
-const globalSlowdown = 5 * time.Second
+// Once the budget is spent: globalSlowdown spaces attempts box-wide, except
+// first attempts of a source in the fresh lane.
+const (
+	globalSlowdown = 5 * time.Second
+	freshBurst     = 30
+	freshEvery     = time.Second
+)
 
 // maxGuardSources bounds the per-source table.
 const maxGuardSources = 100_000
@@ -201,10 +213,16 @@ func (g *keyGuard) take(source string) time.Duration {
 		return e.until.Sub(now)
 	}
 	if g.failed >= g.budget {
-		if now.Before(g.nextGlobal) {
-			return g.nextGlobal.Sub(now)
+		// A source that has not missed within the hour (a customer typing
+		// the key they were given) goes through the fresh lane at once,
+		// while there is room in it; the others share the slow lane.
+		fresh := e == nil || e.fails == 0 || now.Sub(e.seen) > time.Hour
+		if !fresh || !g.freshLane.AllowN(now, 1) {
+			if now.Before(g.nextGlobal) {
+				return g.nextGlobal.Sub(now)
+			}
+			g.nextGlobal = now.Add(globalSlowdown)
 		}
-		g.nextGlobal = now.Add(globalSlowdown)
 	}
 	if e == nil {
 		if len(g.sources) >= maxGuardSources {

@@ -188,18 +188,36 @@ func TestKeyGuessingIsThrottled(t *testing.T) {
 	if len(f.d.KeyAlerts()) != 1 {
 		t.Fatal("no alert when the budget ran out")
 	}
-	// Past the budget, attempts are spaced out box-wide: one goes through,
-	// the next, from any source, waits.
-	if _, _, err := f.d.StartWithKey(ctx, f.site, "111111111", Customer{Name: "x"}, "10.9.9.9"); err != ErrBadKey {
+	// Past the budget, a source that missed before is spaced out box-wide:
+	// one goes through, the next waits.
+	if _, _, err := f.d.StartWithKey(ctx, f.site, "111111111", Customer{Name: "x"}, "10.0.0.1"); err != ErrBadKey {
 		t.Fatalf("past the budget, the first attempt: %v", err)
 	}
-	if _, _, err := f.d.StartWithKey(ctx, f.site, "111111111", Customer{Name: "x"}, "10.9.9.8"); !errors.As(err, &te) {
-		t.Fatalf("past the budget, a fresh source at once: %v", err)
+	if _, _, err := f.d.StartWithKey(ctx, f.site, "111111111", Customer{Name: "x"}, "10.0.1.1"); !errors.As(err, &te) {
+		t.Fatalf("past the budget, a source that missed before: %v", err)
 	}
-	// A real customer is slowed down, not locked out.
+	// A real customer with a valid key gets in at once: a source's first
+	// attempt takes the fresh lane.
 	key, _, _ := f.d.GenerateKey(ctx, f.ann, time.Hour, 0)
-	f.clk.t = f.clk.t.Add(globalSlowdown)
 	if _, _, err := f.d.StartWithKey(ctx, f.site, key, Customer{Name: "real"}, "192.0.2.1"); err != nil {
+		t.Fatalf("a valid key past the budget: %v", err)
+	}
+	// The fresh lane is bounded: a spray from many new addresses fills
+	// it, and the next new address shares the slow lane.
+	fresh := 0
+	for i := range freshBurst + 5 {
+		_, _, err := f.d.StartWithKey(ctx, f.site, "111111111", Customer{Name: "x"}, fmt.Sprintf("10.8.%d.1", i))
+		if err == ErrBadKey {
+			fresh++
+		}
+	}
+	if fresh != freshBurst-1 {
+		t.Fatalf("%d fresh guesses evaluated, want %d", fresh, freshBurst-1)
+	}
+	// After the pause, the slow lane lets one through again.
+	f.clk.t = f.clk.t.Add(globalSlowdown)
+	key, _, _ = f.d.GenerateKey(ctx, f.ann, time.Hour, 0)
+	if _, _, err := f.d.StartWithKey(ctx, f.site, key, Customer{Name: "real"}, "192.0.2.2"); err != nil {
 		t.Fatalf("a valid key past the budget, after the pause: %v", err)
 	}
 	f.clk.t = f.clk.t.Add(time.Hour + time.Second)
