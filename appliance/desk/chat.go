@@ -17,6 +17,88 @@ import (
 // MaxChat bounds one chat message.
 const MaxChat = 2000
 
+// Bounds on stored chat, so chat cannot fill the disk. Text a customer
+// writes before anyone accepted their session is unread: it is bounded per
+// session and box-wide (the budget is a counter kept in the same
+// transactions as the messages), and the transcript of a session nobody
+// ever accepted is deleted a day after it ended (see Prune). Every
+// transcript is bounded too.
+const (
+	MaxUnreadChat    = 32 << 10 // customer text per session before acceptance
+	MaxUnreadChatBox = 64 << 20 // the same, over every session of the box
+	MaxTranscript    = 1 << 20  // a session's whole chat
+)
+
+// Refusals of chat bounds; FieldErrors on "text", so the page shows them
+// next to the message.
+var (
+	ErrChatUnreadFull = &FieldError{"text", "Your technician will read what you wrote when they take your session; you can write more then."}
+	ErrChatBoxFull    = &FieldError{"text", "The support site is very busy and cannot keep more messages right now. Your place in the queue is kept; write again once a technician has taken your session."}
+	ErrChatFull       = &FieldError{"text", "This chat has reached its size limit (1 MB). Start a new session to go on."}
+)
+
+// keyUnreadChat is the desk meta key of the box-wide unread chat counter.
+var keyUnreadChat = []byte("unread-chat")
+
+// addUnread adds n (negative to give back) to the box-wide unread count and
+// returns the new value.
+func addUnread(tx *bolt.Tx, n int) (int, error) {
+	b := root(tx, bMeta)
+	cur := 0
+	if v := b.Get(keyUnreadChat); len(v) == 8 {
+		cur = int(beUint(v))
+	}
+	cur = max(cur+n, 0)
+	return cur, b.Put(keyUnreadChat, idKey(uint64(cur)))
+}
+
+// UnreadChat returns the box-wide count of unread customer chat bytes.
+func (s *Service) UnreadChat(ctx context.Context) (int, error) {
+	var n int
+	err := s.db.View(ctx, func(tx *bolt.Tx) error {
+		if v := root(tx, bMeta).Get(keyUnreadChat); len(v) == 8 {
+			n = int(beUint(v))
+		}
+		return nil
+	})
+	return n, err
+}
+
+// readChat takes ss's unread text out of the box-wide count: someone has
+// it in front of them now.
+func readChat(tx *bolt.Tx, ss *Session) error {
+	if ss.UnreadChat == 0 {
+		return nil
+	}
+	_, err := addUnread(tx, -ss.UnreadChat)
+	ss.UnreadChat = 0
+	return err
+}
+
+// countChat checks and counts m against the chat bounds of ss, in tx;
+// boxBound is the box-wide unread bound (MaxUnreadChatBox).
+func countChat(tx *bolt.Tx, ss *Session, m Message, boxBound int) error {
+	n := len(m.Text)
+	if ss.ChatBytes+n > MaxTranscript {
+		return ErrChatFull
+	}
+	if m.From == "customer" && ss.Owner == 0 {
+		if ss.UnreadChat+n > MaxUnreadChat {
+			return ErrChatUnreadFull
+		}
+		total, err := addUnread(tx, n)
+		if err != nil {
+			return err
+		}
+		if total > boxBound {
+			return ErrChatBoxFull // the transaction rolls back the count
+		}
+		ss.UnreadChat += n
+	}
+	ss.ChatBytes += n
+	return nil
+}
+
 // Message is one chat line of a session.
 type Message struct {
 	Seq    uint64    `json:"seq"`
@@ -79,6 +161,9 @@ func (s *Service) post(ctx context.Context, id uint64, m Message, check func(Ses
 		if !ss.Open() {
 			return ErrState
 		}
+		if err := countChat(tx, &ss, m, s.unreadBox); err != nil {
+			return err
+		}
 		b, err := root(tx, bChat).CreateBucketIfNotExists(idKey(ss.ID))
 		if err != nil {
 			return err
@@ -87,7 +172,10 @@ func (s *Service) post(ctx context.Context, id uint64, m Message, check func(Ses
 			return err
 		}
 		v, _ := json.Marshal(m)
-		return b.Put(idKey(m.Seq), v)
+		if err := b.Put(idKey(m.Seq), v); err != nil {
+			return err
+		}
+		return put(tx, bSessionsData, ss.ID, ss)
 	})
 	if err != nil {
 		return m, err

@@ -111,6 +111,9 @@ type Service struct {
 	codeGuard *keyGuard
 	// failed bounds the failed sign-ins listed in the audit log.
 	failed *failedLimiter
+	// unreadBox is the box-wide bound of unread chat (MaxUnreadChatBox;
+	// tests lower it).
+	unreadBox int
 }
 
 // New returns the desk over db; now is the clock (time.Now when nil).
@@ -119,7 +122,7 @@ func New(db *store.DB, now func() time.Time, log *slog.Logger) *Service {
 		now = time.Now
 	}
 	return &Service{db: db, now: now, log: log, guard: newKeyGuard(now, DefaultKeyBudget), codeGuard: newKeyGuard(now, DefaultKeyBudget),
-		failed: &failedLimiter{lim: rate.NewLimiter(rate.Every(failedEvery), failedBurst)}}
+		failed: &failedLimiter{lim: rate.NewLimiter(rate.Every(failedEvery), failedBurst)}, unreadBox: MaxUnreadChatBox}
 }
 
 func root(tx *bolt.Tx, sub []byte) *bolt.Bucket {

@@ -64,6 +64,9 @@ func (s *Service) Accept(ctx context.Context, a Actor, id uint64) (Session, erro
 			return TrailEntry{}, ErrAwaitingAgreement
 		}
 		ss.Status, ss.Owner, ss.AcceptedAt = Active, a.UserID, s.now().UTC()
+		if err := readChat(tx, ss); err != nil {
+			return TrailEntry{}, err
+		}
 		return TrailEntry{Event: "accepted", Actor: a.Name, ActorID: a.UserID}, nil
 	})
 }

@@ -3,9 +3,11 @@ package desk
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
+	berrors "go.etcd.io/bbolt/errors"
 )
 
 // Retention of the records that only open a session.
@@ -15,12 +17,19 @@ const (
 	// KeepEndedAccess is how long the support link and customer token of an
 	// ended session keep saying "this session has ended".
 	KeepEndedAccess = 7 * 24 * time.Hour
+	// KeepUnansweredChat is how long the chat of a session that ended
+	// without anyone accepting it is kept (the customer wrote to nobody).
+	KeepUnansweredChat = 24 * time.Hour
+	// KeepUnanswered is how long such a session stays in the history.
+	KeepUnanswered = 30 * 24 * time.Hour
 )
 
 // Prune deletes session keys that were used or expired more than a day
-// ago, and the support links and customer tokens of sessions that ended
-// more than a week ago, and expired remote-control tokens. Sessions themselves stay, for history. It returns
-// how many records it deleted.
+// ago, the support links and customer tokens of sessions that ended more
+// than a week ago, expired remote-control tokens, and sessions nobody ever
+// accepted: their chat a day after they ended, the session itself after 30
+// days. Other sessions stay, for history. It returns how many records it
+// deleted.
 func (s *Service) Prune(ctx context.Context) (int, error) {
 	now := s.now().UTC()
 	n := 0
@@ -54,13 +63,65 @@ func (s *Service) Prune(ctx context.Context) (int, error) {
 			return nil
 		})
 		dead = append(dead, pruneRemote(tx, now)...)
+		gone, err := pruneUnanswered(tx, now)
+		if err != nil {
+			return err
+		}
+		n += gone
 		for _, d := range dead {
 			if err := root(tx, d[0]).Delete(d[1]); err != nil {
 				return err
 			}
 		}
-		n = len(dead)
+		n += len(dead)
 		return nil
 	})
 	return n, err
+}
+
+// pruneUnanswered ages out the sessions that ended without anyone accepting
+// them (abandoned or expired in a queue): the chat after
+// KeepUnansweredChat, giving its unread count back to the box, and the
+// session after KeepUnanswered. It returns how many it deleted of either.
+func pruneUnanswered(tx *bolt.Tx, now time.Time) (int, error) {
+	var chats, sessions []uint64
+	err := root(tx, bSessionsData).ForEach(func(k, v []byte) error {
+		var ss Session
+		if json.Unmarshal(v, &ss) != nil || ss.Open() || ss.Owner != 0 || ss.EndedAt.IsZero() {
+			return nil
+		}
+		age := now.Sub(ss.EndedAt)
+		if age > KeepUnanswered {
+			sessions = append(sessions, ss.ID)
+		}
+		if age > KeepUnansweredChat && (ss.UnreadChat > 0 || root(tx, bChat).Bucket(idKey(ss.ID)) != nil) {
+			chats = append(chats, ss.ID)
+		}
+		return nil
+	})
+	if err != nil {
+		return 0, err
+	}
+	for _, id := range chats {
+		var ss Session
+		if err := get(tx, bSessionsData, id, &ss); err != nil {
+			return 0, err
+		}
+		if err := readChat(tx, &ss); err != nil {
+			return 0, err
+		}
+		ss.ChatBytes = 0
+		if err := put(tx, bSessionsData, id, ss); err != nil {
+			return 0, err
+		}
+		if err := root(tx, bChat).DeleteBucket(idKey(id)); err != nil && !errors.Is(err, berrors.ErrBucketNotFound) {
+			return 0, err
+		}
+	}
+	for _, id := range sessions {
+		if err := root(tx, bSessionsData).Delete(idKey(id)); err != nil {
+			return 0, err
+		}
+	}
+	return len(chats) + len(sessions), nil
 }

@@ -97,6 +97,11 @@ type Session struct {
 	// AgreedAt is when the customer accepted the site's agreement.
 	AgreedAt time.Time    `json:"agreed_at,omitempty"`
 	Trail    []TrailEntry `json:"trail"`
+	// ChatBytes is the size of the transcript; UnreadChat the customer's
+	// text from before anyone accepted, still counted in the box-wide
+	// budget of unread chat (see chat.go).
+	ChatBytes  int `json:"chat_bytes,omitempty"`
+	UnreadChat int `json:"unread_chat,omitempty"`
 	// customer is the keyed hash of the token of the customer's browser.
 	CustomerHash []byte `json:"customer_hash,omitempty"`
 	// CodeHash is the keyed hash of a classic SOS code, while unclaimed.

@@ -29,8 +29,9 @@ type Portal struct {
 	// typing notices per session.
 	starts, chat, typing *web.Limiter
 	// joins limits presentation keys tried per source.
-	joins   *web.Limiter
-	streams web.Slots
+	joins      *web.Limiter
+	streams    web.Slots
+	chatSource *web.Limiter
 	// remote is nil when the engines are not running (unit tests).
 	remote Remote
 
@@ -45,9 +46,11 @@ type Portal struct {
 // network may start (0: no limit).
 func New(d *desk.Service, b *bus.Bus, startsPerMinute int, log *slog.Logger) *Portal {
 	p := &Portal{desk: d, bus: b, log: log,
-		chat:   web.NewLimiter(10, time.Second),
-		typing: web.NewLimiter(1, 2*time.Second),
-		joins:  web.NewLimiter(20, 3*time.Second),
+		chat: web.NewLimiter(10, time.Second),
+		// One network (an address, an IPv6 /64) chatting in many sessions.
+		chatSource: web.NewLimiter(30, 2*time.Second),
+		typing:     web.NewLimiter(1, 2*time.Second),
+		joins:      web.NewLimiter(20, 3*time.Second),
 	}
 	p.streams = web.Slots{PerKey: maxStreams, Total: maxAllStreams}
 	if startsPerMinute > 0 {

@@ -14,6 +14,7 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -27,11 +28,12 @@ import (
 var ctx = context.Background()
 
 type fixture struct {
-	srv   *httptest.Server
-	desk  *desk.Service
-	admin desk.Actor
-	tech  desk.Actor
-	site  desk.Site
+	srv    *httptest.Server
+	desk   *desk.Service
+	portal *Portal
+	admin  desk.Actor
+	tech   desk.Actor
+	site   desk.Site
 }
 
 func newFixture(t *testing.T) *fixture {
@@ -50,8 +52,9 @@ func newFixture(t *testing.T) *fixture {
 		return m.Sum(nil)
 	})
 	rt := web.NewRouter(web.Config{CSRFKey: []byte("csrf")}, log)
-	New(d, b, 30, log).Routes(rt)
-	f := &fixture{srv: httptest.NewTLSServer(rt.Handler()), desk: d}
+	p := New(d, b, 30, log)
+	p.Routes(rt)
+	f := &fixture{srv: httptest.NewTLSServer(rt.Handler()), desk: d, portal: p}
 	t.Cleanup(f.srv.Close)
 	f.admin = desk.Actor{UserID: 1, Name: "root", Role: desk.RoleAdmin, Perms: desk.RoleDefaults(desk.RoleAdmin)}
 	if _, err := d.SaveTechnician(ctx, f.admin, desk.Technician{UserID: 2, PrivateName: "Ann", PublicName: "Ann from IT", DisplayNumber: 1}, desk.RoleTechnician); err != nil {
@@ -336,5 +339,39 @@ func TestCustomerEventStream(t *testing.T) {
 	resp5.Body.Close()
 	for _, h := range held {
 		h.Body.Close()
+	}
+}
+
+// TestChatIsLimitedPerNetwork: one network chatting in many sessions is
+// held back across them, not only per session; an unread customer's
+// session stops taking text at its bound with a message in the page.
+func TestChatIsLimitedPerNetwork(t *testing.T) {
+	f := newFixture(t)
+	var codes []int
+	for range 4 {
+		c := f.customer(t)
+		c.post("/start/technician/2", url.Values{"name": {"Cleo"}})
+		for range 9 { // under the per-session burst
+			code, _, _ := c.post("/session/chat", url.Values{"text": {"hello"}})
+			codes = append(codes, code)
+		}
+	}
+	if !slices.Contains(codes, http.StatusTooManyRequests) || codes[0] != http.StatusSeeOther {
+		t.Fatalf("36 messages from one network in 4 sessions: %v", codes)
+	}
+	f2 := newFixture(t)
+	at := time.Now()
+	f2.portal.chat.Now = func() time.Time { at = at.Add(10 * time.Second); return at }
+	f2.portal.chatSource.Now = f2.portal.chat.Now
+	c := f2.customer(t)
+	c.post("/start/technician/2", url.Values{"name": {"Cleo"}})
+	line := strings.Repeat("y", desk.MaxChat)
+	var body string
+	code := 0
+	for range desk.MaxUnreadChat/desk.MaxChat + 1 {
+		code, _, body = c.post("/session/chat", url.Values{"text": {line}})
+	}
+	if code != http.StatusUnprocessableEntity || !strings.Contains(body, "you can write more then") || !strings.Contains(body, line) {
+		t.Fatalf("past the unread bound: %d", code)
 	}
 }

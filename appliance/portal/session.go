@@ -217,7 +217,12 @@ func (p *Portal) serveChat(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	text := form.Get("text")
-	if ok, retry := p.chat.Allow(fmt.Sprint("chat ", ss.ID)); !ok {
+	// Per session, and per network across its sessions.
+	ok, retry := p.chat.Allow(fmt.Sprint("chat ", ss.ID))
+	if ok {
+		ok, retry = p.chatSource.Allow(p.source(r))
+	}
+	if !ok {
 		if r.Header.Get(web.CSRFHeader) != "" {
 			return web.TooMany(retry)
 		}
