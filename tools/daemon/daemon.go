@@ -18,6 +18,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -485,4 +486,25 @@ func (d *Daemon) Control(cmd string) (string, error) {
 		return line, fmt.Errorf("control %q: %s", cmd, line)
 	}
 	return line, nil
+}
+
+// RSS returns the daemon's resident memory in bytes (VmRSS of
+// /proc/PID/status).
+func (d *Daemon) RSS() int64 {
+	d.t.Helper()
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", d.cmd.Process.Pid))
+	if err != nil {
+		d.t.Fatal(err)
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if f := strings.Fields(line); len(f) == 3 && f[0] == "VmRSS:" && f[2] == "kB" {
+			kb, err := strconv.ParseInt(f[1], 10, 64)
+			if err != nil {
+				d.t.Fatal(err)
+			}
+			return kb << 10
+		}
+	}
+	d.t.Fatal("no VmRSS in /proc/PID/status")
+	return 0
 }
