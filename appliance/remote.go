@@ -162,11 +162,36 @@ func (o observer) ClientDown(session uint64, reason string) {
 	}
 }
 
-func (o observer) Consent(session uint64, what string, granted bool) {
+func (o observer) Consent(session, viewer uint64, what string, granted bool) {
 	ctx, cancel := o.ctx()
 	defer cancel()
-	if _, err := o.d.Consent(ctx, session, what, granted); err != nil {
+	if _, err := o.d.Consent(ctx, session, viewer, what, granted); err != nil {
 		o.log.Warn("recording consent failed", "session", session, "err", err)
+	}
+}
+
+func (o observer) Presence(session, viewer uint64, _ string, joined bool) {
+	ctx, cancel := o.ctx()
+	defer cancel()
+	o.warn(session, o.d.Watching(ctx, session, viewer, joined))
+}
+
+func (o observer) Transfer(session uint64, t relay.Transfer) {
+	ctx, cancel := o.ctx()
+	defer cancel()
+	o.warn(session, o.d.FileTransferred(ctx, session, t.Viewer, desk.FileRecord{
+		ToCustomer: t.ToCustomer, Name: t.Name, Size: t.Size, SHA256: hex.EncodeToString(t.SHA256[:])}))
+}
+
+func (o observer) Clipboard(session, viewer uint64, toCustomer bool, size int) {
+	ctx, cancel := o.ctx()
+	defer cancel()
+	o.warn(session, o.d.ClipboardUsed(ctx, session, viewer, toCustomer, size))
+}
+
+func (o observer) warn(session uint64, err error) {
+	if err != nil && !errors.Is(err, desk.ErrNotFound) {
+		o.log.Warn("recording in the trail failed", "session", session, "err", err)
 	}
 }
 

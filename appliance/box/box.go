@@ -88,7 +88,7 @@ func (b *Box) serveStatus(w http.ResponseWriter, r *http.Request, who *account.W
 	}
 	s.Schema, _ = b.deps.Store.Schema()
 	if fi, err := os.Stat(s.Store); err == nil {
-		s.Size = humanBytes(uint64(fi.Size()))
+		s.Size = web.Bytes(uint64(fi.Size()))
 	}
 	v := b.area.View(r, who, "Status")
 	v.Data = s
@@ -119,16 +119,3 @@ func (b *Box) serveBackupDownload(w http.ResponseWriter, r *http.Request, who *a
 	return nil
 }
 
-// humanBytes formats n in binary units.
-func humanBytes(n uint64) string {
-	const unit = 1024
-	if n < unit {
-		return fmt.Sprintf("%d B", n)
-	}
-	div, exp := uint64(unit), 0
-	for m := n / unit; m >= unit; m /= unit {
-		div *= unit
-		exp++
-	}
-	return fmt.Sprintf("%.1f %ciB", float64(n)/float64(div), "KMGTPE"[exp])
-}

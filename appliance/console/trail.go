@@ -2,10 +2,12 @@ package console
 
 import (
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 
 	"github.com/switchboardhq/switchboard/appliance/desk"
+	"github.com/switchboardhq/switchboard/appliance/web"
 )
 
 // trailLine is one line of a session's event trail, in words.
@@ -16,12 +18,29 @@ type trailLine struct {
 
 // trail says what happened to ss, oldest first.
 func (d *directory) trail(ss desk.Session) []trailLine {
-	out := make([]trailLine, 0, len(ss.Trail))
+	out := make([]trailLine, 0, len(ss.Trail)+1)
 	for _, te := range ss.Trail {
 		out = append(out, trailLine{At: te.At, Text: d.trailText(te)})
 	}
+	if ss.TrailSkipped > 0 {
+		out = append(out, trailLine{Text: fmt.Sprintf("%d more viewer and clipboard events were counted but not listed", ss.TrailSkipped)})
+	}
 	return out
 }
+
+// techOr names the technician of te by its private name, or as recorded.
+func (d *directory) techOr(te desk.TrailEntry) string {
+	if te.ActorID != 0 {
+		if n := d.techName(te.ActorID); n != "" {
+			return n
+		}
+	}
+	if te.Actor != "" {
+		return te.Actor
+	}
+	return "A technician"
+}
+
 
 func (d *directory) trailText(te desk.TrailEntry) string {
 	actor := te.Actor
@@ -78,14 +97,45 @@ func (d *directory) trailText(te desk.TrailEntry) string {
 	case "app-disconnected":
 		return "The customer's support app disconnected: " + te.Note
 	case "consent-granted", "consent-denied":
-		verb := map[string]string{"view": "viewing the screen", "control": "control of the screen", "pick-file": "sending a file"}[te.Note]
+		verb := map[string]string{"view": "see the screen", "control": "use the mouse and keyboard", "pick-file": "send a file"}[te.Note]
 		if verb == "" {
 			verb = te.Note
 		}
-		if te.Event == "consent-granted" {
-			return "The customer allowed " + verb
+		who := "the technician"
+		if te.ForID != 0 {
+			who = d.techName(te.ForID)
 		}
-		return "The customer declined " + verb
+		if te.Event == "consent-granted" {
+			return "The customer allowed " + who + " to " + verb
+		}
+		return "The customer declined to let " + who + " " + verb
+	case "control-handed":
+		switch {
+		case te.ForID == 0:
+			return d.techOr(te) + " made the screen view only: nobody controls"
+		case te.ForID == te.ActorID:
+			return d.techOr(te) + " took control"
+		}
+		return d.techOr(te) + " handed control to " + d.techName(te.ForID)
+	case "viewer-joined":
+		return d.techOr(te) + " started watching the screen page"
+	case "viewer-left":
+		return d.techOr(te) + " stopped watching the screen page"
+	case "file":
+		if te.File == nil {
+			break
+		}
+		f := te.File
+		if f.ToCustomer {
+			return fmt.Sprintf("%s sent the customer the file %s (%s, SHA-256 %s)", d.techOr(te), f.Name, web.Bytes(f.Size), f.SHA256)
+		}
+		return fmt.Sprintf("The customer sent the file %s (%s, SHA-256 %s)", f.Name, web.Bytes(f.Size), f.SHA256)
+	case "clipboard":
+		n, _ := strconv.ParseUint(te.Note, 10, 64)
+		if te.ActorID != 0 {
+			return fmt.Sprintf("%s put %s of text on the customer's clipboard", d.techOr(te), web.Bytes(n))
+		}
+		return fmt.Sprintf("The customer's clipboard (%s of text) went to the technicians", web.Bytes(n))
 	}
 	s := te.Event
 	if te.Actor != "" {

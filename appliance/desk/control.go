@@ -75,7 +75,7 @@ func (s *Service) HandControl(ctx context.Context, a Actor, id, to uint64) (Sess
 		if ss.Owner != a.UserID {
 			return TrailEntry{}, fmt.Errorf("only the session's owner hands control on: %w", ErrForbidden)
 		}
-		note := "to nobody (view only)"
+		note, forName := "to nobody (view only)", ""
 		if to != 0 {
 			if !InSession(to, *ss) {
 				return TrailEntry{}, &FieldError{"viewer", "That technician is not in this session. Invite them first."}
@@ -87,8 +87,8 @@ func (s *Service) HandControl(ctx context.Context, a Actor, id, to uint64) (Sess
 			if !perms[PermControl] {
 				return TrailEntry{}, ErrNoControlRight
 			}
-			note = fmt.Sprintf("to %s (technician %d)", name, to)
+			note, forName = fmt.Sprintf("to %s (technician %d)", name, to), name
 		}
-		return TrailEntry{Event: "control-handed", Actor: a.Name, ActorID: a.UserID, Note: note}, nil
+		return TrailEntry{Event: "control-handed", Actor: a.Name, ActorID: a.UserID, Note: note, For: forName, ForID: to}, nil
 	})
 }

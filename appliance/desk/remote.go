@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"slices"
 	"strings"
 	"time"
@@ -50,8 +51,9 @@ type Device struct {
 	Note      string    `json:"note,omitempty"`
 	Connected bool      `json:"connected"`
 	Since     time.Time `json:"since"`
-	// Consent holds the customer's answers by kind ("view", "control").
-	Consent map[string]bool `json:"consent,omitempty"`
+	// Consents holds the customer's answers per technician (user id) by
+	// kind ("view", "control"), while the app is connected.
+	Consents map[uint64]map[string]bool `json:"consents,omitempty"`
 }
 
 // RemoteGrant is what a redeemed remote-control token admits.
@@ -193,7 +195,7 @@ func (s *Service) DeviceUp(ctx context.Context, id uint64, d Device) (Session, e
 	d.Since = s.now().UTC()
 	return s.change(ctx, id, bus.SessionDevice, func(tx *bolt.Tx, ss *Session) (TrailEntry, error) {
 		if ss.Device != nil {
-			d.Consent = ss.Device.Consent
+			d.Consents = ss.Device.Consents
 		}
 		ss.Device = &d
 		return TrailEntry{Event: "app-connected", Actor: "customer", Note: deviceLine(d)}, nil
@@ -207,27 +209,118 @@ func (s *Service) DeviceDown(ctx context.Context, id uint64, reason string) (Ses
 			return TrailEntry{}, ErrState
 		}
 		ss.Device.Connected = false
-		ss.Device.Consent = nil
+		ss.Device.Consents = nil
 		return TrailEntry{Event: "app-disconnected", Actor: "customer", Note: clip(reason, 200)}, nil
 	})
 }
 
-// Consent records the customer's answer to a technician's request.
-func (s *Service) Consent(ctx context.Context, id uint64, what string, granted bool) (Session, error) {
+// Consent records the customer's answer about technician tech (a user id)
+// to their request for what: the trail names whom each answer was for.
+func (s *Service) Consent(ctx context.Context, id, tech uint64, what string, granted bool) (Session, error) {
+	name := s.techName(ctx, tech)
 	return s.change(ctx, id, bus.SessionDevice, func(tx *bolt.Tx, ss *Session) (TrailEntry, error) {
 		if ss.Device == nil {
 			return TrailEntry{}, ErrState
 		}
-		if ss.Device.Consent == nil {
-			ss.Device.Consent = map[string]bool{}
+		if ss.Device.Consents == nil {
+			ss.Device.Consents = map[uint64]map[string]bool{}
 		}
-		ss.Device.Consent[what] = granted
+		if ss.Device.Consents[tech] == nil {
+			if len(ss.Device.Consents) >= maxConsentTechs {
+				return TrailEntry{}, ErrState
+			}
+			ss.Device.Consents[tech] = map[string]bool{}
+		}
+		ss.Device.Consents[tech][what] = granted
 		ev := "consent-denied"
 		if granted {
 			ev = "consent-granted"
 		}
-		return TrailEntry{Event: ev, Actor: "customer", Note: clip(what, 16)}, nil
+		return TrailEntry{Event: ev, Actor: "customer", Note: clip(what, 16), For: name, ForID: tech}, nil
 	})
+}
+
+// maxConsentTechs bounds the technicians a session keeps answers about.
+const maxConsentTechs = 64
+
+// techName is technician id's private name, for trail entries ("" if gone).
+func (s *Service) techName(ctx context.Context, id uint64) string {
+	if t, err := s.Technician(ctx, id); err == nil {
+		return t.PrivateName
+	}
+	return ""
+}
+
+// Watching records that technician tech started (joined) or stopped
+// watching session id's screen page.
+func (s *Service) Watching(ctx context.Context, id, tech uint64, joined bool) error {
+	name := s.techName(ctx, tech)
+	ev := "viewer-left"
+	if joined {
+		ev = "viewer-joined"
+	}
+	return s.noisy(ctx, id, TrailEntry{Event: ev, Actor: name, ActorID: tech})
+}
+
+// FileRecord is a file that went between the customer and a technician.
+type FileRecord struct {
+	ToCustomer bool   `json:"to_customer"`
+	Name       string `json:"name"`
+	Size       uint64 `json:"size"`
+	SHA256     string `json:"sha256"` // hex
+}
+
+// FileTransferred records a file that went through whole: to the customer
+// from technician tech, or from the customer (tech 0) to the technicians.
+func (s *Service) FileTransferred(ctx context.Context, id, tech uint64, f FileRecord) error {
+	te := TrailEntry{Event: "file", Actor: "customer", File: &f}
+	if tech != 0 {
+		te.Actor, te.ActorID = s.techName(ctx, tech), tech
+	}
+	f.Name = clip(f.Name, 255)
+	_, err := s.change(ctx, id, bus.SessionDevice, func(*bolt.Tx, *Session) (TrailEntry, error) { return te, nil })
+	return err
+}
+
+// ClipboardUsed records clipboard text that went through: its size, never
+// the text; to the customer from technician tech, or from the customer.
+func (s *Service) ClipboardUsed(ctx context.Context, id, tech uint64, toCustomer bool, size int) error {
+	te := TrailEntry{Event: "clipboard", Actor: "customer", Note: fmt.Sprintf("%d", size)}
+	if toCustomer {
+		te.Actor, te.ActorID = s.techName(ctx, tech), tech
+	}
+	return s.noisy(ctx, id, te)
+}
+
+// MaxNoisyTrail bounds the trail entries of kinds a session can repeat at
+// will (viewers joining and leaving, clipboard use): past it they are
+// counted in the session instead of listed.
+const MaxNoisyTrail = 500
+
+// noisy appends te to session id's trail unless the session already holds
+// MaxNoisyTrail such entries.
+func (s *Service) noisy(ctx context.Context, id uint64, te TrailEntry) error {
+	var ss Session
+	listed := false
+	err := s.db.Update(ctx, func(tx *bolt.Tx) error {
+		listed = false
+		if err := get(tx, bSessionsData, id, &ss); err != nil {
+			return err
+		}
+		if ss.NoisyTrail >= MaxNoisyTrail {
+			ss.TrailSkipped++
+			return put(tx, bSessionsData, id, ss)
+		}
+		ss.NoisyTrail++
+		te.At = s.now().UTC()
+		ss.Trail = append(ss.Trail, te)
+		listed = true
+		return put(tx, bSessionsData, id, ss)
+	})
+	if err == nil && listed {
+		s.publish(bus.SessionDevice, ss, sessionSummary(ss))
+	}
+	return err
 }
 
 func deviceLine(d Device) string {

@@ -2,6 +2,9 @@ package desk
 
 import (
 	"errors"
+	"fmt"
+	"slices"
+	"strings"
 	"testing"
 	"time"
 )
@@ -86,19 +89,22 @@ func TestDeviceStateAndConsentAreTrailed(t *testing.T) {
 	f := newFixture(t)
 	ss, _, _ := f.d.StartWithTechnician(ctx, f.site, 2, Customer{Name: "Cleo"})
 	f.kinds()
-	if _, err := f.d.Consent(ctx, ss.ID, "view", true); !errors.Is(err, ErrState) {
+	if _, err := f.d.Consent(ctx, ss.ID, 2, "view", true); !errors.Is(err, ErrState) {
 		t.Fatalf("consent before the app: %v", err)
 	}
 	got, err := f.d.DeviceUp(ctx, ss.ID, Device{OS: "linux", Hostname: "pc-7", Screens: []string{"1920×1080"}, Capture: true})
 	if err != nil || got.Device == nil || !got.Device.Connected {
 		t.Fatalf("device up = %+v, %v", got.Device, err)
 	}
-	got, _ = f.d.Consent(ctx, ss.ID, "view", true)
-	if !got.Device.Consent["view"] {
-		t.Fatal("consent not recorded")
+	got, _ = f.d.Consent(ctx, ss.ID, 2, "view", true)
+	if !got.Device.Consents[2]["view"] || got.Device.Consents[3]["view"] {
+		t.Fatal("consent not recorded for the technician it was about")
+	}
+	if te := got.Trail[len(got.Trail)-1]; te.ForID != 2 || te.For != "tech2" {
+		t.Fatalf("the trail does not say whom the answer was for: %+v", te)
 	}
 	got, _ = f.d.DeviceDown(ctx, ss.ID, "the customer stopped the session")
-	if got.Device.Connected || got.Device.Consent != nil {
+	if got.Device.Connected || got.Device.Consents != nil {
 		t.Fatalf("device down = %+v", got.Device)
 	}
 	var events []string
@@ -111,5 +117,47 @@ func TestDeviceStateAndConsentAreTrailed(t *testing.T) {
 	}
 	if k := f.kinds(); len(k) != 3 || k[0] != "session.device" {
 		t.Fatalf("events = %v", k)
+	}
+}
+
+// TestRemoteTrail: viewers joining and leaving, files (direction, name,
+// size, SHA-256, who) and clipboard use (size only) are on the trail; the
+// repeatable entries are bounded.
+func TestRemoteTrail(t *testing.T) {
+	f := newFixture(t)
+	ss, _, _ := f.d.StartWithTechnician(ctx, f.site, 2, Customer{Name: "Cleo"})
+	must := func(err error) {
+		t.Helper()
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	must(f.d.Watching(ctx, ss.ID, 2, true))
+	must(f.d.FileTransferred(ctx, ss.ID, 2, FileRecord{ToCustomer: true, Name: "fix.sh", Size: 3, SHA256: "abcd"}))
+	must(f.d.FileTransferred(ctx, ss.ID, 0, FileRecord{Name: "log.txt", Size: 9, SHA256: "1234"}))
+	must(f.d.ClipboardUsed(ctx, ss.ID, 2, true, 11))
+	must(f.d.ClipboardUsed(ctx, ss.ID, 0, false, 5))
+	must(f.d.Watching(ctx, ss.ID, 2, false))
+	got, err := f.d.Session(ctx, admin, ss.ID)
+	must(err)
+	var lines []string
+	for _, te := range got.Trail[len(got.Trail)-6:] {
+		l := te.Event + " " + te.Actor + " " + te.Note
+		if te.File != nil {
+			l += fmt.Sprintf(" %s %d %s %v", te.File.Name, te.File.Size, te.File.SHA256, te.File.ToCustomer)
+		}
+		lines = append(lines, l)
+	}
+	want := []string{"viewer-joined tech2 ", "file tech2  fix.sh 3 abcd true", "file customer  log.txt 9 1234 false",
+		"clipboard tech2 11", "clipboard customer 5", "viewer-left tech2 "}
+	if !slices.Equal(lines, want) {
+		t.Fatalf("trail:\n%s", strings.Join(lines, "\n"))
+	}
+	for range MaxNoisyTrail {
+		must(f.d.ClipboardUsed(ctx, ss.ID, 2, true, 1))
+	}
+	got, _ = f.d.Session(ctx, admin, ss.ID)
+	if got.NoisyTrail != MaxNoisyTrail || got.TrailSkipped != 4 || len(got.Trail) > MaxNoisyTrail+10 {
+		t.Fatalf("noisy %d skipped %d trail %d", got.NoisyTrail, got.TrailSkipped, len(got.Trail))
 	}
 }

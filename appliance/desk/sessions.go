@@ -73,6 +73,11 @@ type TrailEntry struct {
 	// system), so the history knows who took part.
 	ActorID uint64 `json:"actor_id,omitempty"`
 	Note    string `json:"note,omitempty"`
+	// For and ForID name the technician a customer's answer was about.
+	For   string `json:"for,omitempty"`
+	ForID uint64 `json:"for_id,omitempty"`
+	// File is the file of a "file" entry.
+	File *FileRecord `json:"file,omitempty"`
 }
 
 // Session is a support session.
@@ -102,6 +107,10 @@ type Session struct {
 	// budget of unread chat (see chat.go).
 	ChatBytes  int `json:"chat_bytes,omitempty"`
 	UnreadChat int `json:"unread_chat,omitempty"`
+	// NoisyTrail counts the trail's repeatable entries (viewers, clipboard)
+	// and TrailSkipped those left out past MaxNoisyTrail.
+	NoisyTrail   int `json:"noisy_trail,omitempty"`
+	TrailSkipped int `json:"trail_skipped,omitempty"`
 	// customer is the keyed hash of the token of the customer's browser.
 	CustomerHash []byte `json:"customer_hash,omitempty"`
 	// CodeHash is the keyed hash of a classic SOS code, while unclaimed.

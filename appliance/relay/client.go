@@ -59,6 +59,7 @@ func (r *Relay) serveClient(g Grant, t transport) {
 	}
 	r.log.Info("client connected", "session", s.id)
 	c.pushOwn(encode(wire.Welcome{Session: s.id, MaxBitsPerSecond: r.cfg.SessionBitsPerSecond}))
+	s.tellPresence()
 	if len(s.viewerList()) > 0 {
 		s.askFullFrame()
 	}

@@ -72,13 +72,14 @@ func (a *testAuthority) Redeem(ctx context.Context, token string, role uint8, de
 type testObserver struct {
 	up      chan wire.DeviceInfo
 	consent chan string
+	trail   chan string // presence, transfers and clipboard, in words
 
 	mu    sync.Mutex
 	downs map[uint64]chan string
 }
 
 func newObserver() *testObserver {
-	return &testObserver{up: make(chan wire.DeviceInfo, 64), consent: make(chan string, 64), downs: map[uint64]chan string{}}
+	return &testObserver{up: make(chan wire.DeviceInfo, 64), consent: make(chan string, 64), trail: make(chan string, 64), downs: map[uint64]chan string{}}
 }
 
 // down returns the reasons the clients of session left for.
@@ -95,8 +96,27 @@ func (o *testObserver) down(session uint64) chan string {
 
 func (o *testObserver) ClientUp(session uint64, info wire.DeviceInfo) { o.up <- info }
 func (o *testObserver) ClientDown(session uint64, reason string)      { o.down(session) <- reason }
-func (o *testObserver) Consent(session uint64, what string, granted bool) {
-	o.consent <- fmt.Sprintf("%s=%v", what, granted)
+func (o *testObserver) Consent(session, viewer uint64, what string, granted bool) {
+	o.consent <- fmt.Sprintf("%d %s=%v", viewer, what, granted)
+}
+func (o *testObserver) Presence(session, viewer uint64, name string, joined bool) {
+	o.trail <- fmt.Sprintf("%s joined=%v", name, joined)
+}
+func (o *testObserver) Transfer(session uint64, t Transfer) {
+	o.trail <- fmt.Sprintf("file %s %d bytes to customer=%v by %q sha %x", t.Name, t.Size, t.ToCustomer, t.Technician, t.SHA256[:2])
+}
+func (o *testObserver) Clipboard(session, viewer uint64, toCustomer bool, size int) {
+	o.trail <- fmt.Sprintf("clipboard %d bytes to customer=%v by %d", size, toCustomer, viewer)
+}
+
+// grant sends the customer's answer about viewer from client c and waits
+// for the relay to take it in.
+func (tr *testRelay) grant(t testing.TB, c *peer, viewer uint64, what string) {
+	t.Helper()
+	c.send(wire.ConsentReply{Granted: true, What: what, Viewer: viewer})
+	if got, want := recv(t, tr.obs.consent, "consent"), fmt.Sprintf("%d %s=true", viewer, what); got != want {
+		t.Fatalf("consent %q, want %q", got, want)
+	}
 }
 
 // wait is how long a test waits for something that must happen before it
@@ -253,7 +273,7 @@ func (p *peer) expect(typ wire.Type) wire.Message {
 		if m.Type() == typ {
 			return m
 		}
-		if m.Type() != wire.TFullFrame && m.Type() != wire.TPong {
+		if m.Type() != wire.TFullFrame && m.Type() != wire.TPong && m.Type() != wire.TPresence {
 			p.t.Fatalf("got %#v, want a frame of type %d", m, typ)
 		}
 	}

@@ -66,12 +66,32 @@ type Authority interface {
 	Redeem(ctx context.Context, token string, role uint8, deviceID string) (Grant, error)
 }
 
-// Observer hears about the clients of sessions. Its methods are called from
-// the client's connection and must not block for long.
+// Observer hears what happens in sessions, for their trail. Its methods are
+// called from the connections and must not block for long.
 type Observer interface {
 	ClientUp(session uint64, info wire.DeviceInfo) // device info arrived (again)
 	ClientDown(session uint64, reason string)
-	Consent(session uint64, what string, granted bool)
+	// Consent is the customer's answer about technician viewer.
+	Consent(session, viewer uint64, what string, granted bool)
+	// Presence is technician viewer (public name) starting to watch (its
+	// first viewer in the session joined) or stopping (its last left).
+	Presence(session, viewer uint64, name string, joined bool)
+	// Transfer is a file that went through whole, either way.
+	Transfer(session uint64, t Transfer)
+	// Clipboard is clipboard text that went through: its size, never the
+	// text. viewer is the technician who sent it (toCustomer) or, from the
+	// customer, 0.
+	Clipboard(session, viewer uint64, toCustomer bool, size int)
+}
+
+// Transfer is a file that went through the relay whole.
+type Transfer struct {
+	ToCustomer bool
+	Viewer     uint64 // the technician who sent it; 0 from the customer
+	Technician string // that technician's public name
+	Name       string
+	Size       uint64
+	SHA256     [32]byte
 }
 
 // Close codes: the Code of the wire.Close frame the relay sends before it
@@ -201,9 +221,12 @@ func New(cfg Config, auth Authority, obs Observer) *Relay {
 
 type nopObserver struct{}
 
-func (nopObserver) ClientUp(uint64, wire.DeviceInfo) {}
-func (nopObserver) ClientDown(uint64, string)        {}
-func (nopObserver) Consent(uint64, string, bool)     {}
+func (nopObserver) ClientUp(uint64, wire.DeviceInfo)      {}
+func (nopObserver) ClientDown(uint64, string)             {}
+func (nopObserver) Consent(uint64, uint64, string, bool)  {}
+func (nopObserver) Presence(uint64, uint64, string, bool) {}
+func (nopObserver) Transfer(uint64, Transfer)             {}
+func (nopObserver) Clipboard(uint64, uint64, bool, int)   {}
 
 // newLimiter returns a token bucket of bitsPerSecond, or nil for no cap.
 // Its burst is an eighth of a second of traffic, at least 64 KiB.
@@ -311,7 +334,8 @@ func (r *Relay) Join(session, viewer uint64, name string, rights Rights) (*Viewe
 	return r.join(session, viewer, name, rights)
 }
 
-// Controller returns who may send input in session, and whether anyone
+// Controller returns who may send input in session (once the customer
+// allowed it), and whether anyone
 // set it since the session began (SetController). The relay is the only
 // record of it.
 func (r *Relay) Controller(session uint64) (viewer uint64, set bool) {
@@ -324,12 +348,25 @@ func (r *Relay) Controller(session uint64) (viewer uint64, set bool) {
 // SetController says which technician may send input and clipboard text to
 // the session's client; 0 means nobody (view only). The choice lasts until
 // End.
+//
+// Control needs the customer's consent for that technician: on a hand-over
+// (from one technician to another) to one viewing without it, the customer
+// is asked, by name.
 func (r *Relay) SetController(session, viewer uint64) {
 	r.mu.Lock()
-	defer r.mu.Unlock()
 	r.controllers[session] = viewer
-	if s := r.sessions[session]; s != nil {
-		s.controller.Store(viewer)
+	s := r.sessions[session]
+	var before uint64
+	if s != nil {
+		if before = s.controller.Swap(viewer); before == viewer {
+			s = nil // nothing changed
+		}
+	}
+	r.mu.Unlock()
+	if s != nil {
+		// From nobody to the default controller is not a hand-over: that
+		// technician asks from the console when they want control.
+		s.controllerChanged(before != 0)
 	}
 }
 

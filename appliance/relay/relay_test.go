@@ -7,6 +7,7 @@ import (
 	"errors"
 	"math/rand/v2"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -69,7 +70,7 @@ func TestOneClientPerSession(t *testing.T) {
 
 	// The first is still served; once it is gone a new client may connect.
 	first.send(wire.Ping{Nonce: 1})
-	if m := first.msg(); m != (wire.Pong{Nonce: 1}) {
+	if m := first.expect(wire.TPong); m != (wire.Pong{Nonce: 1}) {
 		t.Fatalf("got %#v", m)
 	}
 	first.conn.CloseWithError(0, "")
@@ -88,8 +89,16 @@ func TestFanOut(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	c.expect(wire.TFullFrame)
 	b := tr.addTechnician(t, 1, 11, "Bob")
+	// Each technician sees the screen once the customer allowed them.
+	tr.grant(t, c, 10, "view")
+	tr.grant(t, c, 11, "view")
+	if m := decode(t, nextFrame(t, a)); m != (wire.ConsentReply{Granted: true, What: "view", Viewer: 10}) {
+		t.Fatalf("Ann got %#v", m)
+	}
+	if m := b.msg(); m != (wire.ConsentReply{Granted: true, What: "view", Viewer: 11}) {
+		t.Fatalf("Bob got %#v", m)
+	}
 
 	rng := rand.New(rand.NewPCG(1, 2))
 	var sent [][]byte
@@ -148,12 +157,14 @@ func TestSlowViewer(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	c.expect(wire.TFullFrame)
 	slow, err := tr.Join(1, 11, "Bob", full)
 	if err != nil {
 		t.Fatal(err)
 	}
+	tr.grant(t, c, 10, "view")
+	tr.grant(t, c, 11, "view")
 	c.expect(wire.TFullFrame)
+	nextFrame(t, fast) // the answer about Ann
 
 	// Frames of 40 KiB: the fast viewer takes each before the next is
 	// sent, the slow one overflows on the second.
@@ -203,11 +214,11 @@ func TestJoin(t *testing.T) {
 	tr := startRelay(t, Config{})
 	c := tr.addClient(t, 1)
 	info := encode(wire.DeviceInfo{OS: "linux", Hostname: "pc-1", Capture: true})
-	reply := encode(wire.ConsentReply{Granted: true, What: "view"})
+	reply := encode(wire.ConsentReply{Granted: true, What: "view", Viewer: 10})
 	c.sendRaw(info)
 	c.sendRaw(reply)
 	recv(t, tr.obs.up, "client up")
-	if got := recv(t, tr.obs.consent, "consent"); got != "view=true" {
+	if got := recv(t, tr.obs.consent, "consent"); got != "10 view=true" {
 		t.Fatalf("consent %q", got)
 	}
 	v, err := tr.Join(1, 10, "Ann", full)
@@ -225,7 +236,7 @@ func TestJoin(t *testing.T) {
 	// The client leaves: the granted consent is withdrawn for the viewers.
 	c.send(wire.Close{})
 	recv(t, tr.obs.down(1), "client down")
-	if m := decode(t, nextFrame(t, v)); m != (wire.ConsentReply{Granted: false, What: "view"}) {
+	if m := decode(t, nextFrame(t, v)); m != (wire.ConsentReply{Granted: false, What: "view", Viewer: 10}) {
 		t.Fatalf("after the client left: %#v", m)
 	}
 }
@@ -237,7 +248,23 @@ func TestControl(t *testing.T) {
 	c := tr.addClient(t, 1)
 	ann, _ := tr.Join(1, 10, "Ann", full)
 	bob, _ := tr.Join(1, 11, "Bob", full)
+	// Ann controls by default; she asks the customer, who is asked about
+	// Ann by name.
 	tr.SetController(1, 10)
+	if err := ann.Send(encode(wire.ConsentAsk{What: "control"})); err != nil {
+		t.Fatal(err)
+	}
+	if m := c.expect(wire.TConsentAsk); m != (wire.ConsentAsk{Technician: "Ann", What: "control", Viewer: 10}) {
+		t.Fatalf("ask %#v", m)
+	}
+	// Before the answer, even the controller's input is dropped.
+	if err := ann.Send(encode(wire.Input{Kind: wire.InputMove})); err != nil {
+		t.Fatal(err)
+	}
+	if st, _ := tr.Stats(1); st.Drops[DropViewOnly] != 1 {
+		t.Fatalf("input before consent: drops %+v", st.Drops)
+	}
+	tr.grant(t, c, 10, "control")
 
 	send := func(v *Viewer, m wire.Message) {
 		t.Helper()
@@ -248,13 +275,13 @@ func TestControl(t *testing.T) {
 	in := wire.Input{Kind: wire.InputKey, Down: true, Code: 0x61}
 	send(bob, wire.Input{Kind: wire.InputMove, X: 1, Y: 2})
 	send(bob, wire.Clipboard{Text: "rm -rf"})
-	if st, _ := tr.Stats(1); st.Drops[DropViewOnly] != 2 {
+	if st, _ := tr.Stats(1); st.Drops[DropViewOnly] != 3 {
 		t.Fatalf("view-only drops %+v", st.Drops)
 	}
 	send(bob, wire.ConsentAsk{Technician: "Ann", What: "control"})
 	send(ann, in)
 	send(ann, wire.Clipboard{Text: "hello"})
-	if m := c.expect(wire.TConsentAsk); m != (wire.ConsentAsk{Technician: "Bob", What: "control"}) {
+	if m := c.expect(wire.TConsentAsk); m != (wire.ConsentAsk{Technician: "Bob", What: "control", Viewer: 11}) {
 		t.Fatalf("consent ask %#v", m)
 	}
 	if m := c.expect(wire.TInput); m != in {
@@ -267,12 +294,16 @@ func TestControl(t *testing.T) {
 	// Control taken back: nobody's input passes.
 	tr.SetController(1, 0)
 	send(ann, in)
-	if st, _ := tr.Stats(1); st.Drops[DropViewOnly] != 3 {
+	if st, _ := tr.Stats(1); st.Drops[DropViewOnly] != 4 {
 		t.Fatalf("view-only drops %+v", st.Drops)
 	}
 	// The relay answers a viewer's ping itself.
 	send(ann, wire.Ping{Nonce: 3})
-	if m := decode(t, nextFrame(t, ann)); m != (wire.Pong{Nonce: 3}) {
+	m := decode(t, nextFrame(t, ann))
+	if m == (wire.ConsentReply{Granted: true, What: "control", Viewer: 10}) {
+		m = decode(t, nextFrame(t, ann)) // the answer about Ann came first
+	}
+	if m != (wire.Pong{Nonce: 3}) {
 		t.Fatalf("got %#v", m)
 	}
 	// A viewer may not send screen frames.
@@ -418,7 +449,9 @@ func TestCaps(t *testing.T) {
 	tr := startRelay(t, Config{SessionBitsPerSecond: 80_000_000, GlobalBitsPerSecond: 800_000_000})
 	c := tr.addClient(t, 1)
 	v, _ := tr.Join(1, 10, "Ann", full)
+	tr.grant(t, c, 10, "view")
 	c.expect(wire.TFullFrame)
+	nextFrame(t, v) // the answer
 	f := tile(0, 0, make([]byte, 300_000))
 	c.sendRaw(f)
 	if got := nextFrame(t, v); !bytes.Equal(got, f) {
@@ -473,13 +506,16 @@ func TestSlowNativeViewer(t *testing.T) {
 	tr := startRelay(t, Config{WriteTimeout: 300 * time.Millisecond, CloseGrace: 100 * time.Millisecond})
 	c := tr.addClient(t, 1)
 	fast, _ := tr.Join(1, 10, "Ann", full)
+	tr.grant(t, c, 10, "view")
 	c.expect(wire.TFullFrame)
+	nextFrame(t, fast) // the answer
 	tok := "deaf-tech"
 	tr.auth.add(tok, testToken{grant: Grant{Session: 1, Viewer: 11, Name: "Bob"}, role: wire.RoleTechnician, once: true})
 	window := uint64(64 << 10)
 	slow := dialRaw(t, tr.addr, &quic.Config{InitialStreamReceiveWindow: window, MaxStreamReceiveWindow: window, InitialConnectionReceiveWindow: window, MaxConnectionReceiveWindow: window})
 	slow.send(wire.Hello{Version: wire.Version, Role: wire.RoleTechnician, Token: tok})
 	slow.welcome()
+	tr.grant(t, c, 11, "view")
 	// From here on the technician reads nothing until the relay gives up.
 	for seq := 0; ; seq++ {
 		f := tile(0, 0, bytes.Repeat([]byte{byte(seq)}, 16000))
@@ -562,9 +598,109 @@ done:
 	// Only the viewer with the rights gets through to the client, and
 	// nothing of the other's did.
 	tr.SetController(1, 11)
+	c.expect(wire.TConsentAsk)
+	tr.grant(t, c, 11, "control")
 	in := wire.Input{Kind: wire.InputKey, Down: true, Code: 0x61}
 	send(ctl, in)
 	if m := c.expect(wire.TInput); m != in {
 		t.Fatalf("input %#v", m)
+	}
+}
+
+// TestConsentPerTechnician: the customer's answers are about one
+// technician each. Screen frames reach only technicians allowed to view;
+// an answer reaches only the technician it is about; the client hears who
+// is watching; joining, leaving, files and clipboard go to the trail.
+func TestConsentPerTechnician(t *testing.T) {
+	tr := startRelay(t, Config{})
+	c := tr.addClient(t, 1)
+	ann, _ := tr.Join(1, 10, "Ann", full)
+	if m := c.msg(); m.Type() != wire.TPresence {
+		t.Fatalf("client got %#v, want who is watching", m)
+	}
+	bob, _ := tr.Join(1, 11, "Bob", full)
+	p := c.expect(wire.TPresence).(wire.Presence)
+	for len(p.Viewers) < 2 {
+		p = c.expect(wire.TPresence).(wire.Presence)
+	}
+	if len(p.Viewers) != 2 || p.Viewers[1] != (wire.Present{ID: 11, Name: "Bob"}) {
+		t.Fatalf("presence %#v", p)
+	}
+	for _, want := range []string{"Ann joined=true", "Bob joined=true"} {
+		if got := recv(t, tr.obs.trail, "trail"); got != want {
+			t.Fatalf("trail %q, want %q", got, want)
+		}
+	}
+	// Bob asks to view: the question names him.
+	if err := bob.Send(encode(wire.ConsentAsk{What: "view"})); err != nil {
+		t.Fatal(err)
+	}
+	if m := c.expect(wire.TConsentAsk); m != (wire.ConsentAsk{Technician: "Bob", What: "view", Viewer: 11}) {
+		t.Fatalf("ask %#v", m)
+	}
+	tr.grant(t, c, 10, "view")
+	c.send(wire.ConsentReply{Granted: false, What: "view", Viewer: 11})
+	recv(t, tr.obs.consent, "consent")
+	f := tile(0, 0, []byte{1, 2, 3})
+	c.sendRaw(f)
+	c.send(wire.FrameEnd{Seq: 1})
+	if m := decode(t, nextFrame(t, ann)); m != (wire.ConsentReply{Granted: true, What: "view", Viewer: 10}) {
+		t.Fatalf("Ann first got %#v", m)
+	}
+	if got := nextFrame(t, ann); !bytes.Equal(got, f) {
+		t.Fatal("Ann did not get the screen")
+	}
+	// Bob gets his own answer and no screen frame at all.
+	if m := decode(t, nextFrame(t, bob)); m != (wire.ConsentReply{Granted: false, What: "view", Viewer: 11}) {
+		t.Fatalf("Bob first got %#v", m)
+	}
+	if err := bob.Send(encode(wire.Ping{Nonce: 4})); err != nil {
+		t.Fatal(err)
+	}
+	if m := decode(t, nextFrame(t, bob)); m != (wire.Pong{Nonce: 4}) {
+		t.Fatalf("Bob, who was refused, got %#v", m)
+	}
+	// Control handed from Bob to Ann asks the customer about Ann.
+	tr.SetController(1, 11)
+	tr.SetController(1, 10)
+	if m := c.expect(wire.TConsentAsk); m != (wire.ConsentAsk{Technician: "Ann", What: "control", Viewer: 10}) {
+		t.Fatalf("hand-over ask %#v", m)
+	}
+	tr.grant(t, c, 10, "control")
+	// A file each way and clipboard text go to the trail (size only).
+	ann.Send(encode(wire.FileOffer{ID: 1, Name: "fix.sh", Size: 3}))
+	if m := c.expect(wire.TFileOffer); m != (wire.FileOffer{ID: 1, Name: "fix.sh", Size: 3, From: "Ann"}) {
+		t.Fatalf("offer to the customer %#v", m)
+	}
+	ann.Send(encode(wire.FileDone{ID: 1, SHA256: [32]byte{0xab, 0xcd}}))
+	c.expect(wire.TFileDone)
+	c.send(wire.FileOffer{ID: 1 << 31, Name: "log.txt", Size: 9})
+	c.send(wire.FileDone{ID: 1 << 31, SHA256: [32]byte{0x12, 0x34}})
+	ann.Send(encode(wire.Clipboard{Text: "secret text"}))
+	c.expect(wire.TClipboard)
+	// The client's and the viewer's frames run apart: any order.
+	var got []string
+	for range 3 {
+		got = append(got, recv(t, tr.obs.trail, "trail"))
+	}
+	slices.Sort(got)
+	want := []string{
+		`clipboard 11 bytes to customer=true by 10`,
+		`file fix.sh 3 bytes to customer=true by "Ann" sha abcd`,
+		`file log.txt 9 bytes to customer=false by "" sha 1234`,
+	}
+	if !slices.Equal(got, want) {
+		t.Fatalf("trail %q, want %q", got, want)
+	}
+	bob.Close()
+	if got := recv(t, tr.obs.trail, "trail"); got != "Bob joined=false" {
+		t.Fatalf("trail %q", got)
+	}
+	p = c.expect(wire.TPresence).(wire.Presence)
+	for p.Controller == 10 && len(p.Viewers) == 2 {
+		p = c.expect(wire.TPresence).(wire.Presence) // the one of the hand-over
+	}
+	if len(p.Viewers) != 1 || p.Controller != 10 {
+		t.Fatalf("presence after Bob left %#v", p)
 	}
 }

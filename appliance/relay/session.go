@@ -27,10 +27,97 @@ type session struct {
 	// cl is the connected client, for viewers' frames.
 	cl atomic.Pointer[client]
 
-	mu       sync.Mutex // membership (with Relay.mu held first) and state
-	client   *client
-	info     []byte            // the client's last DeviceInfo frame
-	consents map[string][]byte // What → the client's last ConsentReply frame
+	mu     sync.Mutex // membership (with Relay.mu held first) and state
+	client *client
+	info   []byte // the client's last DeviceInfo frame
+	// consents holds the client's last answers per technician: viewer
+	// id → What → ConsentReply frame. They last while the client is
+	// connected, so a technician who reloads the console is not asked
+	// again; each technician is asked about in their own right.
+	consents map[uint64]map[string][]byte
+	// files are the transfers under way by file id, for the trail.
+	files map[uint32]Transfer
+}
+
+// maxFiles bounds the transfers a session tracks at once; offers beyond it
+// are refused.
+const maxFiles = 64
+
+// grantedLocked reports whether the customer allowed what to technician
+// id. s.mu is held.
+func (s *session) grantedLocked(id uint64, what string) bool {
+	f := s.consents[id][what]
+	return f != nil && f[wire.HeaderLen] == 1
+}
+
+func (s *session) granted(id uint64, what string) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.grantedLocked(id, what)
+}
+
+// hasViewerLocked reports whether technician id has a viewer in s.
+func (s *session) hasViewerLocked(id uint64) (string, bool) {
+	for _, v := range s.viewerList() {
+		if v.id == id {
+			return v.name, true
+		}
+	}
+	return "", false
+}
+
+// presenceLocked is the Presence frame of who is in s now.
+func (s *session) presenceLocked() []byte {
+	p := wire.Presence{Controller: s.controller.Load()}
+	seen := map[uint64]bool{}
+	for _, v := range s.viewerList() {
+		if v.id == 0 || seen[v.id] || len(p.Viewers) == wire.MaxPresence {
+			continue
+		}
+		seen[v.id] = true
+		p.Viewers = append(p.Viewers, wire.Present{ID: v.id, Name: truncate(v.name, wire.MaxName)})
+	}
+	return encode(p)
+}
+
+// tellPresence tells the client, if any, who is in the session.
+func (s *session) tellPresence() {
+	s.mu.Lock()
+	b := s.presenceLocked()
+	s.mu.Unlock()
+	if c := s.cl.Load(); c != nil {
+		c.pushOwn(b)
+	}
+}
+
+// controllerChanged tells the client; on a hand-over it asks for the new
+// controller's consent when it is viewing and has none yet.
+func (s *session) controllerChanged(handOver bool) {
+	s.tellPresence()
+	if handOver {
+		s.askControlIfNeeded(s.controller.Load())
+	}
+}
+
+func (s *session) askControlIfNeeded(id uint64) {
+	if id == 0 {
+		return
+	}
+	s.mu.Lock()
+	name, here := s.hasViewerLocked(id)
+	ask := here && !s.grantedLocked(id, "control")
+	var rights Rights
+	for _, v := range s.viewerList() {
+		if v.id == id {
+			rights = v.rights
+		}
+	}
+	s.mu.Unlock()
+	if ask && rights.Control {
+		if c := s.cl.Load(); c != nil {
+			c.pushOwn(encode(wire.ConsentAsk{Technician: truncate(name, wire.MaxName), What: "control", Viewer: id}))
+		}
+	}
 }
 
 func (s *session) viewerList() []*Viewer {
@@ -68,20 +155,29 @@ func (r *Relay) join(id, viewerID uint64, name string, rights Rights) (*Viewer, 
 	s := r.sessionLocked(id)
 	v := newViewer(s, viewerID, name, rights)
 	s.mu.Lock()
+	_, already := s.hasViewerLocked(viewerID)
 	list := append(append([]*Viewer(nil), s.viewerList()...), v)
 	s.viewers.Store(&list)
 	// The state the viewer missed, queued under s.mu so that no newer
-	// device info or consent answer can overtake it.
+	// device info or consent answer can overtake it: the device, and the
+	// answers the customer gave about this technician.
 	if s.info != nil {
 		v.pushOther(s.info, false, nil)
 	}
-	for _, f := range s.consents {
+	for _, f := range s.consents[viewerID] {
 		v.pushOther(f, false, nil)
 	}
+	v.viewing.Store(s.grantedLocked(viewerID, "view"))
 	s.mu.Unlock()
 	r.mu.Unlock()
 	r.log.Debug("viewer joined", "session", id, "viewer", viewerID)
-	s.askFullFrame()
+	if !already && viewerID != 0 {
+		s.tellPresence()
+		r.obs.Presence(id, viewerID, name, true)
+	}
+	if v.viewing.Load() {
+		s.askFullFrame()
+	}
 	return v, nil
 }
 
@@ -97,9 +193,14 @@ func (s *session) leave(v *Viewer) {
 		}
 	}
 	s.viewers.Store(&list)
+	_, still := s.hasViewerLocked(v.id)
 	s.r.forgetLocked(s)
 	s.mu.Unlock()
 	s.r.mu.Unlock()
+	if !still && v.id != 0 {
+		s.tellPresence()
+		s.r.obs.Presence(s.id, v.id, v.name, false)
+	}
 }
 
 // attach makes c the session's client unless it has one.
@@ -130,12 +231,18 @@ func (s *session) detach(c *client) {
 	if s.client == c {
 		s.client = nil
 		s.cl.Store(nil)
-		for what, f := range s.consents {
-			if f[wire.HeaderLen] == 1 { // granted
-				closing = append(closing, s.broadcastLocked(consentFrame(false, what))...)
+		for id, answers := range s.consents {
+			for what, f := range answers {
+				if f[wire.HeaderLen] == 1 { // granted
+					closing = append(closing, s.toViewersLocked(id, consentFrame(false, what, id))...)
+				}
 			}
 		}
+		for _, v := range s.viewerList() {
+			v.viewing.Store(false)
+		}
 		s.consents = nil
+		s.files = nil
 		s.info = nil
 	}
 	s.r.forgetLocked(s)
@@ -167,11 +274,26 @@ func (s *session) askFullFrame() {
 	}
 }
 
-// fanScreen queues a screen frame for every viewer.
+// fanScreen queues a screen frame for every viewer the customer allowed
+// to see the screen; the others get nothing of it.
 func (s *session) fanScreen(b []byte) {
 	for _, v := range s.viewerList() {
-		v.pushScreen(b)
+		if v.viewing.Load() {
+			v.pushScreen(b)
+		}
 	}
+}
+
+// toViewersLocked queues b for the viewers of technician id and returns
+// those that overflowed. s.mu is held.
+func (s *session) toViewersLocked(id uint64, b []byte) []*Viewer {
+	var over []*Viewer
+	for _, v := range s.viewerList() {
+		if v.id == id && !v.pushOther(b, false, nil) {
+			over = append(over, v)
+		}
+	}
+	return over
 }
 
 // broadcastLocked queues a non-screen frame for every viewer and returns
@@ -224,18 +346,20 @@ func (s *session) fromClient(c *client, b []byte) error {
 		closeSlow(over)
 		s.r.obs.ClientUp(s.id, m)
 	case wire.ConsentReply:
-		s.mu.Lock()
-		if s.consents == nil {
-			s.consents = map[string][]byte{}
-		}
-		s.consents[m.What] = b
-		over := s.broadcastLocked(b)
-		s.mu.Unlock()
-		closeSlow(over)
-		s.r.obs.Consent(s.id, m.What, m.Granted)
+		s.consentReply(m, b)
 	case wire.Clipboard:
 		s.broadcastTo(b, false, c.done, func(r Rights) bool { return r.Control })
-	case wire.FileOffer, wire.FileAnswer, wire.FileDone, wire.FileCancel:
+		s.r.obs.Clipboard(s.id, 0, false, len(m.Text))
+	case wire.FileOffer:
+		s.fileBegin(m.ID, Transfer{Name: m.Name, Size: m.Size})
+		s.broadcastTo(b, false, c.done, func(r Rights) bool { return r.Files })
+	case wire.FileDone:
+		s.fileEnd(m.ID, &m.SHA256)
+		s.broadcastTo(b, false, c.done, func(r Rights) bool { return r.Files })
+	case wire.FileCancel:
+		s.fileEnd(m.ID, nil)
+		s.broadcastTo(b, false, c.done, func(r Rights) bool { return r.Files })
+	case wire.FileAnswer:
 		s.broadcastTo(b, false, c.done, func(r Rights) bool { return r.Files })
 	case wire.FileChunk:
 		s.broadcastTo(b, true, c.done, func(r Rights) bool { return r.Files })
@@ -248,6 +372,65 @@ func (s *session) fromClient(c *client, b []byte) error {
 		return fmt.Errorf("a client may not send %s frames", typeName(t))
 	}
 	return nil
+}
+
+// consentReply keeps the customer's answer about technician m.Viewer and
+// gives it to that technician's viewers only; view starts or stops their
+// screen frames.
+func (s *session) consentReply(m wire.ConsentReply, b []byte) {
+	s.mu.Lock()
+	if s.consents == nil {
+		s.consents = map[uint64]map[string][]byte{}
+	}
+	if s.consents[m.Viewer] == nil {
+		if len(s.consents) >= 4*wire.MaxPresence {
+			s.mu.Unlock()
+			return // a client answering for made-up technicians
+		}
+		s.consents[m.Viewer] = map[string][]byte{}
+	}
+	s.consents[m.Viewer][m.What] = b
+	if m.What == "view" {
+		for _, v := range s.viewerList() {
+			if v.id == m.Viewer {
+				v.viewing.Store(m.Granted)
+			}
+		}
+	}
+	over := s.toViewersLocked(m.Viewer, b)
+	s.mu.Unlock()
+	closeSlow(over)
+	s.r.obs.Consent(s.id, m.Viewer, m.What, m.Granted)
+	if m.What == "view" && m.Granted {
+		s.askFullFrame()
+	}
+}
+
+// fileBegin tracks a transfer offered; it reports false when too many are.
+func (s *session) fileBegin(id uint32, t Transfer) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.files == nil {
+		s.files = map[uint32]Transfer{}
+	}
+	if _, known := s.files[id]; !known && len(s.files) >= maxFiles {
+		return false
+	}
+	s.files[id] = t
+	return true
+}
+
+// fileEnd ends the tracked transfer id: done (with its hash) goes to the
+// trail, cancelled (sum nil) is forgotten.
+func (s *session) fileEnd(id uint32, sum *[32]byte) {
+	s.mu.Lock()
+	t, ok := s.files[id]
+	delete(s.files, id)
+	s.mu.Unlock()
+	if ok && sum != nil {
+		t.SHA256 = *sum
+		s.r.obs.Transfer(s.id, t)
+	}
 }
 
 func closeSlow(vs []*Viewer) {
@@ -277,11 +460,17 @@ func (s *session) fromViewer(v *Viewer, b []byte) error {
 	}
 	switch m := m.(type) {
 	case wire.Input, wire.Clipboard:
-		if v.id == 0 || !v.rights.Control || s.controller.Load() != v.id {
+		// Only the controller, with the right, once the customer allowed
+		// that technician to control.
+		if v.id == 0 || !v.rights.Control || s.controller.Load() != v.id || !s.granted(v.id, "control") {
 			s.countDrop(dropViewOnly, 1)
 			return nil
 		}
-		s.toClient(v, b)
+		if s.toClient(v, b) {
+			if cb, ok := m.(wire.Clipboard); ok {
+				s.r.obs.Clipboard(s.id, v.id, true, len(cb.Text))
+			}
+		}
 	case wire.FileOffer, wire.FileChunk, wire.FileAnswer, wire.FileDone, wire.FileCancel:
 		if !v.rights.Files {
 			s.countDrop(dropNoFiles, 1)
@@ -292,7 +481,10 @@ func (s *session) fromViewer(v *Viewer, b []byte) error {
 		}
 		return s.fileFromViewer(v, m, b)
 	case wire.ConsentAsk:
-		m.Technician = truncate(v.name, wire.MaxName)
+		if v.id == 0 {
+			return nil // nobody to ask about
+		}
+		m.Technician, m.Viewer = truncate(v.name, wire.MaxName), v.id
 		s.toClient(v, encode(m))
 	case wire.FullFrame:
 		now := time.Now()
@@ -324,9 +516,23 @@ func (s *session) fromViewer(v *Viewer, b []byte) error {
 func (s *session) fileFromViewer(v *Viewer, m wire.Message, b []byte) error {
 	switch m := m.(type) {
 	case wire.FileOffer:
-		if !s.toClient(v, b) {
+		if !s.fileBegin(m.ID, Transfer{ToCustomer: true, Viewer: v.id, Technician: v.name, Name: m.Name, Size: m.Size}) {
+			v.pushOther(encode(wire.FileCancel{ID: m.ID, Reason: "too many files are on their way: wait for one to finish"}), false, nil)
+			return nil
+		}
+		// The customer is asked about the file by the sender's name.
+		m.From = truncate(v.name, wire.MaxName)
+		if !s.toClient(v, encode(m)) {
+			s.fileEnd(m.ID, nil)
 			v.pushOther(encode(wire.FileCancel{ID: m.ID, Reason: "the customer's client is not connected: send the file again once it is"}), false, nil)
 		}
+	case wire.FileDone:
+		if s.toClient(v, b) {
+			s.fileEnd(m.ID, &m.SHA256)
+		}
+	case wire.FileCancel:
+		s.fileEnd(m.ID, nil)
+		s.toClient(v, b)
 	case wire.FileChunk:
 		if !s.toClient(v, b) {
 			v.pushOther(encode(wire.FileCancel{ID: m.ID, Reason: "the customer's client disconnected: send the file again once it is back, it resumes"}), false, nil)

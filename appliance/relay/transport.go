@@ -211,8 +211,8 @@ func closeFrame(code uint16, reason string) []byte {
 	return encode(wire.Close{Code: code, Reason: truncate(reason, wire.MaxReason)})
 }
 
-func consentFrame(granted bool, what string) []byte {
-	return encode(wire.ConsentReply{Granted: granted, What: what})
+func consentFrame(granted bool, what string, viewer uint64) []byte {
+	return encode(wire.ConsentReply{Granted: granted, What: what, Viewer: viewer})
 }
 
 // truncate returns s as valid UTF-8 of at most n bytes, cut at a rune.
@@ -229,7 +229,7 @@ func truncate(s string, n int) string {
 
 var typeNames = map[wire.Type]string{
 	wire.THello: "Hello", wire.TWelcome: "Welcome", wire.TClose: "Close", wire.TPing: "Ping", wire.TPong: "Pong",
-	wire.TDeviceInfo: "DeviceInfo", wire.TConsentAsk: "ConsentAsk", wire.TConsentReply: "ConsentReply",
+	wire.TDeviceInfo: "DeviceInfo", wire.TConsentAsk: "ConsentAsk", wire.TConsentReply: "ConsentReply", wire.TPresence: "Presence",
 	wire.TTile: "Tile", wire.TFrameEnd: "FrameEnd", wire.TFullFrame: "FullFrame",
 	wire.TInput: "Input", wire.TClipboard: "Clipboard",
 	wire.TFileOffer: "FileOffer", wire.TFileAnswer: "FileAnswer", wire.TFileChunk: "FileChunk",

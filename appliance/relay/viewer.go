@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/switchboardhq/switchboard/appliance/wire"
@@ -19,6 +20,9 @@ type Viewer struct {
 	id     uint64 // technician id
 	name   string
 	rights Rights
+	// viewing is set while the customer allows this technician to see
+	// the screen: only then are screen frames queued for it.
+	viewing atomic.Bool
 
 	ready chan struct{} // a frame was queued or the viewer closed (capacity 1)
 	room  chan struct{} // Next took a frame (capacity 1)

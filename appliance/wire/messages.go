@@ -77,18 +77,41 @@ type Screen struct {
 }
 
 // ConsentAsk asks the person at the keyboard to let a technician in.
+// Viewers send it with Viewer 0; the relay fills in Technician (the public
+// name) and Viewer (the technician's id) before passing it on, so each
+// technician is asked about by name.
 type ConsentAsk struct {
 	Technician string
 	// What is "view" (see the screen), "control" (send input), "files"
 	// (exchange files) or "pick-file" (the technician asks the customer to
 	// choose a file to send).
-	What string
+	What   string
+	Viewer uint64
 }
 
-// ConsentReply is the answer; a timeout is a denial.
+// ConsentReply is the answer for the technician Viewer; a timeout is a
+// denial. The relay gives it to that technician only.
 type ConsentReply struct {
 	Granted bool
 	What    string
+	Viewer  uint64
+}
+
+// MaxPresence bounds the viewers a Presence lists.
+const MaxPresence = 32
+
+// Presence tells the client who is in the session, whenever it changes:
+// the technicians viewing (each with the customer's answers so far) and
+// the one who controls (0: nobody).
+type Presence struct {
+	Controller uint64
+	Viewers    []Present
+}
+
+// Present is one technician in a Presence.
+type Present struct {
+	ID   uint64
+	Name string
 }
 
 // Tile encodings.
@@ -132,11 +155,13 @@ type Input struct {
 // Clipboard is clipboard text.
 type Clipboard struct{ Text string }
 
-// FileOffer proposes a file.
+// FileOffer proposes a file. From names who offers it: the relay sets it
+// to the technician's public name on offers to the client.
 type FileOffer struct {
 	ID   uint32
 	Name string
 	Size uint64
+	From string
 }
 
 // FileAnswer accepts (from Offset, to resume) or refuses an offer.
@@ -173,6 +198,7 @@ func (Pong) Type() Type         { return TPong }
 func (DeviceInfo) Type() Type   { return TDeviceInfo }
 func (ConsentAsk) Type() Type   { return TConsentAsk }
 func (ConsentReply) Type() Type { return TConsentReply }
+func (Presence) Type() Type     { return TPresence }
 func (Tile) Type() Type         { return TTile }
 func (FrameEnd) Type() Type     { return TFrameEnd }
 func (FullFrame) Type() Type    { return TFullFrame }
@@ -195,8 +221,16 @@ func (m Welcome) append(e *enc)      { e.u64(m.Session); e.u64(m.MaxBitsPerSecon
 func (m Close) append(e *enc)        { e.u16(m.Code); e.str(m.Reason) }
 func (m Ping) append(e *enc)         { e.u64(m.Nonce) }
 func (m Pong) append(e *enc)         { e.u64(m.Nonce) }
-func (m ConsentAsk) append(e *enc)   { e.str(m.Technician); e.str(m.What) }
-func (m ConsentReply) append(e *enc) { e.u8(b2u(m.Granted)); e.str(m.What) }
+func (m ConsentAsk) append(e *enc)   { e.str(m.Technician); e.str(m.What); e.u64(m.Viewer) }
+func (m ConsentReply) append(e *enc) { e.u8(b2u(m.Granted)); e.str(m.What); e.u64(m.Viewer) }
+func (m Presence) append(e *enc) {
+	e.u64(m.Controller)
+	e.u8(uint8(min(len(m.Viewers), MaxPresence)))
+	for _, v := range m.Viewers[:min(len(m.Viewers), MaxPresence)] {
+		e.u64(v.ID)
+		e.str(v.Name)
+	}
+}
 func (m Tile) append(e *enc) {
 	e.u16(m.X)
 	e.u16(m.Y)
@@ -215,7 +249,7 @@ func (m Input) append(e *enc) {
 	e.u32(m.Code)
 }
 func (m Clipboard) append(e *enc) { e.b = append(e.b, m.Text...) }
-func (m FileOffer) append(e *enc) { e.u32(m.ID); e.str(m.Name); e.u64(m.Size) }
+func (m FileOffer) append(e *enc) { e.u32(m.ID); e.str(m.Name); e.u64(m.Size); e.str(m.From) }
 func (m FileAnswer) append(e *enc) {
 	e.u32(m.ID)
 	e.u8(b2u(m.Accept))
@@ -295,13 +329,23 @@ func Decode(f Frame) (Message, error) {
 		}
 		m = info
 	case TConsentAsk:
-		c := ConsentAsk{Technician: d.str("technician", MaxName), What: d.str("what", 16)}
+		c := ConsentAsk{Technician: d.str("technician", MaxName), What: d.str("what", 16), Viewer: d.u64("viewer")}
 		checkWhat(d, c.What)
 		m = c
 	case TConsentReply:
-		c := ConsentReply{Granted: d.bool("granted"), What: d.str("what", 16)}
+		c := ConsentReply{Granted: d.bool("granted"), What: d.str("what", 16), Viewer: d.u64("viewer")}
 		checkWhat(d, c.What)
 		m = c
+	case TPresence:
+		p := Presence{Controller: d.u64("controller")}
+		n := int(d.u8("viewers"))
+		if d.err == nil && n > MaxPresence {
+			d.fail(fmt.Sprintf("%d viewers listed, at most %d", n, MaxPresence))
+		}
+		for i := 0; i < n && d.err == nil; i++ {
+			p.Viewers = append(p.Viewers, Present{ID: d.u64("viewer id"), Name: d.str("viewer name", MaxName)})
+		}
+		m = p
 	case TTile:
 		t := Tile{X: d.u16("x"), Y: d.u16("y"), W: d.u16("w"), H: d.u16("h"), Encoding: d.u8("encoding")}
 		t.Data = d.rest()
@@ -326,7 +370,7 @@ func Decode(f Frame) (Message, error) {
 		}
 		m = Clipboard{Text: string(text)}
 	case TFileOffer:
-		o := FileOffer{ID: d.u32("id"), Name: d.str("name", MaxName), Size: d.u64("size")}
+		o := FileOffer{ID: d.u32("id"), Name: d.str("name", MaxName), Size: d.u64("size"), From: d.str("from", MaxName)}
 		if d.err == nil && !safeName(o.Name) {
 			d.fail("file name is empty or has a path in it")
 		}

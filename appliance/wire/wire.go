@@ -21,8 +21,10 @@ import (
 	"io"
 )
 
-// Version is the protocol version a hello announces.
-const Version = 1
+// Version is the protocol version a hello announces. Version 2 made
+// consent per technician (ConsentAsk and ConsentReply name the viewer),
+// named the sender of a FileOffer, and added Presence.
+const Version = 2
 
 // ALPN is the QUIC application protocol of this wire format.
 const ALPN = "switchboard/1"
@@ -40,6 +42,7 @@ const (
 	TDeviceInfo   Type = 10
 	TConsentAsk   Type = 11
 	TConsentReply Type = 12
+	TPresence     Type = 13 // relay → client: who watches, who controls
 	TTile         Type = 21
 	TFrameEnd     Type = 22
 	TFullFrame    Type = 23 // a viewer joined: send every tile again
@@ -67,7 +70,7 @@ const (
 // maxLen is the largest payload each type may carry (0: unknown type).
 var maxLen = map[Type]uint32{
 	THello: 1 << 10, TWelcome: MaxSmall, TClose: MaxSmall, TPing: 8, TPong: 8,
-	TDeviceInfo: MaxInfo, TConsentAsk: MaxSmall, TConsentReply: 16,
+	TDeviceInfo: MaxInfo, TConsentAsk: MaxSmall, TConsentReply: 32, TPresence: MaxSmall,
 	TTile: MaxTile, TFrameEnd: 8, TFullFrame: 0,
 	TInput: 32, TClipboard: MaxClipboard,
 	TFileOffer: MaxSmall, TFileAnswer: 16, TFileChunk: MaxChunk + 16, TFileDone: 40, TFileCancel: MaxSmall,

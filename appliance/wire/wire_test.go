@@ -17,14 +17,15 @@ var samples = []Message{
 	Ping{Nonce: 7},
 	Pong{Nonce: 7},
 	DeviceInfo{OS: "linux", Version: "Debian 12", Hostname: "pc-1", User: "cleo", Addresses: []string{"192.0.2.5"}, Screens: []Screen{{1920, 1080}}, Capture: true},
-	ConsentAsk{Technician: "Ann from IT", What: "control"},
-	ConsentReply{Granted: true, What: "control"},
+	ConsentAsk{Technician: "Ann from IT", What: "control", Viewer: 7},
+	ConsentReply{Granted: true, What: "control", Viewer: 7},
+	Presence{Controller: 7, Viewers: []Present{{ID: 7, Name: "Ann from IT"}, {ID: 9, Name: "Bob"}}},
 	Tile{X: 64, Y: 128, W: 64, H: 64, Encoding: EncDeflate, Data: []byte{1, 2, 3}},
 	FrameEnd{Seq: 9},
 	FullFrame{},
 	Input{Kind: InputButton, Down: true, X: 10, Y: -3, Code: 1},
 	Clipboard{Text: "héllo"},
-	FileOffer{ID: 1, Name: "report.pdf", Size: 1 << 20},
+	FileOffer{ID: 1, Name: "report.pdf", Size: 1 << 20, From: "Ann from IT"},
 	FileAnswer{ID: 1, Accept: true, Offset: 65536},
 	FileChunk{ID: 1, Offset: 65536, Data: bytes.Repeat([]byte{7}, 100)},
 	FileDone{ID: 1, SHA256: [32]byte{1, 2}},
@@ -97,7 +98,8 @@ func TestBadMessages(t *testing.T) {
 		return Frame{Type: THello, Payload: e.b}
 	}
 	cases := map[string]Frame{
-		"wrong version":   hello(func(h *Hello) { h.Version = 2 }),
+		"wrong version":   hello(func(h *Hello) { h.Version = 1 }),
+		"many present":    {Type: TPresence, Payload: append(make([]byte, 8), MaxPresence+1)},
 		"unknown role":    hello(func(h *Hello) { h.Role = 9 }),
 		"long token":      hello(func(h *Hello) { h.Token = strings.Repeat("x", MaxToken+1) }),
 		"not a hello":     {Type: THello, Payload: []byte("GET / HTTP/1.1\r\n")},

@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	cdppage "github.com/chromedp/cdproto/page"
 	cdp "github.com/chromedp/chromedp"
 
 	"github.com/switchboardhq/switchboard/tools/daemon"
@@ -161,6 +162,14 @@ func TestRemoteControlUnderXvfb(t *testing.T) {
 	admin := setupAdmin(t, d, "/login", "admin")
 	ann := consoleTechnician(t, d, admin, "ann", "Ann Archer")
 	bob := consoleTechnician(t, d, admin, "bob", "Bob Baker")
+	// Vera's permissions are view only: no remote-control, no file-transfer.
+	vera := consoleTechnician(t, d, admin, "vera", "Vera Vance")
+	if resp, body := postValues(t, d, admin, "/login/technicians/"+vera, url.Values{
+		"private_name": {"Vera Vance"}, "public_name": {"Vera"}, "display_number": {vera}, "availability": {"available"},
+		"role": {"technician"}, "perms": {"start-sessions", "take-from-queues", "invite"},
+	}); resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("vera's permissions: %d %s", resp.StatusCode, body)
+	}
 	if resp, body := postValues(t, d, admin, "/login/sites", url.Values{"name": {"Help"}, "hostnames": {"help.example"},
 		"tech_list": {"1"}, "session_key": {"1"}, "survey_mode": {"issue"}, "ask_name": {"1"}}); resp.StatusCode != http.StatusSeeOther {
 		t.Fatalf("create the site: %d %s", resp.StatusCode, body)
@@ -182,6 +191,11 @@ func TestRemoteControlUnderXvfb(t *testing.T) {
 	// Bob will join; inviting reloads Ann's page, so before she connects.
 	ap.do("invite bob", cdp.SetValue(cdp.ID("user"), bob))
 	ap.clickSubmit("#invite-go")
+	ap.waitText("#trail", "invited Bob Baker") // the page after the invitation
+	ap.live()
+	ap.do("invite vera", cdp.SetValue(cdp.ID("user"), vera))
+	ap.clickSubmit("#invite-go")
+	ap.waitText("#trail", "invited Vera Vance")
 	ap.live()
 	sessionPath := ap.location()
 
@@ -197,7 +211,7 @@ func TestRemoteControlUnderXvfb(t *testing.T) {
 	ap.do("view the screen", cdp.Click(cdp.ID("remote-view")))
 	app.answer(1, false)
 	ap.waitText("#remote-status", "declined")
-	ap.waitText("#trail", "The customer declined viewing the screen")
+	ap.waitText("#trail", "The customer declined to let Ann Archer see the screen")
 	if got := ap.pixel(10, 10); got == quadrantColors[0] {
 		t.Fatal("the screen reached the console although the customer declined")
 	}
@@ -284,9 +298,101 @@ func TestRemoteControlUnderXvfb(t *testing.T) {
 	bp.signIn(d.Base, "bob", deskPassword)
 	bp.do("open the session", cdp.Navigate(sessionPath))
 	bp.live()
+	// Ann's yes was for Ann: Bob's view is a new question naming him. The
+	// customer declines: his canvas stays unpainted while Ann's streams.
 	bp.do("bob views", cdp.Click(cdp.ID("remote-view")))
-	bp.waitPixel("bob sees the top-left quadrant", 10, 10, quadrantColors[0])
+	app.waitFor("Technician Bob wants to see your screen", 1)
+	app.answer(6, false)
+	bp.waitText("#remote-status", "declined")
+	desktop.fill(0, 0, w/2, h/2, 0x204060)
+	ap.waitPixel("ann keeps streaming", 10, 10, 0x204060)
+	if got := bp.pixel(10, 10); got == 0x204060 || got == quadrantColors[0] {
+		t.Fatalf("Bob's canvas shows the screen (%06x) although the customer declined him", got)
+	}
+	bp.do("bob asks again", cdp.Click(cdp.ID("remote-view")))
+	app.answer(7, true)
+	bp.waitPixel("bob sees the top-left corner", 10, 10, 0x204060)
 	bp.waitPixel("bob sees the bottom-right quadrant", w-10, h-10, quadrantColors[3])
+
+	// Ann hands control to Bob: the customer is asked about Bob.
+	ap.do("choose bob", cdp.SetValue(cdp.ID("remote-give"), bob))
+	ap.do("give control", cdp.Click(cdp.ID("remote-give-go")))
+	app.waitFor("Technician Bob wants to use your mouse and keyboard", 1)
+	app.answer(8, true)
+	bp.truthy("bob controls", `document.getElementById("remote-status").textContent.includes("Controlling")`)
+	bp.clickScreen(400, 300)
+	if ev := desktop.next("bob's click"); ev.kind != "button" || abs(ev.x-400) > 1 || abs(ev.y-300) > 1 {
+		t.Fatalf("X event = %v, want Bob's click at 400,300", ev)
+	}
+	app.waitFor("Watching your screen now: Ann, Bob. Bob can use your mouse and keyboard.", 1)
+	// The trail names whom each answer was for, and the files.
+	for _, want := range []string{
+		"The customer allowed Ann Archer to see the screen",
+		"The customer declined to let Bob Baker see the screen",
+		"The customer allowed Bob Baker to see the screen",
+		"The customer allowed Bob Baker to use the mouse and keyboard",
+		"Ann Archer handed control to Bob Baker",
+		"Ann Archer sent the customer the file report.bin (300.0 KiB, SHA-256 ",
+		"The customer sent the file log.txt (200.0 KiB, SHA-256 ",
+		"Bob Baker started watching the screen page",
+	} {
+		bp.waitText("#trail", want)
+	}
+
+	// Vera, view only, in a tampered browser that keeps the data channel
+	// to post frames herself: the customer allows her to view, but no
+	// click or file of hers reaches the customer, and the customer's files
+	// do not reach her.
+	veraBrowser := testenv.Browser(t)
+	vp := page{t, testenv.NewTab(t, veraBrowser)}
+	if _, err := cdp.Call(vp.ctx, cdppage.AddScriptToEvaluateOnNewDocument, cdppage.AddScriptToEvaluateOnNewDocumentParams{Source: `(() => {
+		const create = RTCPeerConnection.prototype.createDataChannel;
+		RTCPeerConnection.prototype.createDataChannel = function (...a) { const ch = create.apply(this, a); window.__wire = ch; return ch; };
+	})()`}); err != nil {
+		t.Fatal(err)
+	}
+	vp.signIn(d.Base, "vera", deskPassword)
+	vp.do("open the session", cdp.Navigate(sessionPath))
+	vp.live()
+	vp.truthy("a view-only console", `!document.getElementById("remote-viewonly").hidden && document.getElementById("remote-control-ask").hidden`)
+	vp.do("vera views", cdp.Click(cdp.ID("remote-view")))
+	app.waitFor("Technician Vera wants to see your screen", 1)
+	app.answer(9, true)
+	vp.waitPixel("vera sees the screen", w-10, h-10, quadrantColors[3])
+	// Raw frames: a click at 50,50 (Input: kind 2, down, x, y, button 1)
+	// and a file offer.
+	vp.truthy("vera's frames are sent", `(() => {
+		const f = (type, payload) => { const b = new Uint8Array(6 + payload.length); b[0] = type; new DataView(b.buffer).setUint32(2, payload.length); b.set(payload, 6); return b; };
+		const input = new Uint8Array(14); const v = new DataView(input.buffer);
+		v.setUint8(0, 2); v.setUint8(1, 1); v.setInt32(2, 50); v.setInt32(6, 50); v.setUint32(10, 1);
+		const name = new TextEncoder().encode("evil.sh");
+		const offer = new Uint8Array(4 + 2 + name.length + 8 + 2); const o = new DataView(offer.buffer);
+		o.setUint32(0, 99); o.setUint16(4, name.length); offer.set(name, 6); o.setUint32(6 + name.length + 4, 3);
+		window.__seen = [];
+		window.__wire.addEventListener("message", (ev) => { if (ev.data instanceof ArrayBuffer) window.__seen.push(new Uint8Array(ev.data)[0]); });
+		window.__wire.send(f(30, input)); window.__wire.send(f(30, input)); window.__wire.send(f(40, offer));
+		window.__wire.send(f(4, new Uint8Array(8)));
+		return true; })()`)
+	// The relay refused the offer (FileCancel) and, after all three,
+	// answered the ping: it has judged every frame before Bob clicks.
+	vp.truthy("the relay judged vera's frames", `window.__seen.includes(44) && window.__seen.includes(5)`)
+	// Bob's next click is the next X event: Vera's never arrived.
+	bp.clickScreen(410, 310)
+	if ev := desktop.next("bob's second click"); ev.kind != "button" || abs(ev.x-410) > 1 || abs(ev.y-310) > 1 {
+		t.Fatalf("X event = %v: a view-only technician's click reached the customer", ev)
+	}
+	// Bob asks for a file: it reaches Bob, not Vera.
+	bp.do("bob asks for a file", cdp.Click(cdp.ID("remote-pick")))
+	app.waitFor("Type the path of the file", 2)
+	io.WriteString(app.stdin, filepath.Join(app.home, "log.txt")+"\n")
+	app.waitFor("log.txt was sent to", 2)
+	bp.truthy("bob's download link", fmt.Sprintf("!!document.querySelector(%q)", link))
+	if n := eval[int](vp, `document.querySelectorAll("#remote-transfers .remote-download").length`); n != 0 {
+		t.Fatalf("the customer's file reached Vera (%d links)", n)
+	}
+	if out, _ := app.out.snapshot(); strings.Contains(out, "evil.sh") {
+		t.Fatalf("Vera's file offer reached the customer:\n%s", out)
+	}
 
 	// Bob's browser dies (SIGKILL); Ann's picture keeps flowing.
 	if err := cdp.FromContext(bobBrowser).Browser.Process().Kill(); err != nil {

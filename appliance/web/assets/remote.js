@@ -57,7 +57,7 @@
   // The largest payload of each type (wire.go maxLen); other types are skipped.
   const MAX_LEN = new Map([
     [T.HELLO, 1 << 10], [T.WELCOME, 4 << 10], [T.CLOSE, 4 << 10], [T.PING, 8], [T.PONG, 8],
-    [T.DEVICE_INFO, 64 << 10], [T.CONSENT_ASK, 4 << 10], [T.CONSENT_REPLY, 16],
+    [T.DEVICE_INFO, 64 << 10], [T.CONSENT_ASK, 4 << 10], [T.CONSENT_REPLY, 32],
     [T.TILE, 1 << 20], [T.FRAME_END, 8], [T.FULL_FRAME, 0], [T.INPUT, 32], [T.CLIPBOARD, MAX_CLIPBOARD],
     [T.FILE_OFFER, 4 << 10], [T.FILE_ANSWER, 16], [T.FILE_CHUNK, MAX_CHUNK + 16], [T.FILE_DONE, 40],
     [T.FILE_CANCEL, 4 << 10]
@@ -151,11 +151,12 @@
   }
 
   const encode = {
-    // The relay fills in the technician's name from the viewer's grant.
-    consentAsk: (what) => new Writer(T.CONSENT_ASK).str("", MAX_NAME).str(what, 16).frame(),
+    // The relay fills in the technician's name and id from the viewer's grant.
+    consentAsk: (what) => new Writer(T.CONSENT_ASK).str("", MAX_NAME).str(what, 16).u64(0).frame(),
     input: (kind, down, x, y, code) => new Writer(T.INPUT, 14).u8(kind).u8(down ? 1 : 0).i32(x).i32(y).u32(code).frame(),
     clipboard: (bytes) => new Writer(T.CLIPBOARD, bytes.length).bytes(bytes).frame(),
-    fileOffer: (id, name, size) => new Writer(T.FILE_OFFER).u32(id).str(name, MAX_NAME).u64(size).frame(),
+    // The relay fills in who offers it.
+    fileOffer: (id, name, size) => new Writer(T.FILE_OFFER).u32(id).str(name, MAX_NAME).u64(size).str("", MAX_NAME).frame(),
     fileAnswer: (id, accept, offset) => new Writer(T.FILE_ANSWER, 13).u32(id).u8(accept ? 1 : 0).u64(offset).frame(),
     fileChunk: (id, offset, data) => new Writer(T.FILE_CHUNK, 12 + data.length).u32(id).u64(offset).bytes(data).frame(),
     fileDone: (id, sum) => new Writer(T.FILE_DONE, 36).u32(id).bytes(sum).frame(),
@@ -963,6 +964,7 @@
       case T.CONSENT_REPLY: {
         const granted = r.bool("granted");
         const what = r.str("what", 16);
+        r.u64("viewer"); // always this technician: the relay sends each their own
         r.end();
         consentReply(what, granted);
         break;
@@ -974,6 +976,7 @@
         break;
       case T.FILE_OFFER: {
         const id = r.u32("id"), name = r.str("name", MAX_NAME), size = r.u64("size");
+        r.str("from", MAX_NAME); // the customer
         r.end();
         fileOffer(id, name, size);
         break;

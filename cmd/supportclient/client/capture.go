@@ -12,7 +12,7 @@ import (
 // startCapture starts streaming the screen, once; only after "view" was
 // granted.
 func (s *session) startCapture() {
-	if s.stopCapture != nil || s.view != granted {
+	if s.stopCapture != nil || !s.anyone(viewState) {
 		return
 	}
 	ctx, cancel := context.WithCancel(s.ctx)

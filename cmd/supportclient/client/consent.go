@@ -3,6 +3,7 @@ package client
 import (
 	"context"
 	"fmt"
+	"strings"
 
 	"github.com/switchboardhq/switchboard/appliance/wire"
 	"github.com/switchboardhq/switchboard/cmd/supportclient/prompt"
@@ -45,71 +46,157 @@ func (s *session) ask(question string, answer func(bool) error) {
 	}
 }
 
-func (s *session) reply(granted bool, what string) error {
-	return s.send(wire.ConsentReply{Granted: granted, What: what})
+// viewerConsent is what the customer said about one technician: each is
+// asked about by name, in their own right.
+type viewerConsent struct {
+	name          string
+	view, control consentState
+}
+
+// maxViewers bounds the technicians a session keeps answers about.
+const maxViewers = 64
+
+// viewer returns what the customer said about technician id, remembering
+// name when one comes with the question.
+func (s *session) viewer(id uint64, name string) *viewerConsent {
+	vc := s.viewers[id]
+	if vc == nil {
+		if len(s.viewers) >= maxViewers {
+			return &viewerConsent{name: "A technician"} // answered, never kept
+		}
+		vc = &viewerConsent{}
+		s.viewers[id] = vc
+	}
+	if name = prompt.Clean(name, maxShownName); name != "" {
+		vc.name = name
+		s.technician = name
+	}
+	if vc.name == "" {
+		vc.name = "A technician"
+	}
+	return vc
+}
+
+// anyone reports whether the customer allowed what to some technician.
+func (s *session) anyone(what func(*viewerConsent) consentState) bool {
+	for _, vc := range s.viewers {
+		if what(vc) == granted {
+			return true
+		}
+	}
+	return false
+}
+
+func viewState(vc *viewerConsent) consentState    { return vc.view }
+func controlState(vc *viewerConsent) consentState { return vc.control }
+
+// controlling reports whether the technician in control may use the mouse
+// and keyboard: the relay checks it too, this is the customer's own guard.
+func (s *session) controlling() bool {
+	vc := s.viewers[s.controller]
+	return s.controller != 0 && vc != nil && vc.control == granted
+}
+
+func (s *session) reply(granted bool, what string, viewer uint64) error {
+	return s.send(wire.ConsentReply{Granted: granted, What: what, Viewer: viewer})
 }
 
 func (s *session) consent(m wire.ConsentAsk) error {
-	if name := prompt.Clean(m.Technician, maxShownName); name != "" {
-		s.technician = name
-	}
-	tech := s.tech()
+	vc := s.viewer(m.Viewer, m.Technician)
+	tech := vc.name
 	switch m.What {
 	case "view":
 		switch {
 		case s.cfg.Screen == nil:
 			fmt.Fprintf(s.out, "%s asked to see your screen, but screen sharing is not supported here.\n", tech)
-			return s.reply(false, m.What)
-		case s.view == granted:
-			return s.reply(true, m.What)
-		case s.view == asking:
-			return nil // the answer to the question on screen goes to everyone
+			return s.reply(false, m.What, m.Viewer)
+		case vc.view == granted:
+			return s.reply(true, m.What, m.Viewer)
+		case vc.view == asking:
+			return nil // the question is on screen
 		}
-		s.view = asking
+		vc.view = asking
 		s.ask(fmt.Sprintf("Technician %s wants to see your screen. Allow?", tech), func(ok bool) error {
 			if !ok {
-				s.view = notAsked
+				vc.view = notAsked
 				fmt.Fprintf(s.out, "You did not allow %s to see your screen.\n", tech)
-				return s.reply(false, m.What)
+				return s.reply(false, m.What, m.Viewer)
 			}
-			s.view = granted
-			if err := s.reply(true, m.What); err != nil {
+			vc.view = granted
+			if err := s.reply(true, m.What, m.Viewer); err != nil {
 				return err
 			}
 			fmt.Fprintf(s.out, "%s is viewing your screen.\n", tech)
 			fmt.Fprintln(s.out, "Press Ctrl-C or close this window to stop at any time.")
-			s.startCapture()
-			s.notify(tech)
+			if s.stopCapture == nil {
+				s.startCapture()
+				s.notify(tech)
+			}
+			s.showPresence()
 			return nil
 		})
 	case "control":
 		switch {
 		case s.cfg.Input == nil:
 			fmt.Fprintf(s.out, "%s asked to use your mouse and keyboard, but that is not supported here.\n", tech)
-			return s.reply(false, m.What)
-		case s.control == granted:
-			return s.reply(true, m.What)
-		case s.control == asking:
+			return s.reply(false, m.What, m.Viewer)
+		case vc.control == granted:
+			return s.reply(true, m.What, m.Viewer)
+		case vc.control == asking:
 			return nil
 		}
-		s.control = asking
+		vc.control = asking
 		s.ask(fmt.Sprintf("Technician %s wants to use your mouse and keyboard. Allow?", tech), func(ok bool) error {
 			if !ok {
-				s.control = notAsked
+				vc.control = notAsked
 				fmt.Fprintf(s.out, "You did not allow %s to use your mouse and keyboard.\n", tech)
-				return s.reply(false, m.What)
+				return s.reply(false, m.What, m.Viewer)
 			}
-			s.control = granted
+			vc.control = granted
 			fmt.Fprintf(s.out, "%s can now use your mouse and keyboard.\n", tech)
-			return s.reply(true, m.What)
+			s.showPresence()
+			return s.reply(true, m.What, m.Viewer)
 		})
 	case "files":
 		// Not a question of its own: every file offered is asked about.
-		return s.reply(true, m.What)
+		return s.reply(true, m.What, m.Viewer)
 	case "pick-file":
-		s.pickFile(tech)
+		s.pickFile(tech, m.Viewer)
 	}
 	return nil
+}
+
+// presence takes in who is in the session and tells the person when who
+// watches or who controls changed.
+func (s *session) presence(p wire.Presence) {
+	s.present, s.controller = p.Viewers, p.Controller
+	for _, v := range p.Viewers {
+		s.viewer(v.ID, v.Name)
+	}
+	s.showPresence()
+}
+
+// showPresence prints who watches the screen and who controls, when that
+// changed since it last did.
+func (s *session) showPresence() {
+	var watching []string
+	for _, v := range s.present {
+		if vc := s.viewers[v.ID]; vc != nil && vc.view == granted {
+			watching = append(watching, vc.name)
+		}
+	}
+	line := "Nobody is watching your screen now."
+	if len(watching) > 0 {
+		line = "Watching your screen now: " + strings.Join(watching, ", ") + "."
+		if s.controlling() {
+			line += " " + s.viewers[s.controller].name + " can use your mouse and keyboard."
+		}
+	}
+	if line == s.shown || (s.shown == "" && len(watching) == 0) {
+		return
+	}
+	s.shown = line
+	fmt.Fprintln(s.out, line)
 }
 
 // notify shows the "stop sharing" notice where the prompter has one;

@@ -2,6 +2,7 @@ package client
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"crypto/sha256"
 	"errors"
@@ -90,12 +91,16 @@ func (s *session) fileOffer(m wire.FileOffer) error {
 		return s.cancelIn(m.ID, "a file with this id is already being sent")
 	}
 	if m.Size > MaxFileSize {
-		fmt.Fprintf(s.out, "%s tried to send %s (%s), which is larger than 2 GiB.\n", s.tech(), prompt.Clean(m.Name, 80), size(m.Size))
+		fmt.Fprintf(s.out, "%s tried to send %s (%s), which is larger than 2 GiB.\n", cmp.Or(prompt.Clean(m.From, maxShownName), s.tech()), prompt.Clean(m.Name, 80), size(m.Size))
 		return s.cancelIn(m.ID, "file is larger than 2 GiB")
 	}
 	name := prompt.Clean(m.Name, 120)
+	from := prompt.Clean(m.From, maxShownName)
+	if from == "" {
+		from = s.tech()
+	}
 	s.incoming[m.ID] = nil // being asked
-	s.ask(fmt.Sprintf("Technician %s wants to send you %s (%s). Accept?", s.tech(), name, size(m.Size)), func(ok bool) error {
+	s.ask(fmt.Sprintf("Technician %s wants to send you %s (%s). Accept?", from, name, size(m.Size)), func(ok bool) error {
 		if in, asked := s.incoming[m.ID]; !asked || in != nil {
 			return nil // withdrawn while the question was open
 		}
@@ -291,7 +296,7 @@ func (s *session) endTransfers() {
 
 // pickFile lets the customer choose a file to send, on a technician's
 // request.
-func (s *session) pickFile(tech string) {
+func (s *session) pickFile(tech string, viewer uint64) {
 	job := func() {
 		ctx, cancel := context.WithTimeout(s.ctx, s.cfg.ConsentTimeout)
 		path, err := s.cfg.Prompter.PickFile(ctx, fmt.Sprintf("Technician %s asks you to choose a file to send.", tech))
@@ -300,20 +305,21 @@ func (s *session) pickFile(tech string) {
 			s.log.Info("no file picked", "err", err)
 			path = ""
 		}
-		s.post(func() error { return s.offer(path) })
+		s.post(func() error { return s.offer(path, tech, viewer) })
 	}
 	select {
 	case s.jobs <- job:
 	default:
-		s.reply(false, "pick-file")
+		s.reply(false, "pick-file", viewer)
 	}
 }
 
-// offer sends a FileOffer for the file at path ("" refuses).
-func (s *session) offer(path string) error {
+// offer sends a FileOffer for the file at path ("" refuses), which tech
+// (technician viewer) asked for.
+func (s *session) offer(path, tech string, viewer uint64) error {
 	if path == "" {
 		fmt.Fprintln(s.out, "No file was sent.")
-		return s.reply(false, "pick-file")
+		return s.reply(false, "pick-file", viewer)
 	}
 	st, err := os.Stat(path)
 	switch {
@@ -325,16 +331,16 @@ func (s *session) offer(path string) error {
 	}
 	if err != nil {
 		fmt.Fprintf(s.out, "%s cannot be sent: %v\n", path, err)
-		return s.reply(false, "pick-file")
+		return s.reply(false, "pick-file", viewer)
 	}
 	name := wireName(filepath.Base(path))
 	s.nextOut++
 	id := outgoingBit | s.nextOut
 	s.outgoing[id] = &outgoing{id: id, name: name, path: path, size: uint64(st.Size())}
-	if err := s.reply(true, "pick-file"); err != nil {
+	if err := s.reply(true, "pick-file", viewer); err != nil {
 		return err
 	}
-	fmt.Fprintf(s.out, "Offering %s (%s) to %s…\n", name, size(uint64(st.Size())), s.tech())
+	fmt.Fprintf(s.out, "Offering %s (%s) to %s…\n", name, size(uint64(st.Size())), tech)
 	return s.send(wire.FileOffer{ID: id, Name: name, Size: uint64(st.Size())})
 }
 

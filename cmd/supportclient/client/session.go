@@ -95,9 +95,11 @@ type session struct {
 	wg   sync.WaitGroup    // goroutines to wait for
 	full atomic.Bool       // the capture loop resends every tile
 
-	technician  string // the last name a consent question came with
-	view        consentState
-	control     consentState
+	technician  string                    // the last name a question came with
+	viewers     map[uint64]*viewerConsent // the answers, per technician
+	present     []wire.Present            // who is in the session (Presence)
+	controller  uint64                    // who controls (Presence)
+	shown       string                    // the last "who is watching" line
 	stopCapture context.CancelFunc
 	incoming    map[uint32]*incoming // nil value: offer being asked
 	outgoing    map[uint32]*outgoing
@@ -144,7 +146,7 @@ func Run(ctx context.Context, rw io.ReadWriter, hello wire.Hello, cfg Config) er
 	s := &session{
 		cfg: cfg, log: cfg.Log, out: cfg.Out, w: rw, ctx: ctx,
 		do: make(chan func() error), jobs: make(chan func(), maxQueuedPrompts),
-		incoming: map[uint32]*incoming{}, outgoing: map[uint32]*outgoing{},
+		incoming: map[uint32]*incoming{}, outgoing: map[uint32]*outgoing{}, viewers: map[uint64]*viewerConsent{},
 	}
 	defer func() {
 		cancel()
@@ -180,7 +182,7 @@ func Run(ctx context.Context, rw io.ReadWriter, hello wire.Hello, cfg Config) er
 		// session from ending.
 		wd.SetWriteDeadline(time.Now().Add(closeTimeout))
 	}
-	if s.view == granted || s.control == granted {
+	if s.anyone(viewState) || s.anyone(controlState) {
 		fmt.Fprintln(s.out, "Screen sharing has ended.")
 	}
 	s.endTransfers()
@@ -289,10 +291,12 @@ func (s *session) handle(m wire.Message) error {
 		return &ClosedError{Close: m}
 	case wire.ConsentAsk:
 		return s.consent(m)
+	case wire.Presence:
+		s.presence(m)
 	case wire.FullFrame:
 		s.full.Store(true)
 	case wire.Input:
-		if s.control != granted || s.cfg.Input == nil {
+		if !s.controlling() || s.cfg.Input == nil {
 			s.log.Debug("input dropped: no control")
 			return nil
 		}
@@ -318,7 +322,7 @@ func (s *session) handle(m wire.Message) error {
 }
 
 func (s *session) clipboard(text string) {
-	if s.control != granted {
+	if !s.controlling() {
 		s.log.Debug("clipboard dropped: no control")
 		return
 	}

@@ -183,6 +183,23 @@ func (r *relay) next() wire.Message {
 }
 
 // expect returns the next message, which must be a T.
+// expectPast is expect skipping the screen frames a capture sends.
+func expectPast[T wire.Message](r *relay) T {
+	r.t.Helper()
+	for {
+		m := r.next()
+		if v, ok := m.(T); ok {
+			return v
+		}
+		switch m.(type) {
+		case wire.Tile, wire.FrameEnd:
+		default:
+			var want T
+			r.t.Fatalf("got %T %+v, want %T", m, m, want)
+		}
+	}
+}
+
 func expect[T wire.Message](r *relay) T {
 	r.t.Helper()
 	m := r.next()
@@ -309,10 +326,14 @@ func TestControl(t *testing.T) {
 	r := start(t, Config{Prompter: &fakePrompter{answer: allow}, Input: in, Clipboard: func(s string) error { clip.Store(s); return nil }})
 	r.send(wire.Input{Kind: wire.InputMove, X: 1, Y: 2}) // before consent: dropped
 	r.send(wire.Clipboard{Text: "before"})
-	r.send(wire.ConsentAsk{Technician: "Bob", What: "control"})
-	if c := expect[wire.ConsentReply](r); !c.Granted || c.What != "control" {
+	r.send(wire.ConsentAsk{Technician: "Bob", What: "control", Viewer: 7})
+	if c := expect[wire.ConsentReply](r); !c.Granted || c.What != "control" || c.Viewer != 7 {
 		t.Fatalf("reply = %+v", c)
 	}
+	// Another technician in control, never allowed: still dropped.
+	r.send(wire.Presence{Controller: 8, Viewers: []wire.Present{{ID: 7, Name: "Bob"}, {ID: 8, Name: "Eve"}}})
+	r.send(wire.Input{Kind: wire.InputMove, X: 3, Y: 4})
+	r.send(wire.Presence{Controller: 7, Viewers: []wire.Present{{ID: 7, Name: "Bob"}, {ID: 8, Name: "Eve"}}})
 	want := wire.Input{Kind: wire.InputButton, Code: 1, Down: true, X: 5, Y: 6}
 	r.send(want)
 	r.send(wire.Clipboard{Text: "after"})
@@ -322,6 +343,42 @@ func TestControl(t *testing.T) {
 	}
 	if got, _ := clip.Load().(string); got != "after" {
 		t.Errorf("clipboard = %q", got)
+	}
+}
+
+// TestConsentPerTechnician: each technician is asked about by name; an
+// answer is for that technician only; the person reads who is watching and
+// who controls whenever it changes.
+func TestConsentPerTechnician(t *testing.T) {
+	p := &fakePrompter{answer: func(q string) bool { return !strings.Contains(q, "Bob") }}
+	r := start(t, Config{Prompter: p, Screen: newScreen(), Input: &fakeInput{}})
+	r.send(wire.Presence{Viewers: []wire.Present{{ID: 7, Name: "Ann"}, {ID: 9, Name: "Bob"}}})
+	r.send(wire.ConsentAsk{Technician: "Ann", What: "view", Viewer: 7})
+	if c := expectPast[wire.ConsentReply](r); !c.Granted || c.Viewer != 7 {
+		t.Fatalf("Ann: %+v", c)
+	}
+	// Ann's yes is not Bob's: he is asked, by name, and refused.
+	r.send(wire.ConsentAsk{Technician: "Bob", What: "view", Viewer: 9})
+	if c := expectPast[wire.ConsentReply](r); c.Granted || c.Viewer != 9 {
+		t.Fatalf("Bob: %+v", c)
+	}
+	r.send(wire.ConsentAsk{Technician: "Ann", What: "control", Viewer: 7})
+	expectPast[wire.ConsentReply](r)
+	r.send(wire.Presence{Controller: 7, Viewers: []wire.Present{{ID: 7, Name: "Ann"}, {ID: 9, Name: "Bob"}}})
+	r.send(wire.Presence{Controller: 7, Viewers: []wire.Present{{ID: 9, Name: "Bob"}}})
+	r.barrier()
+	q := p.asked()
+	if len(q) != 3 || !strings.Contains(q[0], "Ann wants to see") || !strings.Contains(q[1], "Bob wants to see") {
+		t.Fatalf("questions %q", q)
+	}
+	out := r.out.String()
+	for _, want := range []string{"Watching your screen now: Ann.\n", "Watching your screen now: Ann. Ann can use your mouse and keyboard.\n", "Nobody is watching your screen now.\n"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("the person did not read %q:\n%s", want, out)
+		}
+	}
+	if strings.Contains(out, "now: Ann, Bob") {
+		t.Errorf("Bob, who was refused, is shown as watching:\n%s", out)
 	}
 }
 
