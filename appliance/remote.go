@@ -33,15 +33,15 @@ import (
 // desk and gives the console and the public site what they need of them.
 // The engines know nothing of the desk: these adapters are the only link.
 type remote struct {
-	relay   *relay.Relay
-	rtc     *rtc.Gateway
-	desk    *desk.Service
-	certs   *tlscert.Manager
-	builds  *clients.Builds // the support app builds
-	base    string // public base URL, for presentation links
-	port    string // HTTPS (and QUIC) port
-	log     *slog.Logger
-	key     []byte // keys presentation-key hashes
+	relay  *relay.Relay
+	rtc    *rtc.Gateway
+	desk   *desk.Service
+	certs  *tlscert.Manager
+	builds *clients.Builds // the support app builds
+	base   string          // public base URL, for presentation links
+	port   string          // HTTPS (and QUIC) port
+	log    *slog.Logger
+	key    []byte // keys presentation-key hashes
 
 	mu       sync.Mutex
 	sharing  map[uint64]desk.Session // sessions whose customer shared from the browser, as last shared

@@ -114,13 +114,13 @@ type EventAction string
 
 // The account events.
 const (
-	EventSignIn          EventAction = "sign-in"
-	EventSignInFailed    EventAction = "sign-in-failed"
-	EventSignOut         EventAction = "sign-out"
-	EventDisabled        EventAction = "disable"
-	EventEnabled         EventAction = "enable"
-	EventDeleted         EventAction = "delete"
-	EventSessionsEnded   EventAction = "end-sessions"
+	EventSignIn        EventAction = "sign-in"
+	EventSignInFailed  EventAction = "sign-in-failed"
+	EventSignOut       EventAction = "sign-out"
+	EventDisabled      EventAction = "disable"
+	EventEnabled       EventAction = "enable"
+	EventDeleted       EventAction = "delete"
+	EventSessionsEnded EventAction = "end-sessions"
 )
 
 // OnEvent registers fn to run on every account Event of the realm, so a

@@ -118,4 +118,3 @@ func (b *Box) serveBackupDownload(w http.ResponseWriter, r *http.Request, who *a
 	io.Copy(w, f)
 	return nil
 }
-

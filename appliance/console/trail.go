@@ -41,7 +41,6 @@ func (d *directory) techOr(te desk.TrailEntry) string {
 	return "A technician"
 }
 
-
 func (d *directory) trailText(te desk.TrailEntry) string {
 	actor := te.Actor
 	if actor == "" {

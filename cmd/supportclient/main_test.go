@@ -22,8 +22,8 @@ import (
 	"github.com/quic-go/quic-go"
 
 	"github.com/switchboardhq/switchboard/appliance/wire"
-	"github.com/switchboardhq/switchboard/cmd/supportclient/client"
 	"github.com/switchboardhq/switchboard/appliance/wire/stamp"
+	"github.com/switchboardhq/switchboard/cmd/supportclient/client"
 )
 
 // TestStampedBinary builds the client, stamps it for a QUIC relay on

@@ -15,8 +15,8 @@ import (
 	"time"
 
 	"github.com/switchboardhq/switchboard/appliance/wire"
-	"github.com/switchboardhq/switchboard/cmd/supportclient/prompt"
 	"github.com/switchboardhq/switchboard/appliance/wire/stamp"
+	"github.com/switchboardhq/switchboard/cmd/supportclient/prompt"
 	"github.com/switchboardhq/switchboard/cmd/supportclient/x11"
 )
 
