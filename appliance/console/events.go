@@ -58,6 +58,9 @@ func servesChannel(a desk.Actor, ch uint64) bool {
 // the channels it serves or supervises, the sessions it owns or
 // collaborates on, and sessions it showed until they leave its view.
 func (w *watcher) wants(e bus.Event) bool {
+	if e.Kind == bus.SessionPosition {
+		return false // for the customer's page
+	}
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	a := w.actor

@@ -113,7 +113,7 @@ func (c *Console) serveHistory(w http.ResponseWriter, r *http.Request, q *req) e
 		}
 		for _, ss := range sessions {
 			row := historyRow{ID: ss.ID, Ended: ss.EndedAt, Customer: ss.Customer, Queue: dir.queueName(ss.Queue, a.UserID),
-				Method: methodLabel(ss.Method), Status: ss.Status, StatusLabel: statusLabel(ss.Status)}
+				Method: methodLabel(ss.Method), Status: ss.Status, StatusLabel: ss.Label()}
 			if ss.Owner != 0 {
 				row.Owner = dir.techName(ss.Owner)
 			}

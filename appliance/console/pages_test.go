@@ -246,7 +246,7 @@ func TestTools(t *testing.T) {
 	if resp.StatusCode != 200 || lm == nil {
 		t.Fatalf("support link: %d\n%s", resp.StatusCode, body)
 	}
-	if got, _, err := e.desk.RedeemLink(ctx, lm[1], ""); err != nil || got.Status != desk.Ready || got.Queue.ID != e.tier1.ID {
+	if got, _, err := e.desk.RedeemLink(ctx, desk.Site{}, lm[1], ""); err != nil || got.Status != desk.Ready || got.Queue.ID != e.tier1.ID {
 		t.Fatalf("redeeming the link: %+v %v", got, err)
 	}
 

@@ -84,6 +84,11 @@ func (c *Console) serveAccept(w http.ResponseWriter, r *http.Request, q *req) er
 		return err
 	}
 	ss, err := c.desk.Accept(r.Context(), q.actor, id)
+	if errors.Is(err, desk.ErrAwaitingAgreement) && !wantsJSON(r) {
+		// The session's page says why and enables Accept once the
+		// customer agrees.
+		return web.Redirect(w, r, sessionPath(id)+"#accept")
+	}
 	if errors.Is(err, desk.ErrState) {
 		if cur, lerr := c.desk.Session(r.Context(), q.actor, id); lerr == nil && cur.Status == desk.Active && cur.Owner == q.actor.UserID {
 			// A second click on Accept: the session is ours already.

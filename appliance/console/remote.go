@@ -82,6 +82,9 @@ type remoteView struct {
 	Stats      map[string]uint64 `json:"stats,omitempty"`
 }
 
+// AppUp reports whether the customer's support app is connected.
+func (v remoteView) AppUp() bool { return v.Device != nil && v.Device.Connected }
+
 // PeopleJSON is People for the data attribute remote.js reads.
 func (v remoteView) PeopleJSON() string {
 	b, _ := json.Marshal(v.People)

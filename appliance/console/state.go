@@ -62,6 +62,9 @@ type Row struct {
 	// lists show ticks from it.
 	Since     time.Time `json:"since"`
 	CanAccept bool      `json:"can_accept"`
+	// Agreeing is set while the customer has not accepted the site's
+	// agreement: Accept waits for it.
+	Agreeing bool `json:"awaiting_agreement,omitempty"`
 	// Age is Since for people, on the page without JavaScript.
 	Age string `json:"-"`
 }
@@ -83,22 +86,6 @@ func methodLabel(m desk.Method) string {
 		return l
 	}
 	return string(m)
-}
-
-// statusLabels name the statuses for people.
-var statusLabels = map[desk.Status]string{
-	desk.Waiting: "Waiting for the customer",
-	desk.Ready:   "Waiting",
-	desk.Active:  "Active",
-	desk.Closed:  "Closed",
-	desk.Expired: "Expired",
-}
-
-func statusLabel(s desk.Status) string {
-	if l, ok := statusLabels[s]; ok {
-		return l
-	}
-	return string(s)
 }
 
 // directory names technicians and channels.
@@ -178,11 +165,12 @@ func since(ss desk.Session) time.Time {
 // row is ss as a technician's lists show it.
 func (d *directory) row(a desk.Actor, ss desk.Session) Row {
 	r := Row{
-		ID: ss.ID, Status: ss.Status, StatusLabel: statusLabel(ss.Status), Method: methodLabel(ss.Method),
+		ID: ss.ID, Status: ss.Status, StatusLabel: ss.Label(), Method: methodLabel(ss.Method),
 		QueueKey: queueKey(ss.Queue), QueueName: d.queueName(ss.Queue, a.UserID),
 		Owner: ss.Owner, Mine: ss.Owner == a.UserID || slices.Contains(ss.Collaborators, a.UserID),
 		Customer: ss.Customer, Created: ss.Created, Since: since(ss),
-		CanAccept: ss.Status == desk.Ready && mayAccept(a, ss),
+		CanAccept: ss.Status == desk.Ready && mayAccept(a, ss) && !ss.UnclaimedCode(),
+		Agreeing:  ss.Status == desk.Ready && ss.AwaitingAgreement(),
 	}
 	if ss.Owner != 0 {
 		r.OwnerName = d.techName(ss.Owner)

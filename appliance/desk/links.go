@@ -77,11 +77,13 @@ func (s *Service) PeekLink(ctx context.Context, tok, browser string) (ss Session
 	return ss, bound, mine, err
 }
 
-// RedeemLink opens support link tok for the browser holding customer token
-// browser (empty on its first visit). The first browser is bound to the
-// link; it gets the customer token it must keep. A closed or expired
-// session is returned as it is, for the page to say it has ended.
-func (s *Service) RedeemLink(ctx context.Context, tok, browser string) (Session, string, error) {
+// RedeemLink opens support link tok on site for the browser holding
+// customer token browser (empty on its first visit). The first browser is
+// bound to the link; it gets the customer token it must keep, and the
+// session takes the site's rules: its agreement must be accepted before a
+// technician can accept the session. A closed or expired session is
+// returned as it is, for the page to say it has ended.
+func (s *Service) RedeemLink(ctx context.Context, site Site, tok, browser string) (Session, string, error) {
 	h := s.keyed(purposeLink, tok)
 	var (
 		ss     Session
@@ -114,6 +116,7 @@ func (s *Service) RedeemLink(ctx context.Context, tok, browser string) (Session,
 			return err
 		}
 		l.Customer = ss.CustomerHash
+		ss.Site, ss.AgreementRequired = site.ID, site.Agreement != ""
 		v, _ := json.Marshal(l)
 		if err := root(tx, bLinks).Put(h, v); err != nil {
 			return err

@@ -332,12 +332,12 @@ func (s *Service) Queues(ctx context.Context, a Actor) ([]QueueView, error) {
 // change loads session id, lets fn change it inside one transaction, adds
 // the trail entry, saves, and publishes kind after the commit.
 func (s *Service) change(ctx context.Context, id uint64, kind bus.Kind, fn func(tx *bolt.Tx, ss *Session) (TrailEntry, error)) (Session, error) {
-	var ss Session
+	var ss, old Session
 	err := s.db.Update(ctx, func(tx *bolt.Tx) error {
 		if err := get(tx, bSessionsData, id, &ss); err != nil {
 			return err
 		}
-		old := ss
+		old = ss
 		old.Collaborators = slices.Clone(ss.Collaborators)
 		te, err := fn(tx, &ss)
 		if err != nil {
@@ -351,7 +351,45 @@ func (s *Service) change(ctx context.Context, id uint64, kind bus.Kind, fn func(
 		return ss, err
 	}
 	s.publish(kind, ss, sessionSummary(ss))
+	if old.Status == Ready && (ss.Status != Ready || ss.Queue != old.Queue) {
+		// It left its place in the queue: those behind it moved up.
+		s.announcePositions(ctx, old.Queue, ss.ID)
+	}
 	return ss, nil
+}
+
+// announcePositions tells the customers waiting in q (but the one of
+// session moved) that their place in the queue or their wait estimate may
+// have changed: their pages fetch the new ones at once.
+func (s *Service) announcePositions(ctx context.Context, q Queue, moved uint64) {
+	if s.pub == nil {
+		return
+	}
+	var ids []uint64
+	err := s.db.View(ctx, func(tx *bolt.Tx) error {
+		parent := root(tx, bChannelSessions)
+		if q.Kind == QueueTechnician {
+			parent = root(tx, bTechSessions)
+		}
+		idx := parent.Bucket(idKey(q.ID))
+		if idx == nil {
+			return nil
+		}
+		return idx.ForEach(func(k, _ []byte) error {
+			var o Session
+			if id := beUint(k); id != moved && get(tx, bSessionsData, id, &o) == nil && o.Status == Ready {
+				ids = append(ids, id)
+			}
+			return nil
+		})
+	})
+	if err != nil {
+		return // the pages still refresh on their next event or reload
+	}
+	for _, id := range ids {
+		// Only the customer's page listens: no owner, channel or data.
+		s.pub.Publish(bus.Event{Kind: bus.SessionPosition, Session: id})
+	}
 }
 
 // ErrState is returned for a change the session's status does not allow.
@@ -361,10 +399,45 @@ var ErrState = fmt.Errorf("session is not in a state that allows this")
 // has not accepted the site's agreement yet.
 var ErrAwaitingAgreement = fmt.Errorf("%w: the customer has not accepted the agreement yet", ErrState)
 
+// AwaitingAgreement reports whether ss cannot be accepted yet because its
+// customer has not accepted the site's agreement.
+func (ss Session) AwaitingAgreement() bool {
+	return ss.AgreementRequired && ss.AgreedAt.IsZero() && ss.Open()
+}
+
+// UnclaimedCode reports whether ss is a classic SOS code no technician has
+// entered yet.
+func (ss Session) UnclaimedCode() bool {
+	return ss.Open() && ss.Method == MethodCode && ss.Queue == Queue{Kind: QueueTechnician}
+}
+
+// Label is the one name of ss's state, the same on the customer's page and
+// in the console.
+func (ss Session) Label() string {
+	switch {
+	case ss.Status == Waiting:
+		return "Not opened yet"
+	case ss.UnclaimedCode():
+		return "Code not entered yet"
+	case ss.Status == Ready && ss.AwaitingAgreement():
+		return "In the queue, not agreed yet"
+	case ss.Status == Ready:
+		return "In the queue"
+	case ss.Status == Active:
+		return "In progress"
+	case ss.Status == Closed:
+		return "Ended"
+	case ss.Status == Expired:
+		return "Expired"
+	}
+	return string(ss.Status)
+}
+
 // Summary is what events carry about a session (no secrets).
 type Summary struct {
 	ID       uint64   `json:"id"`
 	Status   Status   `json:"status"`
+	Label    string   `json:"label"`
 	Method   Method   `json:"method"`
 	Queue    Queue    `json:"queue"`
 	Owner    uint64   `json:"owner,omitempty"`
@@ -372,5 +445,5 @@ type Summary struct {
 }
 
 func sessionSummary(ss Session) Summary {
-	return Summary{ID: ss.ID, Status: ss.Status, Method: ss.Method, Queue: ss.Queue, Owner: ss.Owner, Customer: ss.Customer}
+	return Summary{ID: ss.ID, Status: ss.Status, Label: ss.Label(), Method: ss.Method, Queue: ss.Queue, Owner: ss.Owner, Customer: ss.Customer}
 }

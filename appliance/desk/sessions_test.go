@@ -300,15 +300,33 @@ func TestSupportLinkBindsFirstBrowserAndExpires(t *testing.T) {
 	if _, _, err := f.d.CreateLink(ctx, f.ann, Queue{QueueChannel, f.tier2.ID}); !errors.Is(err, ErrForbidden) {
 		t.Fatal("a link for a channel ann does not serve")
 	}
-	got, browser, err := f.d.RedeemLink(ctx, tok, "")
+	got, browser, err := f.d.RedeemLink(ctx, f.site, tok, "")
 	if err != nil || got.Status != Ready || browser == "" {
 		t.Fatalf("redeem: %+v %v", got, err)
 	}
-	if _, again, err := f.d.RedeemLink(ctx, tok, browser); err != nil || again != browser {
+	if _, again, err := f.d.RedeemLink(ctx, f.site, tok, browser); err != nil || again != browser {
 		t.Fatalf("same browser again: %v", err)
 	}
-	if _, _, err := f.d.RedeemLink(ctx, tok, ""); err != ErrLinkTaken {
+	if _, _, err := f.d.RedeemLink(ctx, f.site, tok, ""); err != ErrLinkTaken {
 		t.Fatalf("second device: %v", err)
+	}
+	// A site with an agreement: the session takes its rules when the
+	// customer opens the link, and cannot be accepted before they agree.
+	site := f.site
+	site.Agreement = "We may see your screen."
+	agreeing, tok2, _ := f.d.CreateLink(ctx, f.ann, Queue{QueueTechnician, 2})
+	got, _, err = f.d.RedeemLink(ctx, site, tok2, "")
+	if err != nil || !got.AwaitingAgreement() || got.Site != site.ID || got.Label() != "In the queue, not agreed yet" {
+		t.Fatalf("link on a site with an agreement: %+v %v", got, err)
+	}
+	if _, err := f.d.Accept(ctx, f.ann, agreeing.ID); !errors.Is(err, ErrAwaitingAgreement) {
+		t.Fatalf("accepted before the agreement: %v", err)
+	}
+	if _, err := f.d.CustomerAgreed(ctx, got.ID); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.d.Accept(ctx, f.ann, agreeing.ID); err != nil {
+		t.Fatalf("after the agreement: %v", err)
 	}
 	// An unopened link expires after the channel's expiry.
 	waiting, _, _ := f.d.CreateLink(ctx, f.ann, Queue{QueueTechnician, 2})
@@ -415,10 +433,26 @@ func TestQueuePosition(t *testing.T) {
 		t.Fatalf("third: %d %v %v", pos, wait, err)
 	}
 	f.clk.t = f.clk.t.Add(10 * time.Minute)
+	for len(f.events.C) > 0 {
+		<-f.events.C
+	}
 	f.d.Accept(ctx, f.ann, ids[0])
 	pos, wait, _ = f.d.Position(ctx, ids[2])
 	if pos != 2 || wait < 2*10*time.Minute {
 		t.Fatalf("after one accept: %d %v", pos, wait)
+	}
+	// The customers behind are told, each on its own session only.
+	moved := map[uint64]bool{}
+	for len(f.events.C) > 0 {
+		if e := <-f.events.C; e.Kind == bus.SessionPosition {
+			if e.Owner != 0 || e.Channel != 0 || e.Data != nil {
+				t.Fatalf("a position event says more than its session: %+v", e)
+			}
+			moved[e.Session] = true
+		}
+	}
+	if len(moved) != 2 || !moved[ids[1]] || !moved[ids[2]] {
+		t.Fatalf("position events for %v, want %v", moved, ids[1:])
 	}
 }
 

@@ -14,6 +14,7 @@ import (
 // state is what the customer page shows, as HTML and as JSON for portal.js.
 type state struct {
 	Status     desk.Status    `json:"status"`
+	Label      string         `json:"label"` // the state's one name (desk.Session.Label)
 	Headline   string         `json:"headline"`
 	Detail     string         `json:"detail"`
 	Position   int            `json:"position,omitempty"`
@@ -26,7 +27,7 @@ type state struct {
 }
 
 func (p *Portal) state(r *http.Request, site desk.Site, ss desk.Session) (state, error) {
-	st := state{Status: ss.Status, Ended: !ss.Open(), NeedsAgree: site.Agreement != "" && ss.AgreedAt.IsZero() && ss.Open()}
+	st := state{Status: ss.Status, Label: ss.Label(), Ended: !ss.Open(), NeedsAgree: ss.AwaitingAgreement()}
 	switch ss.Status {
 	case desk.Waiting, desk.Ready:
 		pos, wait, err := p.desk.Position(r.Context(), ss.ID)

@@ -317,7 +317,7 @@ var (
 )
 
 func (p *Portal) serveJoin(w http.ResponseWriter, r *http.Request) error {
-	ss, tok, err := p.desk.RedeemLink(r.Context(), r.PathValue("token"), web.Cookie(r, customerCookie))
+	ss, tok, err := p.desk.RedeemLink(r.Context(), p.site(r.Context(), r), r.PathValue("token"), web.Cookie(r, customerCookie))
 	switch {
 	case errors.Is(err, desk.ErrLinkTaken):
 		return errLinkTaken

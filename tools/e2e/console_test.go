@@ -149,7 +149,7 @@ func TestBrowserConsole(t *testing.T) {
 	cust.truthy("the customer's session page", `location.pathname === "/session"`)
 	mine := `[data-queue="technician-` + ann + `"]`
 	row := tp.waitText(mine+" .session", hostileName)
-	for _, want := range []string{hostileCo, hostileDesc, "A-<b>42</b>", "Waiting", "Technician list"} {
+	for _, want := range []string{hostileCo, hostileDesc, "A-<b>42</b>", "In the queue", "Technician list"} {
 		if !strings.Contains(row, want) {
 			t.Errorf("the queue row lacks %q: %q", want, row)
 		}
@@ -164,9 +164,9 @@ func TestBrowserConsole(t *testing.T) {
 
 	// Ann accepts and they chat, each seeing the other type.
 	tp.clickSubmit(mine + " button.accept")
-	tp.waitText("#s-status", "Active")
+	tp.waitText("#s-status", "In progress")
 	tp.live()
-	cust.waitText("#status-badge", "active")
+	cust.waitText("#status-badge", "In progress")
 	tp.do("write to the customer", cdp.SendKeys(cdp.ID("text"), "Hello, I am Ann"))
 	cust.truthy("the customer sees ann typing", `!document.getElementById("typing").hidden`)
 	tp.clickSubmit("#chat-form button[type=submit]")
@@ -206,7 +206,7 @@ func TestBrowserConsole(t *testing.T) {
 	// Bob accepts and invites Ann; she sees it under Working on, opens it
 	// and leaves again.
 	bp.clickSubmit(bobs + " button.accept")
-	bp.waitText("#s-status", "Active")
+	bp.waitText("#s-status", "In progress")
 	bp.waitText("#trail", "Ann Archer transferred the session to Bob Baker: Printer expert needed")
 	bp.do("invite ann", cdp.SetValue(cdp.ID("user"), ann))
 	bp.clickSubmit("#invite-go")
@@ -249,7 +249,7 @@ func TestBrowserConsole(t *testing.T) {
 	tp.live()
 	bp.live()
 	tp.waitText(mine+" .session", "Dora Second")
-	bp.waitText("#s-status", "Active")
+	bp.waitText("#s-status", "In progress")
 	tp.screenshot("console-reconnected")
 
 	// Bob closes the session: the customer's page ends, the history has it.

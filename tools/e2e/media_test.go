@@ -82,13 +82,13 @@ func TestBrowserMediaScreenShare(t *testing.T) {
 	mine := `[data-queue="technician-` + ann + `"]`
 	tp.waitText(mine+" .session", "Sam Sharer")
 	tp.clickSubmit(mine + " button.accept")
-	tp.waitText("#s-status", "Active")
+	tp.waitText("#s-status", "In progress")
 	tp.live()
 	if !eval[bool](tp, `document.getElementById("share").hidden`) {
 		t.Fatal("the session page offers a shared screen before the customer shares")
 	}
 
-	cust.waitText("#status-badge", "active")
+	cust.waitText("#status-badge", "In progress")
 	cust.truthy("the share button", `!document.getElementById("share-box").hidden && !document.getElementById("share-start").hidden`)
 	// Capture refused (the customer cancels the browser's picker): the page
 	// says what happened and what to do, and offers the button again.

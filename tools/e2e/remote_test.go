@@ -187,7 +187,7 @@ func TestRemoteControlUnderXvfb(t *testing.T) {
 	mine := `[data-queue="technician-` + ann + `"]`
 	ap.waitText(mine+" .session", "Cleo")
 	ap.clickSubmit(mine + " button.accept")
-	ap.waitText("#s-status", "Active")
+	ap.waitText("#s-status", "In progress")
 	// Bob will join; inviting reloads Ann's page, so before she connects.
 	ap.do("invite bob", cdp.SetValue(cdp.ID("user"), bob))
 	ap.clickSubmit("#invite-go")

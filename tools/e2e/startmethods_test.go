@@ -244,11 +244,11 @@ func TestBrowserIssueSurvey(t *testing.T) {
 	cust.clickSubmit(`form[action="/start/survey"] button[type=submit]`)
 	cust.waitText("#headline", "You are in the queue")
 	cust.waitText("#detail", "You are number 1")
-	cust.textIs("#status-badge", "ready")
+	cust.textIs("#status-badge", "In the queue")
 
 	// Ann sees the customer, with the answers, in the channel's queue.
 	row := tp.waitText(queue+" .session", "Sue Survey")
-	for _, want := range []string{"Waiting", "Issue survey", "in Printers", "Acme Paper", "Paper jam in tray 2"} {
+	for _, want := range []string{"In the queue", "Issue survey", "in Printers", "Acme Paper", "Paper jam in tray 2"} {
 		if !strings.Contains(row, want) {
 			t.Errorf("the queue row lacks %q: %q", want, row)
 		}
@@ -264,20 +264,36 @@ func TestBrowserIssueSurvey(t *testing.T) {
 	}
 	bp.textIs(`[data-queue="channel-`+network+`"] .count`, "0 waiting")
 
+	// A second customer queues behind Sue.
+	cust2 := e.tab()
+	cust2.do("open the public site", cdp.Navigate(e.d.Base+"/"))
+	cust2.do("answer the survey", cdp.SetValue(cdp.ID("issue_type"), jam), cdp.SendKeys(cdp.ID("name"), "Tom Second"), cdp.SendKeys(cdp.ID("custom_0"), "SN-1"))
+	cust2.clickSubmit(`form[action="/start/survey"] button[type=submit]`)
+	cust2.waitText("#detail", "You are number 2")
+	cust2.truthy("mark the page", `(window.__mark = 1) === 1`)
+	tp.textIs(queue+" .count", "2 waiting")
+
 	// Ann accepts: her session page shows the survey; the customer sees her.
 	tp.clickSubmit(queue + " button.accept")
-	tp.waitText("#s-status", "Active")
+	tp.waitText("#s-status", "In progress")
 	tp.waitText("#customer", "SN-4711")
 	if facts := tp.text("#customer"); !strings.Contains(facts, "Serial number") || !strings.Contains(facts, "Acme Paper") || !strings.Contains(facts, "Paper jam in tray 2") {
 		t.Errorf("the session page's customer facts: %q", facts)
 	}
 	tp.waitText(".session-meta", "Issue survey · in Printers")
 	tp.live()
-	cust.textIs("#status-badge", "active")
+	cust.textIs("#status-badge", "In progress")
 	cust.textIs("#headline", "Ann is helping you")
+	// The one behind moved up, live, without reloading.
+	cust2.waitText("#detail", "You are number 1")
+	cust2.truthy("the page was not reloaded", `window.__mark === 1`)
+	// Customers see the public name only.
+	if page := cust.text("body"); strings.Contains(page, "Archer") {
+		t.Fatalf("the customer's page shows the private name:\n%s", page)
+	}
 	tp.do("back to the queues", cdp.Navigate(e.d.Base+"/console"))
 	tp.live()
-	tp.textIs(queue+" .count", "0 waiting")
+	tp.textIs(queue+" .count", "1 waiting")
 	tp.waitText(`[data-queue="working"] .session`, "Sue Survey")
 }
 
@@ -323,7 +339,7 @@ func TestBrowserSOSCall(t *testing.T) {
 
 	queue := `[data-queue="channel-` + field + `"]`
 	row := tp.waitText(queue+" .session", "Sam Sos")
-	for _, want := range []string{"Waiting", "SOS Call", "in Field service", "The till does not start"} {
+	for _, want := range []string{"In the queue", "SOS Call", "in Field service", "The till does not start"} {
 		if !strings.Contains(row, want) {
 			t.Errorf("the queue row lacks %q: %q", want, row)
 		}
@@ -394,7 +410,9 @@ func TestBrowserSupportLink(t *testing.T) {
 	e := newDeskEnv(t)
 	ann := e.technician("ann", "Ann Archer")
 	tier1 := e.channel("Tier 1", 60, ann)
-	e.site(url.Values{"tech_list": {"1"}})
+	// The site shows an agreement: a link's session takes the site's
+	// rules once the customer opens it.
+	e.site(url.Values{"tech_list": {"1"}, "agreement": {"We may see your screen."}})
 
 	tp := e.console("ann")
 	tp.do("choose the channel", cdp.SetValue(cdp.ID("link-queue"), "channel-"+tier1))
@@ -406,7 +424,7 @@ func TestBrowserSupportLink(t *testing.T) {
 	}
 	tp.openConsole(e.d.Base)
 	queue := `[data-queue="channel-` + tier1 + `"]`
-	row := tp.waitText(queue+" .session", "Waiting for the customer")
+	row := tp.waitText(queue+" .session", "Not opened yet")
 	for _, want := range []string{"Support link", "in Tier 1", "Customer without a name"} {
 		if !strings.Contains(row, want) {
 			t.Errorf("the waiting link's row lacks %q: %q", want, row)
@@ -425,10 +443,18 @@ func TestBrowserSupportLink(t *testing.T) {
 	tp.textIs(queue+" .count", "0 waiting") // opening the address binds nothing
 	cust.do("join", cdp.Click(cdp.ID("join")))
 	cust.waitText("#headline", "You are in the queue")
-	cust.textIs("#status-badge", "ready")
-	tp.textIs(queue+" .session .status", "Waiting")
+	cust.textIs("#status-badge", "In the queue, not agreed yet")
+	cust.waitText("#agreement", "We may see your screen.")
+	tp.textIs(queue+" .session .status", "In the queue, not agreed yet")
 	tp.textIs(queue+" .count", "1 waiting")
 	tp.waitText("#toasts", "New customer in Tier 1: A customer")
+	// Accept explains itself and waits for the agreement.
+	tp.waitText(queue+" .agree-wait", "has not accepted the site's agreement yet")
+	tp.truthy("accept waits", `document.querySelector('`+queue+` button.accept').disabled`)
+	cust.clickSubmit(`#agreement button[value="agree"]`)
+	cust.textIs("#status-badge", "In the queue")
+	tp.textIs(queue+" .session .status", "In the queue")
+	tp.truthy("accept is possible", `!document.querySelector('`+queue+` button.accept').disabled`)
 	// The same browser may open it again; another device may not.
 	cust.do("open the link again", cdp.Navigate(link))
 	cust.waitText("#headline", "You are in the queue")
@@ -439,13 +465,13 @@ func TestBrowserSupportLink(t *testing.T) {
 
 	// Accepted, then closed: the customer's page ends, and so does the link.
 	tp.clickSubmit(queue + " button.accept")
-	tp.waitText("#s-status", "Active")
+	tp.waitText("#s-status", "In progress")
 	tp.live()
-	cust.textIs("#status-badge", "active")
+	cust.textIs("#status-badge", "In progress")
 	tp.clickSubmit("#close")
 	tp.waitText(".flash", "The session is closed")
 	cust.waitText("#headline", "This session has ended")
-	cust.textIs("#status-badge", "closed")
+	cust.textIs("#status-badge", "Ended")
 	if cust.count("#chat-form") != 0 {
 		t.Fatal("the ended session still offers the chat")
 	}
@@ -498,7 +524,7 @@ func TestBrowserClassicSOSCode(t *testing.T) {
 	tp.clickSubmit(`form[action="/console/claim"] button`)
 	tp.waitText("main h1", "Session with Carl Code")
 	tp.waitText(".session-meta", "Classic SOS code · in My queue")
-	tp.textIs("#s-status", "Waiting")
+	tp.textIs("#s-status", "In the queue")
 	tp.waitText("#trail", "Ann Archer claimed the classic SOS code")
 	cust.waitText("#headline", "You are in the queue")
 	cust.waitText("#detail", "You are number 1")
@@ -509,7 +535,7 @@ func TestBrowserClassicSOSCode(t *testing.T) {
 
 	tp.openConsole(e.d.Base)
 	row := tp.waitText(mine+" .session", "Carl Code")
-	if !strings.Contains(row, "Classic SOS code") || !strings.Contains(row, "Waiting") {
+	if !strings.Contains(row, "Classic SOS code") || !strings.Contains(row, "In the queue") {
 		t.Fatalf("the claimed session's row: %q", row)
 	}
 	tp.textIs(mine+" .count", "1 waiting")
@@ -521,7 +547,7 @@ func TestBrowserClassicSOSCode(t *testing.T) {
 	tp.live()
 
 	tp.clickSubmit(mine + " button.accept")
-	tp.waitText("#s-status", "Active")
+	tp.waitText("#s-status", "In progress")
 	cust.textIs("#headline", "Ann is helping you")
 }
 
@@ -543,7 +569,7 @@ func TestBrowserExpiry(t *testing.T) {
 	tp.openConsole(e.d.Base)
 	channel := `[data-queue="channel-` + tier1 + `"]`
 	mine := `[data-queue="technician-` + ann + `"]`
-	tp.waitText(channel+" .session", "Waiting for the customer")
+	tp.waitText(channel+" .session", "Not opened yet")
 
 	// A customer waits in Ann's queue (an hour) meanwhile.
 	rita := e.tab()
@@ -563,7 +589,7 @@ func TestBrowserExpiry(t *testing.T) {
 	late.do("open the expired link", cdp.Navigate(link))
 	late.waitText("#headline", "This session has ended")
 	late.waitText("#detail", "Nobody could take your request in time.")
-	late.textIs("#status-badge", "expired")
+	late.textIs("#status-badge", "Expired")
 	rita.textIs("#headline", "You are in the queue")
 
 	// Past the personal queue's hour: Rita's session ends on her page.
@@ -571,7 +597,7 @@ func TestBrowserExpiry(t *testing.T) {
 	e.control("expire")
 	rita.waitText("#headline", "This session has ended")
 	rita.waitText("#detail", "Nobody could take your request in time.")
-	rita.textIs("#status-badge", "expired")
+	rita.textIs("#status-badge", "Expired")
 	if rita.count("#chat-form") != 0 {
 		t.Fatal("the expired session still offers the chat")
 	}
@@ -677,13 +703,13 @@ func TestBrowserUntrustedText(t *testing.T) {
 
 	// The technician's session page and chat both ways.
 	tp.clickSubmit(mine + " button.accept")
-	tp.waitText("#s-status", "Active")
+	tp.waitText("#s-status", "In progress")
 	tp.live()
 	tp.textIs("main h1 .c-name", evilName)
 	tp.textIs("#customer .c-company", evilCompany)
 	tp.textIs("#customer .c-desc", evilDesc)
 	tp.waitText("#customer", evilAsset)
-	cust.textIs("#status-badge", "active")
+	cust.textIs("#status-badge", "In progress")
 	cust.do("the customer writes", cdp.SetValue(cdp.ID("text"), evilChat))
 	cust.clickSubmit(`#chat-form button[type=submit]`)
 	cust.textIs("#messages .msg:last-child .text", evilChat)

@@ -239,11 +239,20 @@
       li.appendChild(dl);
     }
     var actions = el("div", "actions");
+    if (r.awaiting_agreement) {
+      var wait = el("p", "notice agree-wait", "The customer has not accepted the site's agreement yet. Accept is possible once they do; this card updates by itself.");
+      wait.id = "agree-wait-" + r.id;
+      actions.appendChild(wait);
+    }
     if (r.can_accept) {
       var b = el("button", "small accept", "Accept");
       b.type = "submit";
       b.setAttribute("form", "accept-form");
       b.setAttribute("formaction", "/console/sessions/" + r.id + "/accept");
+      if (r.awaiting_agreement) {
+        b.disabled = true;
+        b.setAttribute("aria-describedby", "agree-wait-" + r.id);
+      }
       actions.appendChild(b);
     }
     var open = el("a", "button secondary small", "Open");
@@ -403,6 +412,9 @@
         badge.textContent = r.status_label;
         badge.className = "badge status st-" + r.status;
       }
+      var acc = document.getElementById("accept"), accWait = document.getElementById("accept-wait");
+      if (acc) acc.disabled = !!r.awaiting_agreement;
+      if (accWait) accWait.hidden = !r.awaiting_agreement;
       var owner = document.getElementById("s-owner");
       if (owner) owner.textContent = r.owner_name ? "· Owner: " + r.owner_name : "";
       var collab = document.getElementById("s-collab");

@@ -18,7 +18,7 @@
   function render(st) {
     set("headline", st.headline);
     set("detail", st.detail);
-    set("status-badge", st.status);
+    set("status-badge", st.label);
     // A classic SOS code is shown until a technician claims it.
     var code = document.getElementById("code");
     if (code) code.hidden = !st.code;

@@ -26,6 +26,9 @@
   // them whatever this page does.
   const mayControl = root.getAttribute("data-control") === "true";
   const mayFiles = root.getAttribute("data-files") === "true";
+  // Whether the customer's support app is connected; a page without the
+  // attribute (tests) assumes it is.
+  let appUp = root.getAttribute("data-app") !== "0";
   let controller = idAttr("data-controller");
   const rtcURL = root.getAttribute("data-rtc") || "/console/sessions/" + sessionID + "/rtc";
   const controlURL = root.getAttribute("data-control-url") || "/console/sessions/" + sessionID + "/control";
@@ -570,6 +573,7 @@
     setText(consentText, consentSummary(active));
     if (!fb) {
       placeholder.textContent = !open ? "Select View screen to ask the customer to show you their screen."
+        : !appUp ? "The customer's support app is not connected. They start it from their session page; your request reaches them as soon as it connects."
         : consent.view === "denied" ? "The customer declined to show their screen."
           : consent.view === "granted" ? "Waiting for the customer's screen…"
             : "Waiting for the customer to allow viewing…";
@@ -578,6 +582,7 @@
 
   function consentSummary(active) {
     if (connState !== "open") return "";
+    if (!appUp) return "The customer's support app is not connected.";
     const parts = [];
     const v = consent.view;
     const c = consent.control;
@@ -846,6 +851,7 @@
   }
 
   function deviceInfo(info) {
+    appChanged(true); // only a connected app reports its device
     const screens = Array.isArray(info.screens) ? info.screens : [];
     const s = screens[0];
     if (s && Number.isSafeInteger(s.width) && Number.isSafeInteger(s.height) && s.width > 0 && s.height > 0) {
@@ -1168,7 +1174,21 @@
 
   document.addEventListener("switchboard:controller", (ev) => {
     if (ev.detail && ev.detail.controller !== undefined) controllerChanged(Number(ev.detail.controller));
+    if (ev.detail && "device" in ev.detail) appChanged(!!(ev.detail.device && ev.detail.device.connected));
   });
+
+  // appChanged follows the customer's support app: questions asked while
+  // it was away go to it once it connects; unanswered ones die with it.
+  function appChanged(up) {
+    if (up === appUp) return;
+    appUp = up;
+    if (!up) {
+      for (const k of Object.keys(consent)) if (consent[k] === "asked") consent[k] = "none";
+    } else if (connState === "open" && consent.view === "asked") {
+      send(encode.consentAsk("view"));
+    }
+    update();
+  }
 
   async function postController(id) {
     note("");
