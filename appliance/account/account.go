@@ -295,21 +295,6 @@ func safeNext(next, fallback string) string {
 	return next
 }
 
-// fieldErrors turns an auth error into messages next to fields, or returns
-// false when err is not about a field.
-func fieldErrors(err error, fe web.FieldErrors) bool {
-	var f *auth.FieldError
-	if errors.As(err, &f) {
-		fe.Add(f.Field, f.Msg)
-		return true
-	}
-	if errors.Is(err, auth.ErrExists) {
-		fe.Add("username", "That username is already taken. Choose another.")
-		return true
-	}
-	return false
-}
-
 func throttledMsg(err error) (string, bool) {
 	var te *auth.ThrottledError
 	if !errors.As(err, &te) {

@@ -78,7 +78,7 @@ func (a *Area) servePassword(w http.ResponseWriter, r *http.Request, who *Who) e
 			}
 			return web.Redirect(w, r, a.path("/account")+"?done=password")
 		}
-		if !fieldErrors(err, fe) {
+		if !web.AddFields(fe, err) {
 			return err
 		}
 	}
@@ -153,7 +153,7 @@ func (a *Area) serveTOTPConfirm(w http.ResponseWriter, r *http.Request, who *Who
 		return web.Redirect(w, r, a.path("/account")+"?done=totp")
 	}
 	fe := web.FieldErrors{}
-	if !errors.Is(err, auth.ErrBadCode) && !fieldErrors(err, fe) {
+	if !errors.Is(err, auth.ErrBadCode) && !web.AddFields(fe, err) {
 		return err
 	}
 	fe.Add("code", "That code does not match. Enter the 6-digit code your app shows now.")

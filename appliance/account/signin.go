@@ -266,7 +266,7 @@ func (a *Area) serveSetupPost(w http.ResponseWriter, r *http.Request) error {
 			}
 			return web.Redirect(w, r, a.path("/account")+"?welcome=1")
 		}
-		if !fieldErrors(err, fe) {
+		if !web.AddFields(fe, err) {
 			return a.setupError(err)
 		}
 	}

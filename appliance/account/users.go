@@ -106,7 +106,7 @@ func (a *Area) serveUserCreate(w http.ResponseWriter, r *http.Request, who *Who)
 			}
 			return web.Redirect(w, r, a.path("/users")+"?done=created")
 		}
-		if !fieldErrors(err, fe) {
+		if !web.AddFields(fe, err) {
 			return err
 		}
 	}

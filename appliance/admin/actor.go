@@ -2,15 +2,10 @@ package admin
 
 import (
 	"context"
-	"errors"
 	"net/http"
 	"strconv"
-	"strings"
-	"unicode"
-	"unicode/utf8"
 
 	"github.com/switchboardhq/switchboard/appliance/account"
-	"github.com/switchboardhq/switchboard/appliance/auth"
 	"github.com/switchboardhq/switchboard/appliance/desk"
 	"github.com/switchboardhq/switchboard/appliance/web"
 )
@@ -85,70 +80,6 @@ func (a *Admin) can(act desk.Action) func(*http.Request, *account.Who) bool {
 	}
 }
 
-// webError maps desk errors to the HTTP errors people see.
-func webError(err error) error {
-	if err == nil {
-		return nil
-	}
-	var he *web.HTTPError
-	switch {
-	case errors.As(err, &he):
-		return err
-	case errors.Is(err, desk.ErrForbidden):
-		return &web.HTTPError{Code: http.StatusForbidden, Msg: web.ErrForbidden.Msg, Next: web.ErrForbidden.Next, Err: err}
-	case errors.Is(err, desk.ErrNotFound), errors.Is(err, auth.ErrNotFound):
-		return &web.HTTPError{Code: http.StatusNotFound, Msg: "There is nothing at this address: it may have been deleted.",
-			Next: "Go back to the list and reload it.", Err: err}
-	case errors.Is(err, desk.ErrInUse):
-		msg, next := inUse(err)
-		return &web.HTTPError{Code: http.StatusConflict, Msg: msg, Next: next, Err: err}
-	}
-	return err
-}
-
-// inUse splits the text of a desk.ErrInUse ("channel "X" is the default
-// channel; make another channel the default first: in use") into what
-// happened and what to do, as sentences.
-func inUse(err error) (msg, next string) {
-	text := strings.TrimSuffix(err.Error(), ": "+desk.ErrInUse.Error())
-	msg, next, _ = strings.Cut(text, "; ")
-	if next == "" {
-		next = "Change what still uses it first, then try again."
-	}
-	return sentence(msg), sentence(next)
-}
-
-// fieldErrors turns a desk or auth error about fields into messages next to
-// them, or returns false when err is not about a field.
-func fieldErrors(err error, fe web.FieldErrors) bool {
-	if fields := desk.Fields(err); fields != nil {
-		for _, f := range fields {
-			fe.Add(f.Field, f.Msg)
-		}
-		return true
-	}
-	var af *auth.FieldError
-	if errors.As(err, &af) {
-		fe.Add(af.Field, sentence(af.Msg))
-		return true
-	}
-	return false
-}
-
-// sentence capitalizes s and ends it with a period.
-func sentence(s string) string {
-	s = strings.TrimSpace(s)
-	if s == "" {
-		return s
-	}
-	r, n := utf8.DecodeRuneInString(s)
-	s = string(unicode.ToUpper(r)) + s[n:]
-	if !strings.HasSuffix(s, ".") {
-		s += "."
-	}
-	return s
-}
-
 // pathID is the {id} of the request's path.
 func pathID(r *http.Request) (uint64, error) {
 	id, err := strconv.ParseUint(r.PathValue("id"), 10, 64)
@@ -157,3 +88,9 @@ func pathID(r *http.Request) (uint64, error) {
 	}
 	return id, nil
 }
+
+// adminText is /login's words for the domain errors (web.ErrorText).
+var adminText = web.ErrorText{NotFound: web.Error(http.StatusNotFound, "There is nothing at this address: it may have been deleted.", "Go back to the list and reload it.")}
+
+// webError maps a domain error to what the administrator sees.
+func webError(err error) error { return adminText.Map(err) }

@@ -258,7 +258,7 @@ func label(key string) string {
 	if l, ok := fieldLabels[key]; ok {
 		return l
 	}
-	return sentence(strings.ReplaceAll(key, "_", " "))
+	return web.Sentence(strings.ReplaceAll(key, "_", " "))
 }
 
 // maxShown bounds a value shown in the audit log.

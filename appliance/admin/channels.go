@@ -161,7 +161,7 @@ func (a *Admin) serveChannelSave(w http.ResponseWriter, r *http.Request, q *req)
 		}
 		return web.Redirect(w, r, "/login/channels?done="+done+"#channel-"+strconv.FormatUint(saved.ID, 10))
 	}
-	if err != nil && !fieldErrors(err, fe) {
+	if err != nil && !web.AddFields(fe, err) {
 		return err
 	}
 	title := "New channel"
@@ -190,7 +190,9 @@ func (a *Admin) serveChannelDelete(w http.ResponseWriter, r *http.Request, q *re
 	if cerr != nil {
 		return cerr
 	}
-	msg, next := inUse(err)
+	var he *web.HTTPError
+	errors.As(webError(err), &he)
+	msg, next := he.Msg, he.Next
 	v := a.area.View(r, q.who, c.Name)
 	v.Form = channelForm(c)
 	return a.renderChannel(w, r, q, http.StatusConflict, v, c, msg+" "+next)

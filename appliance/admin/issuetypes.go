@@ -153,7 +153,7 @@ func (a *Admin) serveIssueTypeSave(w http.ResponseWriter, r *http.Request, q *re
 		}
 		return web.Redirect(w, r, "/login/issue-types?done="+done+"#issue-"+strconv.FormatUint(saved.ID, 10))
 	}
-	if err != nil && !fieldErrors(err, fe) {
+	if err != nil && !web.AddFields(fe, err) {
 		return err
 	}
 	title := "New issue type"

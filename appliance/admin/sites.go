@@ -167,7 +167,7 @@ func (a *Admin) serveSiteSave(w http.ResponseWriter, r *http.Request, q *req) er
 		}
 		return web.Redirect(w, r, "/login/sites?done="+done+"#site-"+strconv.FormatUint(saved.ID, 10))
 	}
-	if err != nil && !fieldErrors(err, fe) {
+	if err != nil && !web.AddFields(fe, err) {
 		return err
 	}
 	title := "New public site"

@@ -112,7 +112,7 @@ func (a *Admin) serveTeamSave(w http.ResponseWriter, r *http.Request, q *req) er
 		return web.Redirect(w, r, "/login/teams?done="+done+"#team-"+strconv.FormatUint(saved.ID, 10))
 	}
 	fe := web.FieldErrors{}
-	if !fieldErrors(err, fe) {
+	if !web.AddFields(fe, err) {
 		return err
 	}
 	title := "New team"

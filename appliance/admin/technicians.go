@@ -257,16 +257,16 @@ func (a *Admin) serveTechnicianSave(w http.ResponseWriter, r *http.Request, q *r
 	// Check the profile before the role changes, so a refused form
 	// changes nothing.
 	check := t
-	if err := desk.CheckTechnician(&check); err != nil && !fieldErrors(err, fe) {
+	if err := desk.CheckTechnician(&check); err != nil && !web.AddFields(fe, err) {
 		return err
 	}
 	if !fe.Any() && role != u.Role {
-		if err := a.auth.SetProfile(ctx, auth.Site, id, u.DisplayName, role); err != nil && !fieldErrors(err, fe) {
+		if err := a.auth.SetProfile(ctx, auth.Site, id, u.DisplayName, role); err != nil && !web.AddFields(fe, err) {
 			return err
 		}
 	}
 	if !fe.Any() {
-		if _, err := a.desk.SaveTechnician(ctx, q.actor, t, role); err != nil && !fieldErrors(err, fe) {
+		if _, err := a.desk.SaveTechnician(ctx, q.actor, t, role); err != nil && !web.AddFields(fe, err) {
 			return err
 		}
 	}

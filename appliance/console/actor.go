@@ -73,7 +73,7 @@ func writeJSONError(w http.ResponseWriter, err error) {
 	}
 	je := jsonError{Error: he.Msg, Next: he.Next}
 	fe := web.FieldErrors{}
-	if fieldErrors(err, fe) {
+	if web.AddFields(fe, err) {
 		je.Fields = fe
 	}
 	web.WriteJSON(w, he.Code, je)
@@ -89,42 +89,12 @@ var (
 		Next: "Ask an administrator if you need this permission, or the channel that holds the session."}
 )
 
-// webError maps the desk's errors to the HTTP errors people see; handlers
-// that know better (conflicts about one session) map them first.
-func webError(err error) error {
-	if err == nil {
-		return nil
-	}
-	var he *web.HTTPError
-	var fe desk.FieldErrors
-	var f *desk.FieldError
-	switch {
-	case errors.As(err, &he):
-		return err
-	case errors.Is(err, desk.ErrForbidden):
-		return &web.HTTPError{Code: errForbidden.Code, Msg: errForbidden.Msg, Next: errForbidden.Next, Err: err}
-	case errors.Is(err, desk.ErrNotFound):
-		return &web.HTTPError{Code: errNoSession.Code, Msg: errNoSession.Msg, Next: errNoSession.Next, Err: err}
-	case errors.Is(err, desk.ErrState):
-		return &web.HTTPError{Code: http.StatusConflict, Msg: "The session has changed in the meantime, so this was not done.",
-			Next: "Reload the page to see where it stands.", Err: err}
-	case errors.As(err, &fe) && len(fe) > 0:
-		return &web.HTTPError{Code: http.StatusBadRequest, Msg: fe[0].Msg, Next: "Correct it and try again.", Err: err}
-	case errors.As(err, &f):
-		return &web.HTTPError{Code: http.StatusBadRequest, Msg: f.Msg, Next: "Correct it and try again.", Err: err}
-	}
-	return err
-}
+// consoleText is the console's words for the domain errors (web.ErrorText).
+var consoleText = web.ErrorText{NotFound: errNoSession, Forbidden: errForbidden,
+	State: web.Error(http.StatusConflict, "The session has changed in the meantime, so this was not done.", "Reload the page to see where it stands.")}
 
-// fieldErrors turns a desk error about fields into messages next to them,
-// or returns false when err is not about a field.
-func fieldErrors(err error, fe web.FieldErrors) bool {
-	fields := desk.Fields(err)
-	for _, f := range fields {
-		fe.Add(f.Field, f.Msg)
-	}
-	return fields != nil
-}
+// webError maps a domain error to what the technician sees.
+func webError(err error) error { return consoleText.Map(err) }
 
 // pathID is the {id} of the request's path.
 func pathID(r *http.Request) (uint64, error) {

@@ -196,7 +196,7 @@ func (c *Console) sessionFailed(w http.ResponseWriter, r *http.Request, q *req, 
 	}
 	v := c.view(r, q, "Session")
 	v.Form = vals
-	if !fieldErrors(err, v.Errors) {
+	if !web.AddFields(v.Errors, err) {
 		return err
 	}
 	return c.renderSession(w, r, q, id, http.StatusBadRequest, v)

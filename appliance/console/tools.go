@@ -146,7 +146,7 @@ func form(r *http.Request) (url.Values, error) {
 func (c *Console) toolFailed(w http.ResponseWriter, r *http.Request, q *req, vals url.Values, err error) error {
 	v := c.view(r, q, "Queues")
 	v.Form = vals
-	if !fieldErrors(err, v.Errors) {
+	if !web.AddFields(v.Errors, err) {
 		return err
 	}
 	return c.renderConsole(w, r, q, http.StatusBadRequest, v, nil)

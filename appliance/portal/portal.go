@@ -8,7 +8,6 @@ package portal
 import (
 	"context"
 	"embed"
-	"errors"
 	"log/slog"
 	"net"
 	"net/http"
@@ -59,9 +58,24 @@ func New(d *desk.Service, b *bus.Bus, startsPerMinute int, log *slog.Logger) *Po
 	return p
 }
 
+// staffPrefixes are the paths that are not the public site's.
+var staffPrefixes = []string{"/login", "/console", "/appliance", "/assets/", "/api/"}
+
+// errorLook gives the error pages of the public site its look: the site's
+// name in the header and a way back to its home page.
+func (p *Portal) errorLook(r *http.Request) (web.View, bool) {
+	for _, pre := range staffPrefixes {
+		if strings.HasPrefix(r.URL.Path, pre) {
+			return web.View{}, false
+		}
+	}
+	return p.view(p.site(r.Context(), r), ""), true
+}
+
 // Routes registers the public pages.
 func (p *Portal) Routes(rt *web.Router) {
 	p.pages, p.rt = rt.Pages(), rt
+	rt.ErrorLook(p.errorLook)
 	p.pages.MustAdd(templates, "templates/*.html")
 	rt.Handle("GET /{$}", p.serveHome)
 	rt.Handle("GET /technicians/{id}/photo", p.servePhoto)
@@ -139,25 +153,15 @@ func (p *Portal) customer(r *http.Request) (desk.Session, string, error) {
 	return ss, tok, err
 }
 
-// deskError maps the desk's errors for customers.
-func deskError(err error) error {
-	switch {
-	case errors.Is(err, desk.ErrNotFound):
-		return web.ErrNotFound
-	case errors.Is(err, desk.ErrForbidden):
-		return web.ErrForbidden
-	case errors.Is(err, desk.ErrState):
-		return web.Error(http.StatusConflict, "This support session has already ended.", "Start a new session from the home page if you still need help.")
-	}
-	return err
-}
+// portalText is the public site's words for the domain errors
+// (web.ErrorText).
+var portalText = web.ErrorText{State: web.Error(http.StatusConflict, "This support session has already ended.", "Start a new session from the home page if you still need help.")}
+
+// deskError maps a domain error to what the customer sees.
+func deskError(err error) error { return portalText.Map(err) }
 
 // fieldErrors turns the desk's field errors into form messages.
 func fieldErrors(err error) (web.FieldErrors, bool) {
-	fields := desk.Fields(err)
 	fe := web.FieldErrors{}
-	for _, f := range fields {
-		fe.Add(f.Field, f.Msg)
-	}
-	return fe, fields != nil
+	return fe, web.AddFields(fe, err)
 }

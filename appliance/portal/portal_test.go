@@ -375,3 +375,27 @@ func TestChatIsLimitedPerNetwork(t *testing.T) {
 		t.Fatalf("past the unread bound: %d", code)
 	}
 }
+
+// TestCustomerErrorPagesLookLikeTheSite: an error on the public site is a
+// page of the site (its name, a way back home) that says what happened and
+// what to do, not a bare status.
+func TestCustomerErrorPagesLookLikeTheSite(t *testing.T) {
+	f := newFixture(t)
+	c := f.customer(t)
+	code, body := c.get("/l/AAAAAAAAAAAAAAAAAAAAAA")
+	if code != http.StatusNotFound {
+		t.Fatalf("unknown link: %d", code)
+	}
+	for _, want := range []string{`<span class="surface">Acme support</span>`, `<h1 id="err-title">`, "Back to Acme support", `class="next"`} {
+		if !strings.Contains(body, want) {
+			t.Errorf("the error page lacks %q:\n%s", want, body)
+		}
+	}
+	if strings.Contains(body, "<h1 id=\"err-title\">Not Found") {
+		t.Error("the heading is the bare status")
+	}
+	code, _, body = c.post("/session/chat", url.Values{"text": {"hi"}})
+	if code < 400 || !strings.Contains(body, `<span class="surface">Acme support</span>`) {
+		t.Fatalf("chat without a session: %d", code)
+	}
+}

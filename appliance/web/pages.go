@@ -58,6 +58,7 @@ func newPages(rt *Router) *Pages {
 	base := template.Must(template.New("layout.html").Funcs(template.FuncMap{
 		"asset":   assetURL,
 		"initial": initial,
+		"bytes":   Bytes,
 	}).ParseFS(baseTemplates, "templates/layout.html"))
 	p := &Pages{rt: rt, base: base, set: map[string]*template.Template{}}
 	p.MustAdd(baseTemplates, "templates/error.html")
@@ -132,13 +133,18 @@ func (p *Pages) Render(w http.ResponseWriter, r *http.Request, status int, name 
 	return nil
 }
 
-// renderError shows the error page; it never fails.
+// renderError shows the error page, in the look of the surface the
+// request is on (see Router.ErrorLook); it never fails.
 func (p *Pages) renderError(w http.ResponseWriter, r *http.Request, he *HTTPError) {
-	title := http.StatusText(he.Code)
-	if title == "" {
-		title = "Error"
+	var v View
+	for _, look := range p.rt.looks {
+		if lv, ok := look(r); ok {
+			v = lv
+			break
+		}
 	}
-	err := p.Render(w, r, he.Code, "error.html", View{Title: title, Data: he})
+	v.Title, v.Data = he.Msg, he
+	err := p.Render(w, r, he.Code, "error.html", v)
 	if err != nil {
 		http.Error(w, he.Msg, he.Code)
 	}

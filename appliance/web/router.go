@@ -42,6 +42,8 @@ type Router struct {
 	// limits are the body limits of routes that asked for more than
 	// Config.MaxBody, by pattern.
 	limits map[string]int64
+	// looks give error pages their surface's look (ErrorLook).
+	looks []func(*http.Request) (View, bool)
 }
 
 // NewRouter returns an empty router.

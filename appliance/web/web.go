@@ -38,6 +38,9 @@ func (e *HTTPError) Error() string {
 
 func (e *HTTPError) Unwrap() error { return e.Err }
 
+// Status is the name of e's code ("Not Found").
+func (e *HTTPError) Status() string { return http.StatusText(e.Code) }
+
 // Error returns an *HTTPError with the given code, message and next step.
 func Error(code int, msg, next string) *HTTPError {
 	return &HTTPError{Code: code, Msg: msg, Next: next}
@@ -57,6 +60,7 @@ func Redirect(w http.ResponseWriter, r *http.Request, url string) error {
 
 // errorStatus picks the status and the texts shown for err.
 func errorStatus(err error) *HTTPError {
+	err = ErrorText{}.Map(err)
 	var he *HTTPError
 	if errors.As(err, &he) {
 		return he
@@ -104,6 +108,14 @@ func (rt *Router) writeError(w http.ResponseWriter, r *http.Request, he *HTTPErr
 		return
 	}
 	rt.pages.renderError(w, r, he)
+}
+
+// ErrorLook registers look to give the error pages of the requests it
+// claims (ok) their surface's look: the public site's name and home, so a
+// customer's error page looks like the rest of the site. The first look
+// that claims a request wins; unclaimed ones get the plain layout.
+func (rt *Router) ErrorLook(look func(r *http.Request) (View, bool)) {
+	rt.looks = append(rt.looks, look)
 }
 
 // Logger is the logger handlers should use for extra context.

@@ -14,6 +14,7 @@ import (
 	"github.com/pquerna/otp"
 	"github.com/pquerna/otp/totp"
 
+	"github.com/chromedp/cdproto/emulation"
 	"github.com/switchboardhq/switchboard/tools/daemon"
 	"github.com/switchboardhq/switchboard/tools/testenv"
 )
@@ -162,6 +163,15 @@ func TestBrowserFirstLogin(t *testing.T) {
 		t.Fatalf("signed in, but at %s", p.location())
 	}
 	p.screenshot("dashboard")
+	// At 1280 px wide the whole /login menu stays on the header's one row.
+	if _, err := cdp.Call(p.ctx, emulation.SetDeviceMetricsOverride, emulation.SetDeviceMetricsOverrideParams{Width: 1280, Height: 800, DeviceScaleFactor: 1}); err != nil {
+		t.Fatal(err)
+	}
+	p.truthy("the menu fits one row at 1280 px", `(() => {
+		const ul = document.querySelector(".top nav ul"), a = ul.querySelector("a");
+		const brand = document.querySelector(".top .brand").getBoundingClientRect(), who = document.querySelector(".top .who").getBoundingClientRect();
+		return window.innerWidth === 1280 && ul.children.length >= 9 && ul.offsetHeight < a.offsetHeight * 1.5 &&
+			Math.abs(ul.getBoundingClientRect().top - brand.top) < 24 && Math.abs(who.top - brand.top) < 24; })()`)
 
 	p.do("setup link after setup", cdp.Navigate(link))
 	p.waitText(".error-page .code", "Error 404")

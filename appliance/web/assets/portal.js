@@ -34,8 +34,9 @@
         var t = document.createElement("span");
         t.className = "text";
         t.textContent = m.text;
+        // The name is a line of its own: no space before the text, which
+        // keeps its own line breaks.
         li.appendChild(who);
-        li.appendChild(document.createTextNode(" "));
         li.appendChild(t);
         list.appendChild(li);
       });
@@ -228,8 +229,14 @@
 
   // ended closes the connection and says so; with a key the form comes
   // back (still holding the key) to join again.
+  function setHeading(text) {
+    var h = document.getElementById("pj-h");
+    if (h) h.textContent = text;
+  }
+
   function ended(text) {
     clearTimeout(lostTimer);
+    setHeading(token ? "The presentation has ended" : "Enter the presentation key");
     if (!conn) return;
     var c = conn;
     conn = null;
@@ -248,6 +255,7 @@
       clearTimeout(lostTimer);
       if (st === "connected") {
         statusEl.textContent = "You are watching the presentation.";
+        setHeading("The presentation");
       } else if (st === "failed" || st === "closed") {
         ended("The presentation has ended, or the connection to it was lost." + (token ? " Reload the page to join again." : " Press Join to try again."));
       } else if (st === "disconnected") {
@@ -264,6 +272,7 @@
 
   function join(extra) {
     statusEl.textContent = "Connecting to the presentation…";
+    setHeading("Connecting to the presentation");
     showError("", false);
     form.hidden = true;
     window.switchboardMedia.subscribe("/present/join", video, extra).then(function (c) {

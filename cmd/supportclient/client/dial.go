@@ -59,13 +59,18 @@ func (b Box) TLSConfig() *tls.Config {
 			}
 			sum := sha256.Sum256(cs.PeerCertificates[0].Raw)
 			if subtle.ConstantTimeCompare(sum[:], pin) != 1 {
-				return fmt.Errorf("the box's certificate (sha256 %x) is not the one this program was made for", sum)
+				return fmt.Errorf("%w (sha256 %x)", ErrWrongCertificate, sum)
 			}
 			return nil
 		}
 	}
 	return c
 }
+
+// ErrWrongCertificate is a box whose certificate is not the one the app
+// was made for: another server answers at its address, or the box's
+// certificate changed since the app was downloaded.
+var ErrWrongCertificate = errors.New("the box's certificate is not the one this program was made for")
 
 // keepAlive keeps QUIC (and NATs on the way) awake between frames.
 const keepAlive = 15 * time.Second

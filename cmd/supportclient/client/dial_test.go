@@ -9,6 +9,7 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"encoding/hex"
+	"errors"
 	"math/big"
 	"strings"
 	"testing"
@@ -114,7 +115,7 @@ func TestDialPinned(t *testing.T) {
 
 	wrong := box
 	wrong.Pin = make([]byte, 32)
-	if _, _, err := Dial(ctx, wrong); err == nil || !strings.Contains(err.Error(), "not the one this program was made for") {
+	if _, _, err := Dial(ctx, wrong); !errors.Is(err, ErrWrongCertificate) {
 		t.Errorf("wrong pin: %v", err)
 	}
 	unpinned, _ := ParseBox(addr)

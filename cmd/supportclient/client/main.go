@@ -91,7 +91,14 @@ func Main(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io
 	dctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	conn, st, err := Dial(dctx, box)
 	cancel()
-	if err != nil {
+	switch {
+	case errors.Is(err, ErrWrongCertificate):
+		// Not a network problem: retrying or checking the connection
+		// would not help, and connecting anyway would not be safe.
+		fmt.Fprintf(stdout, "Did not connect to %s: the server that answered is not the support appliance this app was made for (%v).\n"+
+			"Download the support app again from your support session page, then open the new one. If it happens again, tell your technician.\n", box.Host, err)
+		return 1
+	case err != nil:
 		fmt.Fprintf(stdout, "Could not connect to %s: %v\nCheck your internet connection and try again.\n", box.Host, err)
 		return 1
 	}
