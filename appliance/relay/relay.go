@@ -296,6 +296,12 @@ func (r *Relay) serve(ctx context.Context, t transport) {
 			hello = m.(wire.Hello)
 		}
 	}
+	if err != nil && f.Type == wire.THello && len(f.Payload) > 0 && f.Payload[0] != wire.Version {
+		// The version is the hello's first byte: an app from before the
+		// box was updated.
+		r.refuse(t, CodeRefused, fmt.Sprintf("this support app speaks protocol version %d and the appliance version %d: download the support app again from your session page", f.Payload[0], wire.Version))
+		return
+	}
 	if err != nil {
 		if errors.Is(err, io.EOF) {
 			err = errors.New("the connection ended")

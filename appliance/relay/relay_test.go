@@ -334,6 +334,7 @@ func TestBadPeers(t *testing.T) {
 		want  string
 	}{
 		{"garbage before hello", false, []byte("GET / HTTP/1.1\r\nHost: box\r\n\r\n"), "expected a hello"},
+		{"an app from before an update", false, oldHello(), "download the support app again"},
 		{"not a hello first", false, encode(wire.Ping{}), "expected a hello: got a Ping frame"},
 		{"oversized frame", true, huge, "larger than its type allows"},
 		{"unknown type", true, []byte{99, 0, 0, 0, 0, 0}, "unknown frame type 99"},
@@ -703,4 +704,11 @@ func TestConsentPerTechnician(t *testing.T) {
 	if len(p.Viewers) != 1 || p.Controller != 10 {
 		t.Fatalf("presence after Bob left %#v", p)
 	}
+}
+
+// oldHello is a hello of protocol version 1, which Encode no longer makes.
+func oldHello() []byte {
+	b := encode(wire.Hello{Version: wire.Version, Role: wire.RoleClient, Token: "x", DeviceID: "d"})
+	b[wire.HeaderLen] = 1
+	return b
 }
