@@ -2,19 +2,12 @@ package appliance
 
 import (
 	"context"
-	"crypto/hmac"
 	"crypto/rand"
-	"crypto/sha256"
-	"crypto/tls"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"log/slog"
 	"net"
 	"strconv"
-	"strings"
-	"sync"
-	"time"
 
 	"github.com/switchboardhq/switchboard/appliance/bus"
 	"github.com/switchboardhq/switchboard/appliance/clients"
@@ -25,7 +18,6 @@ import (
 	"github.com/switchboardhq/switchboard/appliance/relay"
 	"github.com/switchboardhq/switchboard/appliance/rtc"
 	"github.com/switchboardhq/switchboard/appliance/tlscert"
-	"github.com/switchboardhq/switchboard/appliance/wire"
 	"github.com/switchboardhq/switchboard/appliance/wire/stamp"
 )
 
@@ -41,30 +33,11 @@ type remote struct {
 	base   string          // public base URL, for presentation links
 	port   string          // HTTPS (and QUIC) port
 	log    *slog.Logger
-	key    []byte // keys presentation-key hashes
-
-	mu       sync.Mutex
-	sharing  map[uint64]desk.Session // sessions whose customer shared from the browser, as last shared
-	shows    map[string]*show        // presentations by id
-	showKeys map[string]string       // keyed hash of a key or link token → id
 }
-
-// show is a running presentation.
-type show struct {
-	id, keyHash, linkHash string
-	tech                  uint64
-	started               time.Time
-}
-
-// maxShowAge ends presentations nobody stopped.
-const maxShowAge = 12 * time.Hour
 
 // newRemote starts the engines.
 func newRemote(cfg config.Config, d *desk.Service, certs *tlscert.Manager, base, port string, log *slog.Logger) (*remote, error) {
-	key := make([]byte, 32)
-	rand.Read(key)
-	rm := &remote{desk: d, certs: certs, builds: clients.New(clients.Config{Dir: cfg.ClientsDir}), base: base, port: port, log: log, key: key,
-		sharing: map[uint64]desk.Session{}, shows: map[string]*show{}, showKeys: map[string]string{}}
+	rm := &remote{desk: d, certs: certs, builds: clients.New(clients.Config{Dir: cfg.ClientsDir}), base: base, port: port, log: log}
 	rm.relay = relay.New(relay.Config{
 		SessionBitsPerSecond: uint64(cfg.SessionMbps) * 1_000_000,
 		GlobalBitsPerSecond:  uint64(cfg.TotalMbps) * 1_000_000,
@@ -112,98 +85,8 @@ func (rm *remote) follow(ctx context.Context, b *bus.Bus) error {
 			if rm.rtc != nil {
 				rm.rtc.CloseRoom(shareRoom(e.Session))
 			}
-			rm.mu.Lock()
-			delete(rm.sharing, e.Session)
-			rm.mu.Unlock()
 		}
 	}
-}
-
-// authority lets the relay redeem the desk's one-time tokens.
-type authority struct{ d *desk.Service }
-
-func (a authority) Redeem(ctx context.Context, token string, role uint8, device string) (relay.Grant, error) {
-	g, err := a.d.RedeemRemoteToken(ctx, token, role, device)
-	if err != nil {
-		return relay.Grant{}, err
-	}
-	return relay.Grant{Session: g.Session, Viewer: g.Technician, Name: g.Name,
-		Rights: relay.Rights{Control: g.Rights.Control, Files: g.Rights.Files}}, nil
-}
-
-// observer records what the relay hears about clients on the session.
-type observer struct {
-	d   *desk.Service
-	log *slog.Logger
-}
-
-func (o observer) ctx() (context.Context, context.CancelFunc) {
-	return context.WithTimeout(context.Background(), 10*time.Second)
-}
-
-func (o observer) ClientUp(session uint64, info wire.DeviceInfo) {
-	ctx, cancel := o.ctx()
-	defer cancel()
-	d := desk.Device{OS: info.OS, Version: info.Version, Hostname: info.Hostname, User: info.User,
-		Addresses: info.Addresses, Capture: info.Capture, Note: info.Note}
-	for _, s := range info.Screens {
-		d.Screens = append(d.Screens, fmt.Sprintf("%d×%d", s.Width, s.Height))
-	}
-	if _, err := o.d.DeviceUp(ctx, session, d); err != nil {
-		o.log.Warn("recording the support app failed", "session", session, "err", err)
-	}
-}
-
-func (o observer) ClientDown(session uint64, reason string) {
-	ctx, cancel := o.ctx()
-	defer cancel()
-	if _, err := o.d.DeviceDown(ctx, session, reason); err != nil && !errors.Is(err, desk.ErrState) {
-		o.log.Warn("recording the support app's end failed", "session", session, "err", err)
-	}
-}
-
-func (o observer) Consent(session, viewer uint64, what string, granted bool) {
-	ctx, cancel := o.ctx()
-	defer cancel()
-	if _, err := o.d.Consent(ctx, session, viewer, what, granted); err != nil {
-		o.log.Warn("recording consent failed", "session", session, "err", err)
-	}
-}
-
-func (o observer) Presence(session, viewer uint64, _ string, joined bool) {
-	ctx, cancel := o.ctx()
-	defer cancel()
-	o.warn(session, o.d.Watching(ctx, session, viewer, joined))
-}
-
-func (o observer) Transfer(session uint64, t relay.Transfer) {
-	ctx, cancel := o.ctx()
-	defer cancel()
-	o.warn(session, o.d.FileTransferred(ctx, session, t.Viewer, desk.FileRecord{
-		ToCustomer: t.ToCustomer, Name: t.Name, Size: t.Size, SHA256: hex.EncodeToString(t.SHA256[:])}))
-}
-
-func (o observer) Clipboard(session, viewer uint64, toCustomer bool, size int) {
-	ctx, cancel := o.ctx()
-	defer cancel()
-	o.warn(session, o.d.ClipboardUsed(ctx, session, viewer, toCustomer, size))
-}
-
-func (o observer) warn(session uint64, err error) {
-	if err != nil && !errors.Is(err, desk.ErrNotFound) {
-		o.log.Warn("recording in the trail failed", "session", session, "err", err)
-	}
-}
-
-// hub seats browser viewers in the relay.
-type hub struct{ r *relay.Relay }
-
-func (h hub) Join(seat rtc.Seat) (rtc.Stream, error) {
-	v, err := h.r.Join(seat.Session, seat.Viewer, seat.Name, relay.Rights{Control: seat.Control, Files: seat.Files})
-	if err != nil {
-		return nil, err
-	}
-	return v, nil
 }
 
 // ---- console.Remote ----
@@ -241,31 +124,11 @@ func (rm *remote) Sharing(session uint64) bool {
 
 func shareRoom(session uint64) string { return "share-" + strconv.FormatUint(session, 10) }
 
-// roomChanged tells the consoles of a session that its customer's browser
-// share started or ended (they ask Sharing again). It runs in a goroutine
-// of the gateway's.
-func (rm *remote) roomChanged(room string, live bool) {
-	digits, ok := strings.CutPrefix(room, "share-")
-	if !ok {
-		return // presentations end by StopPresentation, not here
-	}
-	id, err := strconv.ParseUint(digits, 10, 64)
-	if err != nil {
-		return
-	}
-	rm.mu.Lock()
-	ss, ok := rm.sharing[id]
-	rm.mu.Unlock()
-	if ok {
-		rm.desk.Announce(bus.SessionDevice, ss)
-	}
-}
-
 func (rm *remote) WatchShare(ctx context.Context, session, tech uint64, offer string) (string, error) {
 	if rm.rtc == nil {
 		return "", errRTCOff
 	}
-	ans, err := rm.rtc.Subscribe(ctx, shareRoom(session), fmt.Sprintf("tech-%d-%s", tech, randomID()), offer)
+	ans, err := rm.rtc.Subscribe(ctx, shareRoom(session), fmt.Sprintf("tech-%d-%s", tech, rand.Text()), offer)
 	if errors.Is(err, rtc.ErrNotLive) {
 		return "", console.ErrNotSharing
 	}
@@ -277,96 +140,7 @@ var errRTCOff = errors.New("WebRTC is turned off on this appliance (rtc_udp_addr
 
 func (rm *remote) Stats(session uint64) (map[string]uint64, bool) {
 	st, ok := rm.relay.Stats(session)
-	if !ok {
-		return nil, false
-	}
-	m := map[string]uint64{"viewers": uint64(st.Viewers), "bytes_in": st.BytesIn, "bytes_out": st.BytesOut,
-		"frames_in": st.FramesIn, "frames_out": st.FramesOut}
-	for k, v := range st.Drops {
-		m["drops_"+k] = v
-	}
-	return m, true
-}
-
-func randomID() string {
-	b := make([]byte, 8)
-	rand.Read(b)
-	return hex.EncodeToString(b)
-}
-
-func (rm *remote) hashKey(k string) string {
-	m := hmac.New(sha256.New, rm.key)
-	m.Write([]byte(k))
-	return string(m.Sum(nil))
-}
-
-func (rm *remote) Present(tech uint64, name string) (console.Presentation, error) {
-	if rm.rtc == nil {
-		return console.Presentation{}, errRTCOff
-	}
-	rm.mu.Lock()
-	defer rm.mu.Unlock()
-	now := time.Now()
-	for id, s := range rm.shows {
-		// One presentation per technician; forgotten ones end.
-		if s.tech == tech || now.Sub(s.started) > maxShowAge {
-			rm.endShowLocked(id)
-		}
-	}
-	var key string
-	for {
-		key = desk.RandomKey()
-		if _, taken := rm.showKeys[rm.hashKey(key)]; !taken {
-			break
-		}
-	}
-	link := randomID() + randomID()
-	s := &show{id: randomID(), keyHash: rm.hashKey(key), linkHash: rm.hashKey(link), tech: tech, started: now}
-	rm.shows[s.id] = s
-	rm.showKeys[s.keyHash], rm.showKeys[s.linkHash] = s.id, s.id
-	return console.Presentation{ID: s.id, Key: key[:3] + " " + key[3:6] + " " + key[6:], Link: rm.base + "/p/" + link}, nil
-}
-
-func (rm *remote) endShowLocked(id string) {
-	s := rm.shows[id]
-	if s == nil {
-		return
-	}
-	delete(rm.shows, id)
-	delete(rm.showKeys, s.keyHash)
-	delete(rm.showKeys, s.linkHash)
-	rm.rtc.CloseRoom("present-" + id)
-}
-
-func (rm *remote) PublishPresentation(ctx context.Context, id string, tech uint64, offer string) (string, error) {
-	rm.mu.Lock()
-	s := rm.shows[id]
-	rm.mu.Unlock()
-	if s == nil || s.tech != tech {
-		return "", console.ErrPresentationEnded
-	}
-	ans, err := rm.rtc.Publish(ctx, "present-"+id, fmt.Sprintf("tech-%d", tech), offer)
-	if err != nil {
-		return "", err
-	}
-	rm.mu.Lock()
-	defer rm.mu.Unlock()
-	if rm.shows[id] != s {
-		// Stopped while answering: nobody would close the room.
-		rm.rtc.CloseRoom("present-" + id)
-		return "", console.ErrPresentationEnded
-	}
-	return ans, nil
-}
-
-func (rm *remote) StopPresentation(id string, tech uint64) error {
-	rm.mu.Lock()
-	defer rm.mu.Unlock()
-	if s := rm.shows[id]; s == nil || s.tech != tech {
-		return console.ErrPresentationEnded
-	}
-	rm.endShowLocked(id)
-	return nil
+	return st.Map(), ok
 }
 
 // ---- portal.Remote ----
@@ -397,43 +171,14 @@ func (rm *remote) boxAddr(host string) (string, error) {
 	if host == "" || len(host) > 253 {
 		return "", errors.New("no host name to stamp")
 	}
-	sni := host
-	if net.ParseIP(host) != nil {
-		sni = ""
-	}
-	cert, err := rm.certs.GetCertificate(&tls.ClientHelloInfo{ServerName: sni})
-	if err != nil || len(cert.Certificate) == 0 {
-		return "", fmt.Errorf("no certificate for %q: %v", host, err)
-	}
-	sum := sha256.Sum256(cert.Certificate[0])
-	return net.JoinHostPort(host, rm.port) + "#sha256=" + hex.EncodeToString(sum[:]), nil
+	pin, err := rm.certs.Pin(host)
+	return net.JoinHostPort(host, rm.port) + "#sha256=" + pin, err
 }
 
 func (rm *remote) Share(ctx context.Context, ss desk.Session, offer string) (string, error) {
 	if rm.rtc == nil {
 		return "", errRTCOff
 	}
-	// Remember whom to tell when the share arrives and ends (roomChanged).
-	rm.mu.Lock()
-	rm.sharing[ss.ID] = ss
-	rm.mu.Unlock()
 	// A new share (after a reload) replaces the old one.
 	return rm.rtc.Publish(ctx, shareRoom(ss.ID), "customer", offer)
-}
-
-func (rm *remote) JoinPresentation(ctx context.Context, key, offer string) (string, error) {
-	if rm.rtc == nil {
-		return "", portal.ErrNotPresenting
-	}
-	rm.mu.Lock()
-	id, ok := rm.showKeys[rm.hashKey(key)]
-	rm.mu.Unlock()
-	if !ok {
-		return "", portal.ErrNotPresenting
-	}
-	ans, err := rm.rtc.Subscribe(ctx, "present-"+id, "attendee-"+randomID(), offer)
-	if errors.Is(err, rtc.ErrNotLive) {
-		return "", portal.ErrNotStarted
-	}
-	return ans, err
 }

@@ -27,11 +27,12 @@ type Remote interface {
 	// WatchShare answers a technician's offer to watch it.
 	Sharing(session uint64) bool
 	WatchShare(ctx context.Context, session, tech uint64, offer string) (string, error)
-	// Present starts a presentation by tech; PublishPresentation answers
-	// the presenter's offer; StopPresentation ends it.
-	Present(tech uint64, name string) (Presentation, error)
-	PublishPresentation(ctx context.Context, id string, tech uint64, offer string) (string, error)
-	StopPresentation(id string, tech uint64) error
+	// Present starts a presentation by a (a desk record: desk decides who
+	// may); PublishPresentation answers the presenter's offer;
+	// StopPresentation ends it.
+	Present(ctx context.Context, a desk.Actor) (Presentation, error)
+	PublishPresentation(ctx context.Context, id string, a desk.Actor, offer string) (string, error)
+	StopPresentation(ctx context.Context, id string, a desk.Actor) error
 	// Stats are the relay's counters of session.
 	Stats(session uint64) (map[string]uint64, bool)
 }
@@ -226,7 +227,7 @@ func (c *Console) servePresent(w http.ResponseWriter, r *http.Request, q *req) e
 	if c.remote == nil {
 		return &web.HTTPError{Code: http.StatusNotFound, Msg: "Presentations are not available on this appliance."}
 	}
-	p, err := c.remote.Present(q.actor.UserID, q.actor.Name)
+	p, err := c.remote.Present(r.Context(), q.actor)
 	if err != nil {
 		return engineError(err)
 	}
@@ -241,7 +242,7 @@ func (c *Console) servePresentPublish(w http.ResponseWriter, r *http.Request, q 
 	if err != nil {
 		return err
 	}
-	answer, err := c.remote.PublishPresentation(r.Context(), r.PathValue("id"), q.actor.UserID, offer)
+	answer, err := c.remote.PublishPresentation(r.Context(), r.PathValue("id"), q.actor, offer)
 	if err != nil {
 		return engineError(err)
 	}
@@ -252,7 +253,7 @@ func (c *Console) servePresentStop(w http.ResponseWriter, r *http.Request, q *re
 	if c.remote == nil {
 		return &web.HTTPError{Code: http.StatusNotFound, Msg: "Presentations are not available on this appliance."}
 	}
-	if err := c.remote.StopPresentation(r.PathValue("id"), q.actor.UserID); err != nil {
+	if err := c.remote.StopPresentation(r.Context(), r.PathValue("id"), q.actor); err != nil {
 		return engineError(err)
 	}
 	w.WriteHeader(http.StatusNoContent)

@@ -97,6 +97,8 @@ var (
 	bSOS           = []byte("sos-links")
 	bCodes         = []byte("sos-codes")
 	bRemote        = []byte("remote-tokens")
+	bPresent       = []byte("presentations")
+	bPresentKeys   = []byte("presentation-keys")
 )
 
 // Service is the desk. Its methods are safe for concurrent use.

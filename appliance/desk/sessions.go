@@ -154,6 +154,17 @@ func (s *Service) publish(kind bus.Kind, ss Session, data any, users ...uint64) 
 // concerns (for changes kept outside the store, such as who has control).
 func (s *Service) Announce(kind bus.Kind, ss Session) { s.publish(kind, ss, sessionSummary(ss)) }
 
+// AnnounceID is Announce for session id as it is stored now (for the
+// engines, which know sessions by id only).
+func (s *Service) AnnounceID(ctx context.Context, kind bus.Kind, id uint64) error {
+	var ss Session
+	if err := s.db.View(ctx, func(tx *bolt.Tx) error { return get(tx, bSessionsData, id, &ss) }); err != nil {
+		return err
+	}
+	s.Announce(kind, ss)
+	return nil
+}
+
 // sessionIndex returns the per-queue index bucket of q.
 func sessionIndex(tx *bolt.Tx, q Queue) (*bolt.Bucket, error) {
 	parent := root(tx, bChannelSessions)

@@ -126,3 +126,14 @@ func (r *Relay) Totals() Totals {
 	t.Drops = r.total.dropMap()
 	return t
 }
+
+// Map is st as counters by name, for pages: viewers, bytes_in, bytes_out,
+// frames_in, frames_out and drops_<reason>.
+func (st SessionStats) Map() map[string]uint64 {
+	m := map[string]uint64{"viewers": uint64(st.Viewers), "bytes_in": st.BytesIn, "bytes_out": st.BytesOut,
+		"frames_in": st.FramesIn, "frames_out": st.FramesOut}
+	for k, v := range st.Drops {
+		m["drops_"+k] = v
+	}
+	return m
+}

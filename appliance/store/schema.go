@@ -26,6 +26,7 @@ var migrations = []Migration{
 	{3, "desk: channels, teams, technicians, issue types, sites, audit", migrateDesk},
 	{4, "desk: support sessions, queues, chat, keys, links, codes", migrateDeskSessions},
 	{5, "desk: one-time remote-control tokens", migrateRemoteTokens},
+	{6, "desk: presentations and their keys", migratePresentations},
 }
 
 // SchemaVersion is the schema this build writes.
@@ -220,4 +221,21 @@ func (db *DB) Schema() (int, error) {
 		})
 	})
 	return v, err
+}
+
+// DeskPresentationBuckets are the sub-buckets of BucketDesk added by
+// migration 6.
+var DeskPresentationBuckets = []string{"presentations", "presentation-keys"}
+
+func migratePresentations(tx *bolt.Tx) error {
+	d := tx.Bucket(BucketDesk)
+	if d == nil {
+		return errors.New("desk bucket missing")
+	}
+	for _, sub := range DeskPresentationBuckets {
+		if _, err := d.CreateBucketIfNotExists([]byte(sub)); err != nil {
+			return err
+		}
+	}
+	return nil
 }

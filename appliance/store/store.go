@@ -6,7 +6,7 @@
 // transactions handed out by [DB.View] and [DB.Update]; front ends never see
 // this package. Keys are big-endian ids or lower-cased names; values are JSON.
 //
-// Bucket tree (schema version 5):
+// Bucket tree (schema version 6):
 //
 //	meta/
 //	  schema                 uint64 BE: the schema version of this file
@@ -49,6 +49,10 @@
 //	  sos-codes/<hash>       session id BE of an unclaimed classic SOS code
 //	  remote-tokens/<hash>   JSON one-time token of the support client or a
 //	                         native technician tool (session, role, expiry)
+//	  presentations/<id BE>  JSON desk.Presentation (a technician's screen
+//	                         shown to attendees; keys only as keyed hashes)
+//	  presentation-keys/<hash>
+//	                         id BE of the presentation a key or link opens
 package store
 
 import (

@@ -76,6 +76,13 @@ func TestMigrations(t *testing.T) {
 				t.Error("desk/remote-tokens missing")
 			}
 		},
+		6: func(t *testing.T, tx *bolt.Tx) {
+			for _, sub := range []string{"presentations", "presentation-keys"} {
+				if tx.Bucket(BucketDesk).Bucket([]byte(sub)) == nil {
+					t.Errorf("desk/%s missing", sub)
+				}
+			}
+		},
 	}
 	for i, m := range migrations {
 		t.Run(m.Name, func(t *testing.T) {

@@ -1,7 +1,9 @@
 package tlscert
 
 import (
+	"crypto/sha256"
 	"crypto/tls"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"maps"
@@ -176,4 +178,19 @@ func normalizePattern(h string) (string, error) {
 		}
 	}
 	return n, nil
+}
+
+// Pin returns the hex SHA-256 of the leaf certificate served for host (an
+// IP address gets the default certificate), which the support app pins.
+func (m *Manager) Pin(host string) (string, error) {
+	sni := host
+	if net.ParseIP(host) != nil {
+		sni = ""
+	}
+	cert, err := m.GetCertificate(&tls.ClientHelloInfo{ServerName: sni})
+	if err != nil || cert == nil || len(cert.Certificate) == 0 {
+		return "", fmt.Errorf("no certificate for %q: %v", host, err)
+	}
+	sum := sha256.Sum256(cert.Certificate[0])
+	return hex.EncodeToString(sum[:]), nil
 }

@@ -154,7 +154,7 @@ func TestBrowserMediaPresentation(t *testing.T) {
 		t.Fatalf("presentation key shown as %q", key)
 	}
 	link := eval[string](tp, `document.getElementById("present-link").value`)
-	if !regexp.MustCompile(`^` + regexp.QuoteMeta(d.Base) + `/p/[0-9a-f]{32}$`).MatchString(link) {
+	if !regexp.MustCompile(`^` + regexp.QuoteMeta(d.Base) + `/p/[A-Za-z0-9_-]{22}$`).MatchString(link) {
 		t.Fatalf("presentation link %q", link)
 	}
 	tp.screenshot("presenting")
