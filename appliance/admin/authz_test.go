@@ -19,14 +19,12 @@ import (
 	"strconv"
 	"strings"
 	"testing"
-	"time"
 
-	"github.com/switchboardhq/switchboard/appliance/account"
 	"github.com/switchboardhq/switchboard/appliance/admin"
 	"github.com/switchboardhq/switchboard/appliance/auth"
 	"github.com/switchboardhq/switchboard/appliance/desk"
-	"github.com/switchboardhq/switchboard/appliance/store"
 	"github.com/switchboardhq/switchboard/appliance/web"
+	"github.com/switchboardhq/switchboard/tools/deskfix"
 )
 
 var ctx = context.Background()
@@ -46,14 +44,14 @@ var roles = []string{T, CM, TM, AD}
 // channel the channel manager manages and one it does not, an issue type
 // on each, a team and a public site.
 type fixture struct {
-	t         *testing.T
-	h         http.Handler
-	auth      *auth.Service
-	authClock *time.Time // the accounts' clock
-	desk      *desk.Service
-	routes    []web.Route // the routes admin registered
-	root      desk.Actor
-	user      map[string]uint64 // role (or "other") → user id
+	t      *testing.T
+	h      http.Handler
+	auth   *auth.Service
+	clock  *deskfix.Clock // the desk's and the accounts' clock
+	desk   *desk.Service
+	routes []web.Route // the routes admin registered
+	root   desk.Actor
+	user   map[string]uint64 // role (or "other") → user id
 	// Objects of the desk.
 	managed, foreign           uint64 // channels
 	issueManaged, issueForeign uint64
@@ -67,30 +65,16 @@ func quiet() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)
 
 func newFixture(t *testing.T) *fixture {
 	t.Helper()
-	db, err := store.Open(t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
-	authClock := new(time.Time)
-	*authClock = time.Date(2026, 11, 21, 9, 0, 0, 0, time.UTC)
-	a, err := auth.New(db, auth.Config{Argon: auth.Params{Time: 1, MemoryKiB: 64, Threads: 1}, Now: func() time.Time { return *authClock }}, quiet())
-	if err != nil {
-		t.Fatal(err)
-	}
-	d := desk.New(db, func() time.Time { return time.Date(2026, 11, 21, 9, 0, 0, 0, time.UTC) }, quiet())
-	rt := web.NewRouter(web.Config{CSRFKey: []byte("test csrf key")}, quiet())
-	site := account.New(account.Config{Realm: auth.Site, Prefix: "/login", Surface: "Site administration",
-		Home: "/login/dashboard", Issuer: "Switchboard", Roles: desk.Roles, RoleName: desk.RoleName,
-		Profile: func(id uint64) string { return fmt.Sprintf("/login/technicians/%d", id) }}, a, rt, quiet())
+	box := deskfix.New(t, deskfix.Config{})
+	a, d, rt, site := box.Auth, box.Desk, box.Router, box.Site
 	n := len(rt.Routes())
 	admin.New(site, a, d).Routes(rt)
-	f := &fixture{t: t, h: rt.Handler(), auth: a, authClock: authClock, desk: d, routes: rt.Routes()[n:], user: map[string]uint64{}, session: map[string]*http.Cookie{}}
+	f := &fixture{t: t, h: rt.Handler(), auth: a, clock: box.Clock, desk: d, routes: rt.Routes()[n:], user: map[string]uint64{}, session: map[string]*http.Cookie{}}
 	site.Routes()
 
 	photo := pngBytes(t)
 	for _, u := range []struct{ name, role string }{{AD, AD}, {TM, TM}, {CM, CM}, {T, T}, {"other", T}} {
-		created, err := a.CreateUser(ctx, auth.Site, auth.NewUser{Username: strings.ReplaceAll(u.name, "-", "") + "user", DisplayName: "User " + u.name, Password: "a long enough password", Role: u.role})
+		created, err := a.CreateUser(ctx, auth.Site, auth.NewUser{Username: strings.ReplaceAll(u.name, "-", "") + "user", DisplayName: "User " + u.name, Password: deskfix.Password, Role: u.role})
 		if err != nil {
 			t.Fatal(err)
 		}

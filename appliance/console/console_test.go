@@ -7,7 +7,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"log/slog"
 	"net/http"
 	"net/http/cookiejar"
 	"net/http/httptest"
@@ -17,12 +16,11 @@ import (
 	"testing"
 	"time"
 
-	"github.com/switchboardhq/switchboard/appliance/account"
 	"github.com/switchboardhq/switchboard/appliance/auth"
 	"github.com/switchboardhq/switchboard/appliance/bus"
 	"github.com/switchboardhq/switchboard/appliance/desk"
-	"github.com/switchboardhq/switchboard/appliance/store"
 	"github.com/switchboardhq/switchboard/appliance/web"
+	"github.com/switchboardhq/switchboard/tools/deskfix"
 )
 
 var ctx = context.Background()
@@ -44,34 +42,17 @@ type env struct {
 
 func newEnv(t *testing.T) *env {
 	t.Helper()
-	db, err := store.Open(t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
-	log := slog.New(slog.DiscardHandler)
-	a, err := auth.New(db, auth.Config{Argon: auth.Params{Time: 1, MemoryKiB: 64, Threads: 1}}, log)
-	if err != nil {
-		t.Fatal(err)
-	}
-	b := bus.New(nil)
-	d := desk.New(db, nil, log).WithEvents(b).WithHasher(a.KeyedHash)
-	rt := web.NewRouter(web.Config{CSRFKey: []byte("console test csrf key")}, log)
-	area := account.New(account.Config{Realm: auth.Site, Prefix: "/login", Surface: "Site administration", Home: "/console",
-		Roles: desk.Roles, RoleName: desk.RoleName}, a, rt, log)
-	con := New(area, d, b, log)
+	box := deskfix.New(t, deskfix.Config{Home: "/console", RealClock: true})
+	a, d, b, rt, log := box.Auth, box.Desk, box.Bus, box.Router, box.Log
+	con := New(box.Site, d, b, log)
 	con.heartbeat = 100 * time.Millisecond
 	con.Routes(rt)
-	area.Routes()
+	box.Site.Routes()
 	e := &env{t: t, auth: a, desk: d, bus: b, con: con}
 	e.srv = httptest.NewTLSServer(rt.Handler())
 	t.Cleanup(e.srv.Close)
-
-	u, err := a.CreateUser(ctx, auth.Site, auth.NewUser{Username: "root", DisplayName: "Root", Password: "a long enough password", Role: auth.RoleAdmin})
-	if err != nil {
-		t.Fatal(err)
-	}
-	e.root = desk.Actor{UserID: u.ID, Name: "Root", Role: desk.RoleAdmin, Perms: desk.RoleDefaults(desk.RoleAdmin)}
+	var err error
+	_, e.root = box.Admin(t, "Root")
 	e.site, err = d.SaveSite(ctx, e.root, desk.Site{Name: "Main", Hostnames: []string{"support.example"}, TechList: true, SessionKey: true,
 		Survey: true, AskName: true, AskCompany: true, AskDescription: true,
 		Custom: []desk.CustomField{{Label: "Asset <tag>", MaxLen: 1024}}})

@@ -3,12 +3,9 @@ package portal
 import (
 	"bufio"
 	"context"
-	"crypto/hmac"
-	"crypto/sha256"
 	"errors"
 	"fmt"
 	"io"
-	"log/slog"
 	"net/http"
 	"net/http/cookiejar"
 	"net/http/httptest"
@@ -19,10 +16,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/switchboardhq/switchboard/appliance/bus"
 	"github.com/switchboardhq/switchboard/appliance/desk"
-	"github.com/switchboardhq/switchboard/appliance/store"
-	"github.com/switchboardhq/switchboard/appliance/web"
+	"github.com/switchboardhq/switchboard/tools/deskfix"
 )
 
 var ctx = context.Background()
@@ -38,20 +33,8 @@ type fixture struct {
 
 func newFixture(t *testing.T) *fixture {
 	t.Helper()
-	db, err := store.Open(t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
-	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	b := bus.New(nil)
-	d := desk.New(db, time.Now, log).WithEvents(b).WithHasher(func(p string, s []byte) []byte {
-		m := hmac.New(sha256.New, []byte("k"))
-		m.Write([]byte(p))
-		m.Write(s)
-		return m.Sum(nil)
-	})
-	rt := web.NewRouter(web.Config{CSRFKey: []byte("csrf")}, log)
+	box := deskfix.New(t, deskfix.Config{RealClock: true})
+	d, b, rt, log := box.Desk, box.Bus, box.Router, box.Log
 	p := New(d, b, 30, log)
 	p.Routes(rt)
 	f := &fixture{srv: httptest.NewTLSServer(rt.Handler()), desk: d, portal: p}
@@ -60,6 +43,7 @@ func newFixture(t *testing.T) *fixture {
 	if _, err := d.SaveTechnician(ctx, f.admin, desk.Technician{UserID: 2, PrivateName: "Ann", PublicName: "Ann from IT", DisplayNumber: 1}, desk.RoleTechnician); err != nil {
 		t.Fatal(err)
 	}
+	var err error
 	f.site, err = d.SaveSite(ctx, f.admin, desk.Site{Name: "Acme support", Hostnames: []string{"support.example"}, TechList: true, SessionKey: true, Survey: true, SOSCall: true, AskName: true, AskCompany: true,
 		Custom: []desk.CustomField{{Label: "Asset tag", MaxLen: 20}}, Agreement: "We may see your screen."})
 	if err != nil {

@@ -92,7 +92,7 @@ var (
 	client   = []string{"cmd/supportclient", "cmd/supportclient/client", "cmd/supportclient/prompt", "cmd/supportclient/x11"}
 	hardware = []string{"hw", "hw/linux", "hw/sim"}
 	images   = []string{"image", "image/bundle"}
-	tools    = []string{"tools/bench", "tools/daemon", "tools/e2e", "tools/qemu", "tools/rules", "tools/testenv"}
+	tools    = []string{"tools/bench", "tools/daemon", "tools/deskfix", "tools/e2e", "tools/qemu", "tools/rules", "tools/testenv"}
 )
 
 func classes() [][]string {
