@@ -569,6 +569,56 @@ func TestRemoteJS(t *testing.T) {
 		p.noErrors()
 	})
 
+	// The golden frames of appliance/wire/tile, which the Go codec's test
+	// checks too: remote.js draws each as Go decodes it (JPEG within a few
+	// levels, browsers' decoders differ).
+	t.Run("Golden", func(t *testing.T) {
+		b, err := os.ReadFile("../../appliance/wire/tile/testdata/golden.json")
+		if err != nil {
+			t.Fatal(err)
+		}
+		var golden []struct {
+			Name     string
+			W, H     int
+			Encoding uint8
+			Data     []byte
+			RGB      []byte
+		}
+		if err := json.Unmarshal(b, &golden); err != nil || len(golden) < 5 {
+			t.Fatalf("golden frames: %d, %v", len(golden), err)
+		}
+		p := openRemote(t, chromium, base, url.Values{"me": {"5"}, "controller": {"0"}, "owner": {"false"}})
+		p.connect()
+		W, H := 64*len(golden), 65 // a row below the tiles for the marker
+		p.feed(wire.DeviceInfo{OS: "linux", Screens: []wire.Screen{{Width: W, Height: H}}, Capture: true})
+		p.wait("the canvas has the screen's size", fmt.Sprintf(`(c => c.width === %d)(document.querySelector("#remote-canvas"))`, W))
+		var frame []wire.Message
+		for i, g := range golden {
+			frame = append(frame, wire.Tile{X: uint16(64 * i), W: uint16(g.W), H: uint16(g.H), Encoding: g.Encoding, Data: g.Data})
+		}
+		// A last solid tile marks the frame drawn: tiles are drawn in order.
+		frame = append(frame, wire.Tile{X: uint16(W - 1), Y: 64, W: 1, H: 1, Encoding: wire.EncSolid, Data: []byte{1, 2, 3}}, wire.FrameEnd{Seq: 1})
+		p.feed(frame...)
+		p.wait("the golden frame is drawn", fmt.Sprintf(`(d => d[0] === 1 && d[1] === 2 && d[2] === 3)(switchboardRemote.canvas().getContext("2d").getImageData(%d, 64, 1, 1).data)`, W-1))
+		for i, g := range golden {
+			got := p.pixels(64*i, 0, g.W, g.H)
+			tol, worst := 0, 0
+			if g.Encoding == wire.EncJPEG {
+				tol = 12
+			}
+			for j := range g.W * g.H {
+				for c := range 3 {
+					d := int(got[j*4+c]) - int(g.RGB[j*3+c])
+					worst = max(worst, d, -d)
+				}
+			}
+			if worst > tol {
+				t.Errorf("%s (encoding %d): a channel differs by %d from Go's decoder (allowed %d)", g.Name, g.Encoding, worst, tol)
+			}
+		}
+		p.noErrors()
+	})
+
 	t.Run("Input", func(t *testing.T) {
 		people, _ := json.Marshal([]map[string]any{{"id": 5, "name": "Bo"}, {"id": 9, "name": "Ann"}})
 		p := openRemote(t, chromium, base, url.Values{"me": {"5"}, "controller": {"5"}, "owner": {"false"}, "people": {string(people)}})
