@@ -9,6 +9,7 @@ import (
 	"mime"
 	"net/http"
 	"path"
+	"regexp"
 	"strings"
 	"time"
 )
@@ -22,15 +23,37 @@ type asset struct {
 }
 
 // assets maps both the plain name and the hashed URL path to each asset.
+// A JavaScript module's imports of sibling assets (from "./x.js") are
+// rewritten to their hashed URLs, so every asset stays cacheable forever
+// and a changed module changes the URL of each module importing it.
 var assets = func() map[string]*asset {
-	m := map[string]*asset{}
+	bodies := map[string][]byte{}
 	fs.WalkDir(assetFS, "assets", func(p string, d fs.DirEntry, err error) error {
 		if err != nil || d.IsDir() {
 			return err
 		}
 		body, _ := assetFS.ReadFile(p)
+		bodies[strings.TrimPrefix(p, "assets/")] = body
+		return nil
+	})
+	m := map[string]*asset{}
+	var add func(name string) *asset
+	add = func(name string) *asset {
+		if a := m[name]; a != nil {
+			return a
+		}
+		body := bodies[name]
+		if path.Ext(name) == ".js" {
+			body = importRe.ReplaceAllFunc(body, func(imp []byte) []byte {
+				sub := importRe.FindSubmatch(imp)
+				dep := path.Join(path.Dir(name), string(sub[2]))
+				if _, ok := bodies[dep]; !ok || dep == name {
+					return imp
+				}
+				return []byte(string(sub[1]) + add(dep).url + string(sub[3]))
+			})
+		}
 		sum := sha256.Sum256(body)
-		name := strings.TrimPrefix(p, "assets/")
 		ext := path.Ext(name)
 		a := &asset{
 			name:  name,
@@ -40,10 +63,16 @@ var assets = func() map[string]*asset {
 		}
 		m[name] = a
 		m[a.url] = a
-		return nil
-	})
+		return a
+	}
+	for name := range bodies {
+		add(name)
+	}
 	return m
 }()
+
+// importRe finds the relative imports of a module: from "./x.js".
+var importRe = regexp.MustCompile(`(\bfrom ")\./([A-Za-z0-9_-]+\.js)(")`)
 
 // assetURL returns the cache-busted URL of an embedded asset.
 func assetURL(name string) string {

@@ -259,3 +259,20 @@ func TestBytes(t *testing.T) {
 		}
 	}
 }
+
+// TestModuleImportsAreHashed: a module's imports of its sibling assets point
+// at their cache-busted URLs, which are served.
+func TestModuleImportsAreHashed(t *testing.T) {
+	body := string(assets["remote.js"].body)
+	for _, dep := range []string{"remote-wire.js", "remote-util.js", "remote-files.js"} {
+		if !strings.Contains(body, `from "`+assetURL(dep)+`"`) {
+			t.Errorf("remote.js does not import %s by %s", dep, assetURL(dep))
+		}
+	}
+	if strings.Contains(body, `from "./`) {
+		t.Error("remote.js still has a relative import")
+	}
+	if !strings.Contains(string(assets["remote-util.js"].body), `from "`+assetURL("remote-wire.js")+`"`) {
+		t.Error("a module's own imports are not rewritten")
+	}
+}

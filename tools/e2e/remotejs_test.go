@@ -53,7 +53,7 @@ var remotePage = template.Must(template.New("page").Parse(`<!doctype html>
 <link rel="stylesheet" href="/assets/remote.css">
 <script src="/test/media-stub.js" defer></script>
 <script src="/assets/app.js" defer></script>
-<script src="/assets/remote.js" defer></script>
+<script type="module" src="/assets/remote.js"></script>
 </head><body><main>
 <section class="card remote-card"><h2>Customer's computer</h2>
 <div id="remote" data-session="7" data-me="{{.Me}}" data-owner="{{.Owner}}" data-control="{{.Control}}" data-files="{{.Files}}" data-controller="{{.Controller}}"{{with .People}} data-collaborators="{{.}}"{{end}} data-rtc="/console/sessions/7/rtc" data-control-url="/console/sessions/7/control" data-test="1"></div>
@@ -98,7 +98,7 @@ func remoteServer(t *testing.T) (string, chan remoteControl) {
 	})
 	mux.HandleFunc("GET /assets/{name}", func(w http.ResponseWriter, r *http.Request) {
 		switch name := r.PathValue("name"); name {
-		case "app.js", "app.css", "console.css", "remote.js", "remote.css":
+		case "app.js", "app.css", "console.css", "remote.js", "remote-wire.js", "remote-util.js", "remote-files.js", "remote.css":
 			serveFile(w, filepath.Join(assets, name))
 		default:
 			http.NotFound(w, r)

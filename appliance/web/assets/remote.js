@@ -6,6 +6,10 @@
 // mouse and keyboard input, clipboard text, and files both ways. The rest of
 // the session page works without it. Text that came from the customer's
 // computer is put on the page with textContent, never as HTML.
+import { T, HEADER, MAX_CHUNK, MAX_CLIPBOARD, MAX_NAME, MAX_REASON, MAX_LEN, ENC, IN, TWO32, utf8, utf8dec, WireError, utf8Cut, Writer, Reader, text, encode } from "./remote-wire.js";
+import { el, button, csrf, sizeText } from "./remote-util.js";
+import { Transfers } from "./remote-files.js";
+
 (() => {
   "use strict";
 
@@ -43,266 +47,6 @@
     } catch (e) {
       return [];
     }
-  }
-
-  // ---- the wire (appliance/wire: wire.go, messages.go, codec.go) ----
-
-  const T = {
-    HELLO: 1, WELCOME: 2, CLOSE: 3, PING: 4, PONG: 5, DEVICE_INFO: 10, CONSENT_ASK: 11, CONSENT_REPLY: 12,
-    TILE: 21, FRAME_END: 22, FULL_FRAME: 23, INPUT: 30, CLIPBOARD: 31,
-    FILE_OFFER: 40, FILE_ANSWER: 41, FILE_CHUNK: 42, FILE_DONE: 43, FILE_CANCEL: 44
-  };
-  const HEADER = 6;
-  const MAX_CHUNK = 64 << 10;
-  const MAX_CLIPBOARD = (256 << 10) - HEADER; // wire.MaxClipboard: a frame fits one data-channel message
-  const MAX_NAME = 255;
-  const MAX_REASON = 512;
-  // The largest payload of each type (wire.go maxLen); other types are skipped.
-  const MAX_LEN = new Map([
-    [T.HELLO, 1 << 10], [T.WELCOME, 4 << 10], [T.CLOSE, 4 << 10], [T.PING, 8], [T.PONG, 8],
-    [T.DEVICE_INFO, 64 << 10], [T.CONSENT_ASK, 4 << 10], [T.CONSENT_REPLY, 32],
-    [T.TILE, 1 << 20], [T.FRAME_END, 8], [T.FULL_FRAME, 0], [T.INPUT, 32], [T.CLIPBOARD, MAX_CLIPBOARD],
-    [T.FILE_OFFER, 4 << 10], [T.FILE_ANSWER, 16], [T.FILE_CHUNK, MAX_CHUNK + 16], [T.FILE_DONE, 40],
-    [T.FILE_CANCEL, 4 << 10]
-  ]);
-  const ENC = { RAW: 1, SOLID: 2, PALETTE: 3, DEFLATE: 4, JPEG: 5 };
-  const IN = { MOVE: 1, BUTTON: 2, WHEEL: 3, KEY: 4 };
-  const TWO32 = 4294967296;
-
-  const utf8 = new TextEncoder();
-  const utf8dec = new TextDecoder("utf-8", { fatal: true });
-
-  class WireError extends Error {}
-
-  // utf8Cut returns the UTF-8 bytes of s, cut at a character to at most max.
-  function utf8Cut(s, max) {
-    const b = utf8.encode(s);
-    if (b.length <= max) return b;
-    let n = max;
-    while (n > 0 && (b[n] & 0xc0) === 0x80) n--;
-    return b.subarray(0, n);
-  }
-
-  // Writer builds one frame: header, then the fields in the order of the
-  // message's append method.
-  class Writer {
-    constructor(type, size) {
-      this.b = new Uint8Array(HEADER + (size || 32));
-      this.v = new DataView(this.b.buffer);
-      this.n = HEADER;
-      this.b[0] = type;
-    }
-    room(k) {
-      if (this.n + k <= this.b.length) return;
-      const b = new Uint8Array(Math.max(this.b.length * 2, this.n + k));
-      b.set(this.b.subarray(0, this.n));
-      this.b = b;
-      this.v = new DataView(b.buffer);
-    }
-    u8(x) { this.room(1); this.b[this.n++] = x; return this; }
-    u16(x) { this.room(2); this.v.setUint16(this.n, x); this.n += 2; return this; }
-    u32(x) { this.room(4); this.v.setUint32(this.n, x >>> 0); this.n += 4; return this; }
-    i32(x) { this.room(4); this.v.setInt32(this.n, x | 0); this.n += 4; return this; }
-    u64(x) { return this.u32(Math.floor(x / TWO32)).u32(x % TWO32); }
-    bytes(a) { this.room(a.length); this.b.set(a, this.n); this.n += a.length; return this; }
-    // str writes a u16 length and the UTF-8 bytes, cut to max bytes.
-    str(s, max) { const a = utf8Cut(s, max); return this.u16(a.length).bytes(a); }
-    frame() {
-      this.b[1] = 0;
-      this.v.setUint32(2, this.n - HEADER);
-      return this.b.subarray(0, this.n);
-    }
-  }
-
-  // Reader reads a payload; every read is checked like wire's dec.
-  class Reader {
-    constructor(b) {
-      this.b = b;
-      this.v = new DataView(b.buffer, b.byteOffset, b.byteLength);
-      this.i = 0;
-    }
-    take(n, what) {
-      if (this.i + n > this.b.length) throw new WireError(what + " is cut short");
-      this.i += n;
-      return this.b.subarray(this.i - n, this.i);
-    }
-    u8(what) { return this.take(1, what)[0]; }
-    u16(what) { this.take(2, what); return this.v.getUint16(this.i - 2); }
-    u32(what) { this.take(4, what); return this.v.getUint32(this.i - 4); }
-    // u64 is exact up to 2^53, far beyond any size or offset here.
-    u64(what) { const hi = this.u32(what); return hi * TWO32 + this.u32(what); }
-    bool(what) {
-      const x = this.u8(what);
-      if (x > 1) throw new WireError(what + " is neither 0 nor 1");
-      return x === 1;
-    }
-    str(what, max) {
-      const n = this.u16(what + " length");
-      if (n > max) throw new WireError(what + " is longer than " + max + " bytes");
-      return text(this.take(n, what), what);
-    }
-    rest() { const r = this.b.subarray(this.i); this.i = this.b.length; return r; }
-    end() { if (this.i !== this.b.length) throw new WireError((this.b.length - this.i) + " bytes left over"); }
-  }
-
-  function text(bytes, what) {
-    try {
-      return utf8dec.decode(bytes);
-    } catch (e) {
-      throw new WireError(what + " is not UTF-8 text");
-    }
-  }
-
-  const encode = {
-    // The relay fills in the technician's name and id from the viewer's grant.
-    consentAsk: (what) => new Writer(T.CONSENT_ASK).str("", MAX_NAME).str(what, 16).u64(0).frame(),
-    input: (kind, down, x, y, code) => new Writer(T.INPUT, 14).u8(kind).u8(down ? 1 : 0).i32(x).i32(y).u32(code).frame(),
-    clipboard: (bytes) => new Writer(T.CLIPBOARD, bytes.length).bytes(bytes).frame(),
-    // The relay fills in who offers it.
-    fileOffer: (id, name, size) => new Writer(T.FILE_OFFER).u32(id).str(name, MAX_NAME).u64(size).str("", MAX_NAME).frame(),
-    fileAnswer: (id, accept, offset) => new Writer(T.FILE_ANSWER, 13).u32(id).u8(accept ? 1 : 0).u64(offset).frame(),
-    fileChunk: (id, offset, data) => new Writer(T.FILE_CHUNK, 12 + data.length).u32(id).u64(offset).bytes(data).frame(),
-    fileDone: (id, sum) => new Writer(T.FILE_DONE, 36).u32(id).bytes(sum).frame(),
-    fileCancel: (id, reason) => new Writer(T.FILE_CANCEL).u32(id).str(reason, MAX_REASON).frame(),
-    pong: (nonce) => new Writer(T.PONG, 8).bytes(nonce).frame()
-  };
-
-  // ---- small helpers ----
-
-  function el(tag, cls, txt) {
-    const e = document.createElement(tag);
-    if (cls) e.className = cls;
-    if (txt !== undefined && txt !== null) e.textContent = String(txt);
-    return e;
-  }
-
-  function button(label, cls, onClick) {
-    const b = el("button", cls, label);
-    b.type = "button";
-    b.addEventListener("click", onClick);
-    return b;
-  }
-
-  function csrf() {
-    return window.switchboard ? window.switchboard.csrf() : "";
-  }
-
-  function sizeText(n) {
-    if (n < 1024) return n + " bytes";
-    const units = ["KiB", "MiB", "GiB", "TiB"];
-    let v = n / 1024;
-    let u = 0;
-    while (v >= 1024 && u < units.length - 1) {
-      v /= 1024;
-      u++;
-    }
-    return (v < 10 ? v.toFixed(1) : Math.round(v)) + " " + units[u];
-  }
-
-  function percent(done, total) {
-    return total ? Math.floor(done * 100 / total) : 100;
-  }
-
-  // safeName makes a name wire accepts: no directories, no control
-  // characters, at most 255 bytes (the extension is kept).
-  function safeName(name) {
-    let n = String(name || "").replace(/[/\\\u0000-\u001f\u007f]/g, "_").trim();
-    if (n === "" || n === "." || n === "..") n = "file";
-    if (utf8.encode(n).length <= MAX_NAME) return n;
-    const dot = n.lastIndexOf(".");
-    const ext = dot > 0 && n.length - dot <= 16 ? n.slice(dot) : "";
-    const stem = Array.from(n.slice(0, n.length - ext.length));
-    while (stem.length && utf8.encode(stem.join("") + ext).length > MAX_NAME) stem.pop();
-    return stem.join("") + ext;
-  }
-
-  function sameBytes(a, b) {
-    if (a.length !== b.length) return false;
-    for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
-    return true;
-  }
-
-  // Sha256 hashes a file as it is read, so a file of gigabytes need not be
-  // in memory at once (crypto.subtle only hashes whole buffers).
-  const K256 = new Uint32Array([
-    0x428a2f98, 0x71374491, 0xb5c0fbcf, 0xe9b5dba5, 0x3956c25b, 0x59f111f1, 0x923f82a4, 0xab1c5ed5,
-    0xd807aa98, 0x12835b01, 0x243185be, 0x550c7dc3, 0x72be5d74, 0x80deb1fe, 0x9bdc06a7, 0xc19bf174,
-    0xe49b69c1, 0xefbe4786, 0x0fc19dc6, 0x240ca1cc, 0x2de92c6f, 0x4a7484aa, 0x5cb0a9dc, 0x76f988da,
-    0x983e5152, 0xa831c66d, 0xb00327c8, 0xbf597fc7, 0xc6e00bf3, 0xd5a79147, 0x06ca6351, 0x14292967,
-    0x27b70a85, 0x2e1b2138, 0x4d2c6dfc, 0x53380d13, 0x650a7354, 0x766a0abb, 0x81c2c92e, 0x92722c85,
-    0xa2bfe8a1, 0xa81a664b, 0xc24b8b70, 0xc76c51a3, 0xd192e819, 0xd6990624, 0xf40e3585, 0x106aa070,
-    0x19a4c116, 0x1e376c08, 0x2748774c, 0x34b0bcb5, 0x391c0cb3, 0x4ed8aa4a, 0x5b9cca4f, 0x682e6ff3,
-    0x748f82ee, 0x78a5636f, 0x84c87814, 0x8cc70208, 0x90befffa, 0xa4506ceb, 0xbef9a3f7, 0xc67178f2
-  ]);
-
-  class Sha256 {
-    constructor() {
-      this.h = new Uint32Array([0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a, 0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19]);
-      this.w = new Uint32Array(64);
-      this.buf = new Uint8Array(64);
-      this.n = 0;
-      this.len = 0;
-    }
-    update(data) {
-      let i = 0;
-      this.len += data.length;
-      if (this.n) {
-        i = Math.min(64 - this.n, data.length);
-        this.buf.set(data.subarray(0, i), this.n);
-        this.n += i;
-        if (this.n < 64) return;
-        this.block(this.buf, 0);
-        this.n = 0;
-      }
-      for (; i + 64 <= data.length; i += 64) this.block(data, i);
-      if (i < data.length) {
-        this.buf.set(data.subarray(i));
-        this.n = data.length - i;
-      }
-    }
-    block(b, o) {
-      const w = this.w;
-      const h = this.h;
-      for (let t = 0; t < 16; t++, o += 4) w[t] = (b[o] << 24) | (b[o + 1] << 16) | (b[o + 2] << 8) | b[o + 3];
-      for (let t = 16; t < 64; t++) {
-        const x = w[t - 15];
-        const y = w[t - 2];
-        const s0 = ((x >>> 7) | (x << 25)) ^ ((x >>> 18) | (x << 14)) ^ (x >>> 3);
-        const s1 = ((y >>> 17) | (y << 15)) ^ ((y >>> 19) | (y << 13)) ^ (y >>> 10);
-        w[t] = w[t - 16] + s0 + w[t - 7] + s1;
-      }
-      let a = h[0], b2 = h[1], c = h[2], d = h[3], e = h[4], f = h[5], g = h[6], k = h[7];
-      for (let t = 0; t < 64; t++) {
-        const S1 = ((e >>> 6) | (e << 26)) ^ ((e >>> 11) | (e << 21)) ^ ((e >>> 25) | (e << 7));
-        const t1 = (k + S1 + ((e & f) ^ (~e & g)) + K256[t] + w[t]) | 0;
-        const S0 = ((a >>> 2) | (a << 30)) ^ ((a >>> 13) | (a << 19)) ^ ((a >>> 22) | (a << 10));
-        const t2 = (S0 + ((a & b2) ^ (a & c) ^ (b2 & c))) | 0;
-        k = g; g = f; f = e; e = (d + t1) | 0; d = c; c = b2; b2 = a; a = (t1 + t2) | 0;
-      }
-      h[0] += a; h[1] += b2; h[2] += c; h[3] += d; h[4] += e; h[5] += f; h[6] += g; h[7] += k;
-    }
-    digest() {
-      const bits = this.len * 8;
-      const pad = new Uint8Array((this.n < 56 ? 64 : 128) - this.n);
-      pad[0] = 0x80;
-      const v = new DataView(pad.buffer);
-      v.setUint32(pad.length - 8, Math.floor(bits / TWO32));
-      v.setUint32(pad.length - 4, bits % TWO32);
-      this.update(pad);
-      const out = new Uint8Array(32);
-      const ov = new DataView(out.buffer);
-      for (let i = 0; i < 8; i++) ov.setUint32(i * 4, this.h[i]);
-      return out;
-    }
-  }
-
-  async function sha256(blob) {
-    if (window.crypto && crypto.subtle) {
-      return new Uint8Array(await crypto.subtle.digest("SHA-256", await blob.arrayBuffer()));
-    }
-    const h = new Sha256(); // not a secure context: hash in script
-    h.update(new Uint8Array(await blob.arrayBuffer()));
-    return h.digest();
   }
 
   // ---- the interface ----
@@ -510,7 +254,6 @@
   let connState = "idle"; // idle | connecting | open | closed
   const consent = { view: "none", control: "none", "pick-file": "none" }; // none | asked | granted | denied
   let controlOn = true;
-  let pickAsked = 0; // offers to accept without asking: one per pick-file asked
   let scale = "fit";
   try {
     if (localStorage.getItem("switchboard.remote.scale") === "actual") scale = "actual";
@@ -984,30 +727,30 @@
         const id = r.u32("id"), name = r.str("name", MAX_NAME), size = r.u64("size");
         r.str("from", MAX_NAME); // the customer
         r.end();
-        fileOffer(id, name, size);
+        files.offered(id, name, size);
         break;
       }
       case T.FILE_ANSWER: {
         const id = r.u32("id"), accept = r.bool("accept"), offset = r.u64("offset");
         r.end();
-        fileAnswer(id, accept, offset);
+        files.answer(id, accept, offset);
         break;
       }
       case T.FILE_CHUNK: {
         const id = r.u32("id"), offset = r.u64("offset");
-        fileChunk(id, offset, r.rest());
+        files.chunk(id, offset, r.rest());
         break;
       }
       case T.FILE_DONE: {
         const id = r.u32("id"), sum = r.take(32, "sha256").slice();
         r.end();
-        fileDone(id, sum);
+        files.done(id, sum);
         break;
       }
       case T.FILE_CANCEL: {
         const id = r.u32("id"), reason = r.str("reason", MAX_REASON);
         r.end();
-        fileCancel(id, reason);
+        files.cancelled(id, reason);
         break;
       }
       case T.CLOSE: {
@@ -1026,7 +769,7 @@
   function consentReply(what, granted) {
     if (!(what in consent)) return;
     consent[what] = granted ? "granted" : "denied";
-    if (what === "pick-file" && !granted) pickAsked = 0;
+    if (what === "pick-file" && !granted) files.resetPicks();
     if (what === "control" && !granted) forgetHeld();
     update();
   }
@@ -1051,7 +794,7 @@
       return;
     }
     consent[what] = "asked";
-    if (what === "pick-file") pickAsked++;
+    if (what === "pick-file") files.expectPick();
     note("");
     update();
   }
@@ -1128,7 +871,7 @@
     connState = "closed";
     closedReason = reason;
     for (const k of Object.keys(consent)) consent[k] = "none";
-    pickAsked = 0;
+    files.resetPicks();
     try {
       c.channel.close();
     } catch (e) { /* already closed */ }
@@ -1137,13 +880,7 @@
     } catch (e) { /* already closed */ }
     stopStats();
     wakeSenders();
-    for (const t of transfers.values()) {
-      if (t.state === "sending" || t.state === "offered" || t.state === "receiving" || t.state === "confirming") {
-        finish(t, "failed", t.out
-          ? "Connection lost after " + percent(t.done, t.size) + " %: send it again to resume."
-          : "Connection lost after " + percent(t.done, t.size) + " %: ask for the file again.");
-      }
-    }
+    files.lost();
     update();
   }
 
@@ -1447,218 +1184,21 @@
     note("The text is on the customer's clipboard.");
   }
 
-  // ---- files ----
+  // ---- files (remote-files.js) ----
 
-  const transfers = new Map(); // key "out:ID" or "in:ID" → transfer
-  const CLIENT_BIT = 0x80000000; // the client's transfer IDs have it; ours do not
-  const MAX_INCOMING = 2 * 1024 * 1024 * 1024;
-  const READ_BLOCK = 1 << 20;
-  let nextID = 1;
-
-  function transferEl(t) {
-    const li = el("li", "remote-transfer " + (t.out ? "out" : "in"));
-    li.setAttribute("data-transfer", (t.out ? "out:" : "in:") + t.id);
-    const head = el("div", "remote-transfer-head");
-    head.append(el("strong", "remote-transfer-name", t.name), el("span", "muted", " · " + sizeText(t.size) + (t.out ? " to the customer" : " from the customer")));
-    t.bar = el("progress");
-    t.bar.max = Math.max(t.size, 1);
-    t.bar.value = 0;
-    t.bar.setAttribute("aria-label", "Progress of " + t.name);
-    t.text = el("span", "remote-transfer-state");
-    t.actions = el("span", "remote-transfer-actions");
-    t.cancel = button("Cancel", "danger small", () => cancel(t));
-    t.actions.append(t.cancel);
-    li.append(head, t.bar, t.text, t.actions);
-    t.li = li;
-    transfersList.prepend(li);
-  }
-
-  function progress(t) {
-    t.bar.value = t.done;
-    if (t.state === "sending" || t.state === "receiving") {
-      t.text.textContent = percent(t.done, t.size) + " % " + (t.out ? "sent" : "received");
-    }
-  }
-
-  function finish(t, state, msg) {
-    t.state = state;
-    t.text.textContent = msg;
-    t.li.classList.add(state);
-    t.cancel.hidden = true;
-    if (state === "done") t.bar.value = t.bar.max;
-    if (!t.out) t.parts = [];
-  }
-
-  function cancel(t) {
-    if (t.state !== "offered" && t.state !== "sending" && t.state !== "receiving" && t.state !== "confirming") return;
-    send(encode.fileCancel(t.id, t.out ? "The technician cancelled sending the file." : "The technician cancelled receiving the file."));
-    finish(t, "cancelled", "Cancelled.");
-  }
-
-  fileInput.addEventListener("change", () => {
-    const files = Array.from(fileInput.files || []);
-    fileInput.value = ""; // the same file again resumes
-    for (const f of files) offer(f);
-  });
-
-  function offer(file) {
-    if (connState !== "open") {
-      note("Not connected: select View screen first.", true);
-      return;
-    }
-    const t = { out: true, id: nextID++, file, name: safeName(file.name), size: file.size, done: 0, state: "offered" };
-    if (nextID >= CLIENT_BIT) nextID = 1;
-    transfers.set("out:" + t.id, t);
-    transferEl(t);
-    if (!send(encode.fileOffer(t.id, t.name, t.size))) {
-      finish(t, "failed", "Not sent: the connection is closed. Connect again and send it.");
-      return;
-    }
-    t.text.textContent = "Waiting for the customer to accept…";
-  }
-
-  function fileAnswer(id, accept, offset) {
-    const t = transfers.get("out:" + id);
-    if (!t || t.state !== "offered") return;
-    if (!accept) {
-      finish(t, "refused", "The customer refused the file.");
-      return;
-    }
-    t.state = "sending";
-    sendFile(t, Math.min(offset, t.size)).catch((e) => {
-      if (t.state === "sending") {
-        send(encode.fileCancel(t.id, "The technician's browser could not read the file."));
-        finish(t, "failed", "Stopped after " + percent(t.done, t.size) + " %: the browser could not read the file (" + e.message + "). Choose it again.");
-      }
-    });
-  }
-
-  // sendFile hashes the part the customer has, then sends the rest in chunks,
-  // never more than LOW_WATER ahead of the network, and the SHA-256 of all.
-  async function sendFile(t, offset) {
-    const hash = new Sha256();
-    t.done = offset;
-    progress(t);
-    let pos = 0;
-    while (pos < t.size) {
-      const end = Math.min(t.size, pos + READ_BLOCK);
-      const block = new Uint8Array(await t.file.slice(pos, end).arrayBuffer());
-      if (block.length !== end - pos) throw new Error("the file changed while it was sent");
-      hash.update(block);
-      for (let o = Math.max(offset - pos, 0); o < block.length; o += MAX_CHUNK) {
-        await drained();
-        if (t.state !== "sending") return;
-        const data = block.subarray(o, Math.min(o + MAX_CHUNK, block.length));
-        if (!send(encode.fileChunk(t.id, pos + o, data))) return; // disconnect reports it
-        t.done = pos + o + data.length;
-        progress(t);
-      }
-      pos = end;
-    }
-    if (t.state !== "sending") return;
-    t.sum = hash.digest();
-    if (!send(encode.fileDone(t.id, t.sum))) return;
-    t.state = "confirming";
-    t.bar.value = t.bar.max;
-    t.text.textContent = "Sent; the customer's computer is checking it…";
-  }
-
-  function fileOffer(id, name, size) {
-    if (!(id & CLIENT_BIT) || transfers.has("in:" + id)) return;
-    const t = { out: false, id, name: safeName(name), size, done: 0, state: "offered", parts: [] };
-    transfers.set("in:" + t.id, t);
-    transferEl(t);
-    if (size > MAX_INCOMING) {
-      send(encode.fileAnswer(id, false, 0));
-      finish(t, "refused", "Too large to receive in the browser (more than 2 GiB).");
-      return;
-    }
-    if (pickAsked > 0) {
-      pickAsked--;
+  const files = new Transfers({
+    send, drained, note, list: transfersList,
+    isOpen: () => connState === "open",
+    picked: () => {
       consent["pick-file"] = "granted";
-      receiveFile(t);
       update();
-      return;
     }
-    // Offered without this technician asking: receive only on request.
-    t.text.textContent = "The customer offers this file.";
-    const take = button("Receive", "secondary small", () => {
-      take.remove();
-      if (t.state === "offered") receiveFile(t);
-    });
-    t.actions.prepend(take);
-  }
-
-  function receiveFile(t) {
-    if (!send(encode.fileAnswer(t.id, true, 0))) {
-      finish(t, "failed", "Not connected: ask for the file again.");
-      return;
-    }
-    t.state = "receiving";
-    progress(t);
-  }
-
-  function fileChunk(id, offset, data) {
-    const t = transfers.get("in:" + id);
-    if (!t || t.state !== "receiving") return;
-    if (offset !== t.done || t.done + data.length > t.size) {
-      const why = offset !== t.done ? "parts of the file arrived out of order" : "more arrived than the file's size";
-      send(encode.fileCancel(t.id, "The technician's browser stopped the transfer: " + why + ". Send it again."));
-      finish(t, "failed", "Stopped: " + why + ". Ask for the file again.");
-      return;
-    }
-    t.parts.push(data);
-    t.done += data.length;
-    progress(t);
-  }
-
-  function fileDone(id, sum) {
-    if (id & CLIENT_BIT) {
-      receivedFile(transfers.get("in:" + id), sum);
-      return;
-    }
-    const t = transfers.get("out:" + id);
-    if (!t || t.state !== "confirming") return;
-    if (sameBytes(sum, t.sum)) finish(t, "done", "Delivered: the file is on the customer's computer.");
-    else finish(t, "failed", "The customer's computer got a different file (checksum mismatch). Send it again.");
-  }
-
-  async function receivedFile(t, sum) {
-    if (!t || t.state !== "receiving") return;
-    if (t.done !== t.size) {
-      send(encode.fileCancel(t.id, "The file arrived incomplete. Send it again."));
-      finish(t, "failed", "Incomplete: " + sizeText(t.done) + " of " + sizeText(t.size) + " arrived. Ask for the file again.");
-      return;
-    }
-    t.state = "verifying";
-    t.text.textContent = "Checking the file…";
-    const blob = new Blob(t.parts, { type: "application/octet-stream" });
-    t.parts = [];
-    let got;
-    try {
-      got = await sha256(blob);
-    } catch (e) {
-      got = null;
-    }
-    if (t.state !== "verifying") return;
-    if (!got || !sameBytes(got, sum)) {
-      send(encode.fileCancel(t.id, "The file arrived damaged (checksum mismatch). Send it again."));
-      finish(t, "failed", "The file arrived damaged (checksum mismatch). Ask for it again.");
-      return;
-    }
-    send(encode.fileDone(t.id, sum)); // confirmation
-    finish(t, "done", "Received and checked.");
-    const a = el("a", "button small remote-download", "Save " + t.name);
-    a.href = URL.createObjectURL(blob);
-    a.download = t.name;
-    t.actions.append(a);
-  }
-
-  function fileCancel(id, reason) {
-    const t = transfers.get((id & CLIENT_BIT ? "in:" : "out:") + id);
-    if (!t || t.state === "done" || t.state === "failed" || t.state === "cancelled" || t.state === "refused") return;
-    finish(t, "failed", "Stopped: " + (reason || "the customer's computer cancelled the transfer."));
-  }
+  });
+  fileInput.addEventListener("change", () => {
+    const chosen = Array.from(fileInput.files || []);
+    fileInput.value = ""; // the same file again resumes
+    for (const f of chosen) files.offer(f);
+  });
 
   // ---- start ----
 
