@@ -90,6 +90,7 @@ func TestBrowserMediaScreenShare(t *testing.T) {
 
 	cust.waitText("#status-badge", "In progress")
 	cust.truthy("the share button", `!document.getElementById("share-box").hidden && !document.getElementById("share-start").hidden`)
+	cust.truthy("no Stop sharing before sharing", `getComputedStyle(document.getElementById("share-stop")).display === "none"`)
 	// Capture refused (the customer cancels the browser's picker): the page
 	// says what happened and what to do, and offers the button again.
 	cust.do("refuse the capture",
@@ -104,7 +105,7 @@ func TestBrowserMediaScreenShare(t *testing.T) {
 	cust.do("share the screen", cdp.Click(cdp.ID("share-start")))
 	cust.waitText("#share-status", "Your technician can see your screen")
 	cust.truthy("the error is gone", `document.getElementById("share-err").hidden`)
-	cust.truthy("the stop button", `!document.getElementById("share-stop").hidden && document.getElementById("share-start").hidden`)
+	cust.truthy("the stop button", `!document.getElementById("share-stop").hidden && getComputedStyle(document.getElementById("share-stop")).display !== "none" && getComputedStyle(document.getElementById("share-start")).display === "none"`)
 
 	// The technician's page offers the share without a reload.
 	tp.truthy("the share is offered", `!document.getElementById("share").hidden`)
