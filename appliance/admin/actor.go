@@ -12,12 +12,9 @@ import (
 
 // req is a request of a signed-in person who may open the administration,
 // with the desk actor every authorization decision is made for.
-type req struct {
-	who   *account.Who
-	actor desk.Actor
-}
+type req = account.Req
 
-type handler func(w http.ResponseWriter, r *http.Request, q *req) error
+type handler = account.DeskHandler
 
 // serveDelete deletes the object of the path with del (which authorizes
 // and audits) and goes back to the list.
@@ -27,25 +24,16 @@ func (a *Admin) serveDelete(del func(context.Context, desk.Actor, uint64) error,
 		if err != nil {
 			return err
 		}
-		if err := del(r.Context(), q.actor, id); err != nil {
+		if err := del(r.Context(), q.Actor, id); err != nil {
 			return err
 		}
 		return web.Redirect(w, r, list+"?done=deleted")
 	}
 }
 
-type actorKey struct{}
-
 // actor returns the desk actor of who, computed once per request.
 func (a *Admin) actor(r *http.Request, who *account.Who) (desk.Actor, error) {
-	if act, ok := r.Context().Value(actorKey{}).(desk.Actor); ok && act.UserID == who.User.ID {
-		return act, nil
-	}
-	name := who.User.DisplayName
-	if name == "" {
-		name = who.User.Username
-	}
-	return a.desk.ActorFor(r.Context(), who.User.ID, name, who.User.Role)
+	return account.Actor(r, a.desk, who)
 }
 
 // guard wraps h so it runs only for a signed-in person the desk lets open
@@ -53,22 +41,15 @@ func (a *Admin) actor(r *http.Request, who *account.Who) (desk.Actor, error) {
 // which must not depend on a channel. Handlers authorize channel-scoped
 // actions themselves, through the desk methods they call.
 func (a *Admin) guard(act desk.Action, h handler) web.Handler {
-	return a.area.Require(false, func(w http.ResponseWriter, r *http.Request, who *account.Who) error {
-		actor, err := a.actor(r, who)
-		if err != nil {
+	return a.area.DeskGuard(a.desk, adminText, func(actor desk.Actor) error {
+		if err := desk.Authorize(actor, desk.ActViewAdmin, desk.Scope{}); err != nil {
 			return err
 		}
-		if err := desk.Authorize(actor, desk.ActViewAdmin, desk.Scope{}); err != nil {
-			return webError(err)
-		}
 		if act != "" {
-			if err := desk.Authorize(actor, act, desk.Scope{}); err != nil {
-				return webError(err)
-			}
+			return desk.Authorize(actor, act, desk.Scope{})
 		}
-		r = r.WithContext(context.WithValue(r.Context(), actorKey{}, actor))
-		return webError(h(w, r, &req{who: who, actor: actor}))
-	})
+		return nil
+	}, h)
 }
 
 // can is the navigation test for act: whether the signed-in person may

@@ -76,7 +76,7 @@ func (a *Admin) serveAudit(w http.ResponseWriter, r *http.Request, q *req) error
 	if fe.Any() {
 		status = http.StatusUnprocessableEntity
 	} else {
-		entries, err := a.desk.Audit(ctx, q.actor, f)
+		entries, err := a.desk.Audit(ctx, q.Actor, f)
 		if err != nil {
 			return err
 		}
@@ -110,7 +110,7 @@ func (a *Admin) serveAudit(w http.ResponseWriter, r *http.Request, q *req) error
 		}
 		d.Actors = append(d.Actors, name)
 	}
-	v := a.area.View(r, q.who, "Audit log")
+	v := a.area.View(r, q.Who, "Audit log")
 	v.Form, v.Errors = url.Values{"kind": {f.Kind}, "actor": {f.Actor}, "q": {f.Text}, "from": {in.Get("from")}, "to": {in.Get("to")}}, fe
 	kinds := append([]option{{Value: "", Label: "Everything"}}, auditKinds...)
 	actor := textField(v, "actor", "Changed by", 128, "")

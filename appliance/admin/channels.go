@@ -31,7 +31,7 @@ type channelRow struct {
 
 func (a *Admin) serveChannels(w http.ResponseWriter, r *http.Request, q *req) error {
 	ctx := r.Context()
-	chans, err := a.desk.Channels(ctx, q.actor)
+	chans, err := a.desk.Channels(ctx, q.Actor)
 	if err != nil {
 		return err
 	}
@@ -47,8 +47,8 @@ func (a *Admin) serveChannels(w http.ResponseWriter, r *http.Request, q *req) er
 	if err != nil {
 		return err
 	}
-	d := channelsPage{Query: query(r), Total: len(chans), CanCreate: desk.Can(q.actor, desk.ActCreateChannel, desk.Scope{}),
-		Manager: q.actor.Role == desk.RoleChannelManager}
+	d := channelsPage{Query: query(r), Total: len(chans), CanCreate: desk.Can(q.Actor, desk.ActCreateChannel, desk.Scope{}),
+		Manager: q.Actor.Role == desk.RoleChannelManager}
 	for _, c := range chans {
 		row := channelRow{Channel: c, Href: fmt.Sprintf("/login/channels/%d", c.ID), Expiry: minutes(c.ExpiryMinutes), Techs: len(c.Technicians)}
 		for _, id := range c.Teams {
@@ -66,7 +66,7 @@ func (a *Admin) serveChannels(w http.ResponseWriter, r *http.Request, q *req) er
 			d.Rows = append(d.Rows, row)
 		}
 	}
-	v := a.area.View(r, q.who, "Channels")
+	v := a.area.View(r, q.Who, "Channels")
 	v.Flash = flash(r, "channel")
 	v.Data = d
 	return a.render(w, r, http.StatusOK, "channels.html", v)
@@ -96,7 +96,7 @@ func channelForm(c desk.Channel) url.Values {
 }
 
 func (a *Admin) serveChannelNew(w http.ResponseWriter, r *http.Request, q *req) error {
-	v := a.area.View(r, q.who, "New channel")
+	v := a.area.View(r, q.Who, "New channel")
 	v.Form = channelForm(desk.Channel{ExpiryMinutes: 60})
 	return a.renderChannel(w, r, q, http.StatusOK, v, desk.Channel{}, "")
 }
@@ -106,11 +106,11 @@ func (a *Admin) serveChannel(w http.ResponseWriter, r *http.Request, q *req) err
 	if err != nil {
 		return err
 	}
-	c, err := a.desk.Channel(r.Context(), q.actor, id)
+	c, err := a.desk.Channel(r.Context(), q.Actor, id)
 	if err != nil {
 		return err
 	}
-	v := a.area.View(r, q.who, c.Name)
+	v := a.area.View(r, q.Who, c.Name)
 	v.Form = channelForm(c)
 	return a.renderChannel(w, r, q, http.StatusOK, v, c, "")
 }
@@ -125,10 +125,10 @@ func (a *Admin) serveChannelSave(w http.ResponseWriter, r *http.Request, q *req)
 			return err
 		}
 		// Refuse another channel before reading anything of the form.
-		if old, err = a.desk.Channel(ctx, q.actor, id); err != nil {
+		if old, err = a.desk.Channel(ctx, q.Actor, id); err != nil {
 			return err
 		}
-		if err := desk.Authorize(q.actor, desk.ActEditChannel, desk.Scope{Channel: id}); err != nil {
+		if err := desk.Authorize(q.Actor, desk.ActEditChannel, desk.Scope{Channel: id}); err != nil {
 			return err
 		}
 	}
@@ -147,13 +147,13 @@ func (a *Admin) serveChannelSave(w http.ResponseWriter, r *http.Request, q *req)
 		Technicians:   ids(form, "technicians"),
 		Managers:      ids(form, "managers"),
 	}
-	if !desk.Can(q.actor, desk.ActCreateChannel, desk.Scope{}) {
+	if !desk.Can(q.Actor, desk.ActCreateChannel, desk.Scope{}) {
 		// A channel manager's form shows these without letting it change
 		// them (the desk keeps them too).
 		c.Managers, c.Default = old.Managers, old.Default
 		form["managers"], form["default"] = idStrings(old.Managers), boolValue(old.Default)
 	}
-	saved, err := a.desk.SaveChannel(ctx, q.actor, c)
+	saved, err := a.desk.SaveChannel(ctx, q.Actor, c)
 	if err == nil && !fe.Any() {
 		done := "saved"
 		if old.ID == 0 {
@@ -168,7 +168,7 @@ func (a *Admin) serveChannelSave(w http.ResponseWriter, r *http.Request, q *req)
 	if old.ID != 0 {
 		title = old.Name
 	}
-	v := a.area.View(r, q.who, title)
+	v := a.area.View(r, q.Who, title)
 	v.Form, v.Errors = url.Values(form), fe
 	return a.renderChannel(w, r, q, http.StatusUnprocessableEntity, v, old, "")
 }
@@ -178,7 +178,7 @@ func (a *Admin) serveChannelDelete(w http.ResponseWriter, r *http.Request, q *re
 	if err != nil {
 		return err
 	}
-	err = a.desk.DeleteChannel(r.Context(), q.actor, id)
+	err = a.desk.DeleteChannel(r.Context(), q.Actor, id)
 	if err == nil {
 		return web.Redirect(w, r, "/login/channels?done=deleted")
 	}
@@ -186,14 +186,14 @@ func (a *Admin) serveChannelDelete(w http.ResponseWriter, r *http.Request, q *re
 		return err
 	}
 	// Say why next to the delete button, on the channel's own page.
-	c, cerr := a.desk.Channel(r.Context(), q.actor, id)
+	c, cerr := a.desk.Channel(r.Context(), q.Actor, id)
 	if cerr != nil {
 		return cerr
 	}
 	var he *web.HTTPError
 	errors.As(webError(err), &he)
 	msg, next := he.Msg, he.Next
-	v := a.area.View(r, q.who, c.Name)
+	v := a.area.View(r, q.Who, c.Name)
 	v.Form = channelForm(c)
 	return a.renderChannel(w, r, q, http.StatusConflict, v, c, msg+" "+next)
 }
@@ -210,7 +210,7 @@ func (a *Admin) renderChannel(w http.ResponseWriter, r *http.Request, q *req, st
 	if err != nil {
 		return err
 	}
-	creator := desk.Can(q.actor, desk.ActCreateChannel, desk.Scope{})
+	creator := desk.Can(q.Actor, desk.ActCreateChannel, desk.Scope{})
 	p := editPage{
 		Heading: "New channel", Back: "/login/channels", BackLabel: "Channels",
 		Intro:  "A channel is a queue customers reach through an issue type, an SOS Call link or a transfer.",
@@ -219,7 +219,7 @@ func (a *Admin) renderChannel(w http.ResponseWriter, r *http.Request, q *req, st
 	if c.ID != 0 {
 		p.Heading, p.Intro = "Channel "+c.Name, ""
 		p.Action, p.Submit = fmt.Sprintf("/login/channels/%d", c.ID), "Save changes"
-		if desk.Can(q.actor, desk.ActDeleteChannel, desk.Scope{Channel: c.ID}) {
+		if desk.Can(q.Actor, desk.ActDeleteChannel, desk.Scope{Channel: c.ID}) {
 			p.Delete = fmt.Sprintf("/login/channels/%d/delete", c.ID)
 			p.DeleteTitle, p.DeleteLabel = "Delete this channel", "Delete channel"
 			p.DeleteHint = "Only a channel without waiting sessions or issue types routing to it can be deleted; the default channel cannot."

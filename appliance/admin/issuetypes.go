@@ -50,7 +50,7 @@ func (a *Admin) issueChannels(ctx context.Context, actor desk.Actor) ([]option, 
 
 func (a *Admin) serveIssueTypes(w http.ResponseWriter, r *http.Request, q *req) error {
 	ctx := r.Context()
-	list, err := a.issueTypes(ctx, q.actor)
+	list, err := a.issueTypes(ctx, q.Actor)
 	if err != nil {
 		return err
 	}
@@ -58,21 +58,21 @@ func (a *Admin) serveIssueTypes(w http.ResponseWriter, r *http.Request, q *req) 
 	if err != nil {
 		return err
 	}
-	chans, err := a.issueChannels(ctx, q.actor)
+	chans, err := a.issueChannels(ctx, q.Actor)
 	if err != nil {
 		return err
 	}
 	d := issueTypesPage{Query: query(r), Total: len(list), CanCreate: len(chans) > 0}
 	for _, it := range list {
 		row := issueRow{IssueType: it, Href: fmt.Sprintf("/login/issue-types/%d", it.ID), ChannelName: names.name(it.Channel)}
-		if desk.Can(q.actor, desk.ActViewChannel, desk.Scope{Channel: it.Channel}) {
+		if desk.Can(q.Actor, desk.ActViewChannel, desk.Scope{Channel: it.Channel}) {
 			row.ChannelHref = fmt.Sprintf("/login/channels/%d", it.Channel)
 		}
 		if matches(d.Query, it.Name, it.CodeName, row.ChannelName) {
 			d.Rows = append(d.Rows, row)
 		}
 	}
-	v := a.area.View(r, q.who, "Issue types")
+	v := a.area.View(r, q.Who, "Issue types")
 	v.Flash = flash(r, "issue type")
 	v.Data = d
 	return a.render(w, r, http.StatusOK, "issuetypes.html", v)
@@ -101,7 +101,7 @@ func (a *Admin) issueType(ctx context.Context, actor desk.Actor, id uint64) (des
 }
 
 func (a *Admin) serveIssueTypeNew(w http.ResponseWriter, r *http.Request, q *req) error {
-	v := a.area.View(r, q.who, "New issue type")
+	v := a.area.View(r, q.Who, "New issue type")
 	v.Form = issueForm(desk.IssueType{Priority: 3})
 	return a.renderIssueType(w, r, q, http.StatusOK, v, desk.IssueType{})
 }
@@ -111,11 +111,11 @@ func (a *Admin) serveIssueType(w http.ResponseWriter, r *http.Request, q *req) e
 	if err != nil {
 		return err
 	}
-	it, err := a.issueType(r.Context(), q.actor, id)
+	it, err := a.issueType(r.Context(), q.Actor, id)
 	if err != nil {
 		return err
 	}
-	v := a.area.View(r, q.who, it.Name)
+	v := a.area.View(r, q.Who, it.Name)
 	v.Form = issueForm(it)
 	return a.renderIssueType(w, r, q, http.StatusOK, v, it)
 }
@@ -131,7 +131,7 @@ func (a *Admin) serveIssueTypeSave(w http.ResponseWriter, r *http.Request, q *re
 		if err != nil {
 			return err
 		}
-		if old, err = a.issueType(ctx, q.actor, id); err != nil {
+		if old, err = a.issueType(ctx, q.Actor, id); err != nil {
 			return err
 		}
 	}
@@ -145,7 +145,7 @@ func (a *Admin) serveIssueTypeSave(w http.ResponseWriter, r *http.Request, q *re
 		ID: old.ID, Name: first(form, "name"), CodeName: first(form, "code_name"), Channel: channel,
 		Priority: intOr(form, "priority", 0, fe, "Choose a priority from 1 to 5."),
 	}
-	saved, err := a.desk.SaveIssueType(ctx, q.actor, it)
+	saved, err := a.desk.SaveIssueType(ctx, q.Actor, it)
 	if err == nil && !fe.Any() {
 		done := "saved"
 		if old.ID == 0 {
@@ -160,13 +160,13 @@ func (a *Admin) serveIssueTypeSave(w http.ResponseWriter, r *http.Request, q *re
 	if old.ID != 0 {
 		title = old.Name
 	}
-	v := a.area.View(r, q.who, title)
+	v := a.area.View(r, q.Who, title)
 	v.Form, v.Errors = url.Values(form), fe
 	return a.renderIssueType(w, r, q, http.StatusUnprocessableEntity, v, old)
 }
 
 func (a *Admin) renderIssueType(w http.ResponseWriter, r *http.Request, q *req, status int, v web.View, it desk.IssueType) error {
-	chans, err := a.issueChannels(r.Context(), q.actor)
+	chans, err := a.issueChannels(r.Context(), q.Actor)
 	if err != nil {
 		return err
 	}

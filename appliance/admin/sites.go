@@ -50,7 +50,7 @@ func (a *Admin) serveSites(w http.ResponseWriter, r *http.Request, q *req) error
 			d.Rows = append(d.Rows, row)
 		}
 	}
-	v := a.area.View(r, q.who, "Public sites")
+	v := a.area.View(r, q.Who, "Public sites")
 	v.Flash = flash(r, "public site")
 	v.Data = d
 	return a.render(w, r, http.StatusOK, "sites.html", v)
@@ -84,7 +84,7 @@ func siteForm(st desk.Site) url.Values {
 }
 
 func (a *Admin) serveSiteNew(w http.ResponseWriter, r *http.Request, q *req) error {
-	v := a.area.View(r, q.who, "New public site")
+	v := a.area.View(r, q.Who, "New public site")
 	v.Form = siteForm(desk.Site{TechList: true, SessionKey: true, Survey: true, SurveyMode: desk.SurveyIssue,
 		AskName: true, AskDescription: true})
 	return a.renderSite(w, r, http.StatusOK, v, desk.Site{})
@@ -99,7 +99,7 @@ func (a *Admin) serveSite(w http.ResponseWriter, r *http.Request, q *req) error 
 	if err != nil {
 		return err
 	}
-	v := a.area.View(r, q.who, st.Name)
+	v := a.area.View(r, q.Who, st.Name)
 	v.Form = siteForm(st)
 	return a.renderSite(w, r, http.StatusOK, v, st)
 }
@@ -159,7 +159,7 @@ func (a *Admin) serveSiteSave(w http.ResponseWriter, r *http.Request, q *req) er
 		}
 		st.Custom = append(st.Custom, f)
 	}
-	saved, err := a.desk.SaveSite(ctx, q.actor, st)
+	saved, err := a.desk.SaveSite(ctx, q.Actor, st)
 	if err == nil && !fe.Any() {
 		done := "saved"
 		if old.ID == 0 {
@@ -174,7 +174,7 @@ func (a *Admin) serveSiteSave(w http.ResponseWriter, r *http.Request, q *req) er
 	if old.ID != 0 {
 		title = old.Name
 	}
-	v := a.area.View(r, q.who, title)
+	v := a.area.View(r, q.Who, title)
 	v.Form, v.Errors = url.Values(form), fe
 	return a.renderSite(w, r, http.StatusUnprocessableEntity, v, old)
 }

@@ -55,7 +55,7 @@ func (a *Admin) serveTeams(w http.ResponseWriter, r *http.Request, q *req) error
 		}
 	}
 	sort.SliceStable(d.Rows, func(i, j int) bool { return strings.ToLower(d.Rows[i].Name) < strings.ToLower(d.Rows[j].Name) })
-	v := a.area.View(r, q.who, "Teams")
+	v := a.area.View(r, q.Who, "Teams")
 	v.Flash = flash(r, "team")
 	v.Data = d
 	return a.render(w, r, http.StatusOK, "teams.html", v)
@@ -66,7 +66,7 @@ func teamForm(t desk.Team) url.Values {
 }
 
 func (a *Admin) serveTeamNew(w http.ResponseWriter, r *http.Request, q *req) error {
-	v := a.area.View(r, q.who, "New team")
+	v := a.area.View(r, q.Who, "New team")
 	v.Form = teamForm(desk.Team{})
 	return a.renderTeam(w, r, http.StatusOK, v, desk.Team{})
 }
@@ -80,7 +80,7 @@ func (a *Admin) serveTeam(w http.ResponseWriter, r *http.Request, q *req) error 
 	if err != nil {
 		return err
 	}
-	v := a.area.View(r, q.who, t.Name)
+	v := a.area.View(r, q.Who, t.Name)
 	v.Form = teamForm(t)
 	return a.renderTeam(w, r, http.StatusOK, v, t)
 }
@@ -103,7 +103,7 @@ func (a *Admin) serveTeamSave(w http.ResponseWriter, r *http.Request, q *req) er
 		return err
 	}
 	t := desk.Team{ID: old.ID, Name: first(form, "name"), Members: ids(form, "members"), Leads: ids(form, "leads"), Managers: ids(form, "managers")}
-	saved, err := a.desk.SaveTeam(ctx, q.actor, t)
+	saved, err := a.desk.SaveTeam(ctx, q.Actor, t)
 	if err == nil {
 		done := "saved"
 		if old.ID == 0 {
@@ -119,7 +119,7 @@ func (a *Admin) serveTeamSave(w http.ResponseWriter, r *http.Request, q *req) er
 	if old.ID != 0 {
 		title = old.Name
 	}
-	v := a.area.View(r, q.who, title)
+	v := a.area.View(r, q.Who, title)
 	v.Form, v.Errors = url.Values(form), fe
 	return a.renderTeam(w, r, http.StatusUnprocessableEntity, v, old)
 }

@@ -145,7 +145,7 @@ func (a *Admin) serveTechnicians(w http.ResponseWriter, r *http.Request, q *req)
 		}
 		return x != nil && x.DisplayNumber < y.DisplayNumber
 	})
-	v := a.area.View(r, q.who, "Technicians")
+	v := a.area.View(r, q.Who, "Technicians")
 	v.Flash = flash(r, "technician profile")
 	v.Data = d
 	return a.render(w, r, http.StatusOK, "technicians.html", v)
@@ -211,7 +211,7 @@ func (a *Admin) serveTechnician(w http.ResponseWriter, r *http.Request, q *req) 
 			t.DisplayNumber = techs[len(techs)-1].DisplayNumber + 1
 		}
 	}
-	v := a.area.View(r, q.who, "Technician "+t.PrivateName)
+	v := a.area.View(r, q.Who, "Technician "+t.PrivateName)
 	v.Form = technicianForm(t, u.Role)
 	return a.renderTechnician(w, r, http.StatusOK, v, u, t, exists)
 }
@@ -266,7 +266,7 @@ func (a *Admin) serveTechnicianSave(w http.ResponseWriter, r *http.Request, q *r
 		}
 	}
 	if !fe.Any() {
-		if _, err := a.desk.SaveTechnician(ctx, q.actor, t, role); err != nil && !web.AddFields(fe, err) {
+		if _, err := a.desk.SaveTechnician(ctx, q.Actor, t, role); err != nil && !web.AddFields(fe, err) {
 			return err
 		}
 	}
@@ -280,7 +280,7 @@ func (a *Admin) serveTechnicianSave(w http.ResponseWriter, r *http.Request, q *r
 	if _, ok := fe["photo"]; !ok && len(t.Photo) > 0 {
 		fe.Add("photo", "Nothing was saved, so choose the photo again.")
 	}
-	v := a.area.View(r, q.who, "Technician "+u.Username)
+	v := a.area.View(r, q.Who, "Technician "+u.Username)
 	v.Form, v.Errors = url.Values(form), fe
 	if !exists {
 		old = desk.Technician{UserID: id}

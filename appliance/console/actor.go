@@ -1,10 +1,8 @@
 package console
 
 import (
-	"errors"
 	"net/http"
 	"strconv"
-	"strings"
 
 	"github.com/switchboardhq/switchboard/appliance/account"
 	"github.com/switchboardhq/switchboard/appliance/desk"
@@ -13,71 +11,23 @@ import (
 
 // req is a request of a signed-in technician with the desk actor every
 // authorization decision is made for.
-type req struct {
-	who   *account.Who
-	actor desk.Actor
-}
+type req = account.Req
 
-type handler func(w http.ResponseWriter, r *http.Request, q *req) error
+type handler = account.DeskHandler
 
-// actorFor is the desk actor of who, named as colleagues and customers see
-// it in the trail and the chat.
+// actorFor is the desk actor of who as the desk has it now (not the one
+// the guard computed when the request began: a live stream follows changes
+// of channels and permissions).
 func (c *Console) actorFor(r *http.Request, who *account.Who) (desk.Actor, error) {
-	return c.desk.ActorFor(r.Context(), who.User.ID, displayName(who), who.User.Role)
+	return c.desk.ActorFor(r.Context(), who.User.ID, account.DisplayName(who), who.User.Role)
 }
 
-func displayName(who *account.Who) string {
-	if who.User.DisplayName != "" {
-		return who.User.DisplayName
-	}
-	return who.User.Username
-}
+// guard wraps h so it runs for a signed-in site user with its actor
+// (account.DeskGuard). The desk decides every action.
+func (c *Console) guard(h handler) web.Handler { return c.area.DeskGuard(c.desk, consoleText, nil, h) }
 
-// guard wraps h so it runs for a signed-in site user with its actor. The
-// desk decides every action; guard maps the desk's errors to what people
-// see, as JSON for scripts that ask for it.
-func (c *Console) guard(h handler) web.Handler {
-	return c.area.Require(false, func(w http.ResponseWriter, r *http.Request, who *account.Who) error {
-		a, err := c.actorFor(r, who)
-		if err == nil {
-			err = h(w, r, &req{who: who, actor: a})
-		}
-		err = webError(err)
-		if err != nil && wantsJSON(r) {
-			writeJSONError(w, err)
-			return nil
-		}
-		return err
-	})
-}
-
-// wantsJSON reports whether the request comes from console.js, which
-// reads answers (and errors) as JSON.
-func wantsJSON(r *http.Request) bool {
-	return strings.Contains(r.Header.Get("Accept"), "application/json")
-}
-
-// jsonError is an error as console.js shows it.
-type jsonError struct {
-	Error  string            `json:"error"`
-	Next   string            `json:"next,omitempty"`
-	Fields map[string]string `json:"fields,omitempty"`
-}
-
-func writeJSONError(w http.ResponseWriter, err error) {
-	var he *web.HTTPError
-	if !errors.As(err, &he) {
-		he = &web.HTTPError{Code: http.StatusInternalServerError,
-			Msg:  "Something went wrong on the appliance while handling this request.",
-			Next: "Try again in a moment."}
-	}
-	je := jsonError{Error: he.Msg, Next: he.Next}
-	fe := web.FieldErrors{}
-	if web.AddFields(fe, err) {
-		je.Fields = fe
-	}
-	web.WriteJSON(w, he.Code, je)
-}
+// wantsJSON reports whether the request comes from console.js.
+func wantsJSON(r *http.Request) bool { return web.WantsJSON(r) }
 
 // Errors the console shows.
 var (

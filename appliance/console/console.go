@@ -94,14 +94,14 @@ func (c *Console) Routes(rt *web.Router) {
 
 // view is the base view of a console page.
 func (c *Console) view(r *http.Request, q *req, title string) web.View {
-	v := c.area.View(r, q.who, title)
+	v := c.area.View(r, q.Who, title)
 	v.Surface = "Technician console"
 	v.Home = "/console"
 	v.Nav = []web.NavLink{
 		{Label: "Queues", Href: "/console", Current: r.URL.Path == "/console"},
 		{Label: "History", Href: "/console/history", Current: r.URL.Path == "/console/history"},
 	}
-	if desk.Can(q.actor, desk.ActViewAdmin, desk.Scope{}) {
+	if desk.Can(q.Actor, desk.ActViewAdmin, desk.Scope{}) {
 		v.Nav = append(v.Nav, web.NavLink{Label: "Administration", Href: "/login/dashboard"})
 	}
 	v.Nav = append(v.Nav, web.NavLink{Label: "My account", Href: "/login/account"})

@@ -127,7 +127,7 @@ func (s *stream) write(chunk string) error {
 // by itself and gets a fresh state, so nothing is lost after a drop.
 func (c *Console) serveEvents(w http.ResponseWriter, r *http.Request, q *req) error {
 	ctx := r.Context()
-	release, err := c.streams.Acquire(q.actor.UserID)
+	release, err := c.streams.Acquire(q.Actor.UserID)
 	switch {
 	case errors.Is(err, web.ErrKeyFull):
 		return web.Error(http.StatusTooManyRequests, fmt.Sprintf("The console is open in more than %d windows.", maxStreams), "Close the consoles you no longer use, then reload this page.")
@@ -135,7 +135,7 @@ func (c *Console) serveEvents(w http.ResponseWriter, r *http.Request, q *req) er
 		return web.Error(http.StatusServiceUnavailable, "The box is serving as many consoles as it can.", "Wait a minute, then reload this page.")
 	}
 	defer release()
-	watch := newWatcher(q.actor)
+	watch := newWatcher(q.Actor)
 	sub := c.bus.Subscribe(watch.wants, subBuffer)
 	defer sub.Close()
 
@@ -152,7 +152,7 @@ func (c *Console) serveEvents(w http.ResponseWriter, r *http.Request, q *req) er
 	if err := out.write("retry: 2000\n\n"); err != nil {
 		return nil
 	}
-	actor := q.actor
+	actor := q.Actor
 	mark, dir, err := c.sendState(ctx, out, watch, actor)
 	if err != nil {
 		c.logStreamEnd(ctx, err)

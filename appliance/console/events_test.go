@@ -223,7 +223,7 @@ func TestLaggingConsoleGetsAFreshState(t *testing.T) {
 	go func() {
 		defer close(done)
 		r := httptest.NewRequest("GET", "/console/events", nil).WithContext(cctx)
-		e.con.serveEvents(w, r, &req{actor: ann.actor()})
+		e.con.serveEvents(w, r, &req{Actor: ann.actor()})
 	}()
 	waitFor(t, func() bool { return strings.Count(w.String(), "event: state") == 1 })
 	w.mu.Lock()

@@ -89,7 +89,7 @@ func (c *Console) serveHistory(w http.ResponseWriter, r *http.Request, q *req) e
 	if err != nil {
 		return err
 	}
-	a := q.actor
+	a := q.Actor
 	hp := historyPage{}
 	hp.Technicians = append(hp.Technicians, option{"", "Any technician", v.Form.Get("technician") == ""})
 	for _, t := range dir.techs {
@@ -138,7 +138,7 @@ func (c *Console) serveRecord(w http.ResponseWriter, r *http.Request, q *req) er
 		return err
 	}
 	ctx := r.Context()
-	ss, msgs, err := c.desk.Record(ctx, q.actor, id)
+	ss, msgs, err := c.desk.Record(ctx, q.Actor, id)
 	if errors.Is(err, desk.ErrState) {
 		return web.Redirect(w, r, sessionPath(id))
 	}
@@ -149,7 +149,7 @@ func (c *Console) serveRecord(w http.ResponseWriter, r *http.Request, q *req) er
 	if err != nil {
 		return err
 	}
-	rp := recordPage{Row: dir.row(q.actor, ss), Ended: ss.EndedAt, Trail: dir.trail(ss), Messages: msgs}
+	rp := recordPage{Row: dir.row(q.Actor, ss), Ended: ss.EndedAt, Trail: dir.trail(ss), Messages: msgs}
 	for _, u := range ss.Collaborators {
 		rp.Collaborators = append(rp.Collaborators, dir.techName(u))
 	}

@@ -44,7 +44,7 @@ func (c *Console) serveConsole(w http.ResponseWriter, r *http.Request, q *req) e
 // renderConsole renders /console with v (errors, what was typed) and the
 // result of a tool, if any.
 func (c *Console) renderConsole(w http.ResponseWriter, r *http.Request, q *req, status int, v web.View, res *toolResult) error {
-	st, dir, err := c.state(r.Context(), q.actor)
+	st, dir, err := c.state(r.Context(), q.Actor)
 	if err != nil {
 		return err
 	}
@@ -56,7 +56,7 @@ func (c *Console) renderConsole(w http.ResponseWriter, r *http.Request, q *req, 
 	for i := range st.Sessions {
 		st.Sessions[i].Age = age(st.Now.Sub(st.Sessions[i].Since))
 	}
-	tools, err := c.tools(r.Context(), q.actor, dir, st.Me, v.Form)
+	tools, err := c.tools(r.Context(), q.Actor, dir, st.Me, v.Form)
 	if err != nil {
 		return err
 	}
@@ -83,14 +83,14 @@ func (c *Console) serveAccept(w http.ResponseWriter, r *http.Request, q *req) er
 	if err != nil {
 		return err
 	}
-	ss, err := c.desk.Accept(r.Context(), q.actor, id)
+	ss, err := c.desk.Accept(r.Context(), q.Actor, id)
 	if errors.Is(err, desk.ErrAwaitingAgreement) && !wantsJSON(r) {
 		// The session's page says why and enables Accept once the
 		// customer agrees.
 		return web.Redirect(w, r, sessionPath(id)+"#accept")
 	}
 	if errors.Is(err, desk.ErrState) {
-		if cur, lerr := c.desk.Session(r.Context(), q.actor, id); lerr == nil && cur.Status == desk.Active && cur.Owner == q.actor.UserID {
+		if cur, lerr := c.desk.Session(r.Context(), q.Actor, id); lerr == nil && cur.Status == desk.Active && cur.Owner == q.Actor.UserID {
 			// A second click on Accept: the session is ours already.
 			ss, err = cur, nil
 		} else {
@@ -107,7 +107,7 @@ func (c *Console) serveAccept(w http.ResponseWriter, r *http.Request, q *req) er
 }
 
 func (c *Console) serveNext(w http.ResponseWriter, r *http.Request, q *req) error {
-	ss, err := c.desk.Next(r.Context(), q.actor)
+	ss, err := c.desk.Next(r.Context(), q.Actor)
 	if errors.Is(err, desk.ErrNotFound) {
 		if wantsJSON(r) {
 			return web.WriteJSON(w, http.StatusOK, map[string]any{"message": flashes["nothing"]})
@@ -128,7 +128,7 @@ func sessionPath(id uint64) string { return "/console/sessions/" + strconv.Forma
 // conflict explains why action could not be done on session id (the desk
 // said desk.ErrState): what the session is now, and what to do.
 func (c *Console) conflict(ctx context.Context, q *req, id uint64, action string, cause error) error {
-	ss, err := c.desk.Session(ctx, q.actor, id)
+	ss, err := c.desk.Session(ctx, q.Actor, id)
 	msg, next := "The session has changed in the meantime, so nothing was done.", "Reload the page to see where it stands."
 	switch {
 	case errors.Is(err, desk.ErrForbidden), errors.Is(err, desk.ErrNotFound):

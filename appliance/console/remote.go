@@ -135,11 +135,11 @@ func (c *Console) remoteSession(r *http.Request, q *req) (desk.Session, error) {
 	if err != nil {
 		return desk.Session{}, err
 	}
-	ss, err := c.desk.Session(r.Context(), q.actor, id)
+	ss, err := c.desk.Session(r.Context(), q.Actor, id)
 	if err != nil {
 		return ss, err
 	}
-	if ss.Status != desk.Active || !desk.InSession(q.actor.UserID, ss) {
+	if ss.Status != desk.Active || !desk.InSession(q.Actor.UserID, ss) {
 		return ss, &web.HTTPError{Code: http.StatusForbidden, Msg: "Only technicians working in an active session can see the customer's screen.",
 			Next: "Accept the session, or ask its owner to invite you."}
 	}
@@ -175,7 +175,7 @@ func (c *Console) serveOffer(answer func(ctx context.Context, ss desk.Session, a
 		if err != nil {
 			return err
 		}
-		sdp, err := answer(r.Context(), ss, q.actor, offer)
+		sdp, err := answer(r.Context(), ss, q.Actor, offer)
 		if err != nil {
 			return engineError(err)
 		}
@@ -206,7 +206,7 @@ func (c *Console) serveControl(w http.ResponseWriter, r *http.Request, q *req) e
 	if err := web.ReadJSON(r, 1024, &body); err != nil {
 		return &web.HTTPError{Code: http.StatusBadRequest, Msg: "Say who gets control.", Next: "Choose a technician of the session."}
 	}
-	ss, err = c.desk.HandControl(r.Context(), q.actor, ss.ID, body.Viewer)
+	ss, err = c.desk.HandControl(r.Context(), q.Actor, ss.ID, body.Viewer)
 	switch {
 	case errors.Is(err, desk.ErrNoControlRight):
 		return &web.HTTPError{Code: http.StatusForbidden, Msg: "That technician's permissions are view only, so they cannot take control.",
@@ -227,7 +227,7 @@ func (c *Console) servePresent(w http.ResponseWriter, r *http.Request, q *req) e
 	if c.remote == nil {
 		return &web.HTTPError{Code: http.StatusNotFound, Msg: "Presentations are not available on this appliance."}
 	}
-	p, err := c.remote.Present(r.Context(), q.actor)
+	p, err := c.remote.Present(r.Context(), q.Actor)
 	if err != nil {
 		return engineError(err)
 	}
@@ -242,7 +242,7 @@ func (c *Console) servePresentPublish(w http.ResponseWriter, r *http.Request, q 
 	if err != nil {
 		return err
 	}
-	answer, err := c.remote.PublishPresentation(r.Context(), r.PathValue("id"), q.actor, offer)
+	answer, err := c.remote.PublishPresentation(r.Context(), r.PathValue("id"), q.Actor, offer)
 	if err != nil {
 		return engineError(err)
 	}
@@ -253,7 +253,7 @@ func (c *Console) servePresentStop(w http.ResponseWriter, r *http.Request, q *re
 	if c.remote == nil {
 		return &web.HTTPError{Code: http.StatusNotFound, Msg: "Presentations are not available on this appliance."}
 	}
-	if err := c.remote.StopPresentation(r.Context(), r.PathValue("id"), q.actor); err != nil {
+	if err := c.remote.StopPresentation(r.Context(), r.PathValue("id"), q.Actor); err != nil {
 		return engineError(err)
 	}
 	w.WriteHeader(http.StatusNoContent)

@@ -103,9 +103,9 @@ func (c *Console) sessionView(ctx context.Context, a desk.Actor, ss desk.Session
 // redirect that says where it went: a finished session is history, and a
 // session transferred away is out of reach.
 func (c *Console) openSession(ctx context.Context, q *req, id uint64) (desk.Session, error) {
-	ss, err := c.desk.Session(ctx, q.actor, id)
+	ss, err := c.desk.Session(ctx, q.Actor, id)
 	if errors.Is(err, desk.ErrForbidden) {
-		if _, _, rerr := c.desk.Record(ctx, q.actor, id); rerr == nil {
+		if _, _, rerr := c.desk.Record(ctx, q.Actor, id); rerr == nil {
 			return ss, errFinished
 		} else if errors.Is(rerr, desk.ErrState) {
 			return ss, &web.HTTPError{Code: http.StatusForbidden, Msg: "This session moved to a queue you do not work on (it was transferred), so you cannot open it any more.",
@@ -146,7 +146,7 @@ func (c *Console) renderSession(w http.ResponseWriter, r *http.Request, q *req, 
 	if err != nil {
 		return err
 	}
-	sv, err := c.sessionView(r.Context(), q.actor, ss, 0, v.Form)
+	sv, err := c.sessionView(r.Context(), q.Actor, ss, 0, v.Form)
 	if err != nil {
 		return err
 	}
@@ -172,7 +172,7 @@ func (c *Console) serveSessionState(w http.ResponseWriter, r *http.Request, q *r
 	if err == errFinished {
 		// Finished: only those who may review it (history's rule) get its
 		// last messages; the others learn it is over.
-		ss, _, err = c.desk.Record(r.Context(), q.actor, id)
+		ss, _, err = c.desk.Record(r.Context(), q.Actor, id)
 		if err != nil {
 			return web.WriteJSON(w, http.StatusOK, map[string]any{"open": false, "history": recordPath(id)})
 		}
@@ -180,7 +180,7 @@ func (c *Console) serveSessionState(w http.ResponseWriter, r *http.Request, q *r
 	if err != nil {
 		return err
 	}
-	sv, err := c.sessionView(r.Context(), q.actor, ss, after, nil)
+	sv, err := c.sessionView(r.Context(), q.Actor, ss, after, nil)
 	if err != nil {
 		return err
 	}
@@ -223,7 +223,7 @@ func (c *Console) act(r *http.Request, q *req, action string, fn func(ctx contex
 func (c *Console) serveChat(w http.ResponseWriter, r *http.Request, q *req) error {
 	var msg desk.Message
 	id, vals, err := c.act(r, q, "chat", func(ctx context.Context, id uint64, vals url.Values) (err error) {
-		msg, err = c.desk.Say(ctx, q.actor, id, vals.Get("text"))
+		msg, err = c.desk.Say(ctx, q.Actor, id, vals.Get("text"))
 		return err
 	})
 	if err != nil {
@@ -240,11 +240,11 @@ func (c *Console) serveTyping(w http.ResponseWriter, r *http.Request, q *req) er
 	if err != nil {
 		return err
 	}
-	ss, err := c.desk.Session(r.Context(), q.actor, id)
+	ss, err := c.desk.Session(r.Context(), q.Actor, id)
 	if err != nil {
 		return err
 	}
-	if !ss.Open() || ss.Owner != q.actor.UserID && !slices.Contains(ss.Collaborators, q.actor.UserID) {
+	if !ss.Open() || ss.Owner != q.Actor.UserID && !slices.Contains(ss.Collaborators, q.Actor.UserID) {
 		return c.conflict(r.Context(), q, id, "chat", desk.ErrState)
 	}
 	c.desk.Typing(ss, "technician")
@@ -258,7 +258,7 @@ func (c *Console) serveTransfer(w http.ResponseWriter, r *http.Request, q *req) 
 		if !ok {
 			return &desk.FieldError{Field: "to", Msg: "Choose a technician or a channel from the list."}
 		}
-		_, err := c.desk.Transfer(ctx, q.actor, id, to, vals.Get("note"))
+		_, err := c.desk.Transfer(ctx, q.Actor, id, to, vals.Get("note"))
 		return err
 	})
 	if err != nil {
@@ -273,7 +273,7 @@ func (c *Console) serveInvite(w http.ResponseWriter, r *http.Request, q *req) er
 		if perr != nil {
 			return &desk.FieldError{Field: "user", Msg: "Choose a colleague from the list."}
 		}
-		_, err := c.desk.Invite(ctx, q.actor, id, user)
+		_, err := c.desk.Invite(ctx, q.Actor, id, user)
 		return err
 	})
 	if err != nil {
@@ -284,7 +284,7 @@ func (c *Console) serveInvite(w http.ResponseWriter, r *http.Request, q *req) er
 
 func (c *Console) serveLeave(w http.ResponseWriter, r *http.Request, q *req) error {
 	_, _, err := c.act(r, q, "leave", func(ctx context.Context, id uint64, _ url.Values) error {
-		_, err := c.desk.Leave(ctx, q.actor, id)
+		_, err := c.desk.Leave(ctx, q.Actor, id)
 		return err
 	})
 	if err != nil {
@@ -295,7 +295,7 @@ func (c *Console) serveLeave(w http.ResponseWriter, r *http.Request, q *req) err
 
 func (c *Console) serveClose(w http.ResponseWriter, r *http.Request, q *req) error {
 	_, _, err := c.act(r, q, "close", func(ctx context.Context, id uint64, _ url.Values) error {
-		_, err := c.desk.Close(ctx, q.actor, id)
+		_, err := c.desk.Close(ctx, q.Actor, id)
 		return err
 	})
 	if err != nil {

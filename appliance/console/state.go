@@ -260,7 +260,7 @@ func (st State) Working() []Row {
 }
 
 func (c *Console) serveState(w http.ResponseWriter, r *http.Request, q *req) error {
-	st, _, err := c.state(r.Context(), q.actor)
+	st, _, err := c.state(r.Context(), q.Actor)
 	if err != nil {
 		return err
 	}

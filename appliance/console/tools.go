@@ -157,7 +157,7 @@ func (c *Console) serveAvailability(w http.ResponseWriter, r *http.Request, q *r
 	if err != nil {
 		return err
 	}
-	err = c.desk.SetAvailability(r.Context(), q.actor, vals.Get("availability"))
+	err = c.desk.SetAvailability(r.Context(), q.Actor, vals.Get("availability"))
 	if errors.Is(err, desk.ErrNotFound) {
 		err = &desk.FieldError{Field: "availability", Msg: "Your account has no technician profile yet: an administrator adds it under Technicians in /login."}
 	}
@@ -185,7 +185,7 @@ func (c *Console) serveKey(w http.ResponseWriter, r *http.Request, q *req) error
 			return c.toolFailed(w, r, q, vals, &desk.FieldError{Field: "site", Msg: "Choose a site from the list."})
 		}
 	}
-	key, exp, err := c.desk.GenerateKey(r.Context(), q.actor, time.Duration(mins)*time.Minute, site)
+	key, exp, err := c.desk.GenerateKey(r.Context(), q.Actor, time.Duration(mins)*time.Minute, site)
 	if err != nil {
 		return c.toolFailed(w, r, q, vals, err)
 	}
@@ -214,7 +214,7 @@ func (c *Console) serveLink(w http.ResponseWriter, r *http.Request, q *req) erro
 	if !ok {
 		return c.toolFailed(w, r, q, vals, &desk.FieldError{Field: "queue", Msg: "Choose a queue from the list."})
 	}
-	ss, tok, err := c.desk.CreateLink(r.Context(), q.actor, queue)
+	ss, tok, err := c.desk.CreateLink(r.Context(), q.Actor, queue)
 	if err != nil {
 		return c.toolFailed(w, r, q, vals, err)
 	}
@@ -229,7 +229,7 @@ func (c *Console) serveClaim(w http.ResponseWriter, r *http.Request, q *req) err
 	if err != nil {
 		return err
 	}
-	ss, err := c.desk.ClaimCode(r.Context(), q.actor, vals.Get("code"))
+	ss, err := c.desk.ClaimCode(r.Context(), q.Actor, vals.Get("code"))
 	var te *desk.ThrottledError
 	switch {
 	case errors.Is(err, desk.ErrState):
@@ -253,7 +253,7 @@ func (c *Console) serveSOSCreate(w http.ResponseWriter, r *http.Request, q *req)
 		return c.toolFailed(w, r, q, vals, &desk.FieldError{Field: "channel", Msg: "Choose a channel from the list."})
 	}
 	label := strings.TrimSpace(vals.Get("label"))
-	l, err := c.desk.CreateSOS(r.Context(), q.actor, ch, label)
+	l, err := c.desk.CreateSOS(r.Context(), q.Actor, ch, label)
 	var fe desk.FieldErrors
 	if errors.As(err, &fe) {
 		for _, f := range fe {
@@ -279,11 +279,11 @@ func (c *Console) serveSOSAction(w http.ResponseWriter, r *http.Request, q *req)
 	var done string
 	switch r.PathValue("action") {
 	case "pause":
-		err, done = c.desk.SetSOSPaused(ctx, q.actor, id, true), "sos-paused"
+		err, done = c.desk.SetSOSPaused(ctx, q.Actor, id, true), "sos-paused"
 	case "resume":
-		err, done = c.desk.SetSOSPaused(ctx, q.actor, id, false), "sos-resumed"
+		err, done = c.desk.SetSOSPaused(ctx, q.Actor, id, false), "sos-resumed"
 	case "delete":
-		err, done = c.desk.DeleteSOS(ctx, q.actor, id), "sos-deleted"
+		err, done = c.desk.DeleteSOS(ctx, q.Actor, id), "sos-deleted"
 	default:
 		return web.ErrNotFound
 	}

@@ -13,6 +13,7 @@ import (
 	"log/slog"
 	"net/http"
 	"runtime/debug"
+	"strings"
 )
 
 // A Handler serves a request and returns an error instead of writing one.
@@ -103,11 +104,33 @@ func (rt *Router) WriteError(w http.ResponseWriter, r *http.Request, he *HTTPErr
 }
 
 func (rt *Router) writeError(w http.ResponseWriter, r *http.Request, he *HTTPError) {
+	if WantsJSON(r) {
+		// Scripts read answers, and errors, as JSON.
+		je := jsonError{Error: he.Msg, Next: he.Next}
+		if fe := (FieldErrors{}); AddFields(fe, he) {
+			je.Fields = fe
+		}
+		WriteJSON(w, he.Code, je)
+		return
+	}
 	if rt.pages == nil {
 		http.Error(w, he.Msg, he.Code)
 		return
 	}
 	rt.pages.renderError(w, r, he)
+}
+
+// WantsJSON reports whether the request comes from a page's script, which
+// reads answers (and errors) as JSON.
+func WantsJSON(r *http.Request) bool {
+	return strings.Contains(r.Header.Get("Accept"), "application/json")
+}
+
+// jsonError is an error as the pages' scripts show it.
+type jsonError struct {
+	Error  string            `json:"error"`
+	Next   string            `json:"next,omitempty"`
+	Fields map[string]string `json:"fields,omitempty"`
 }
 
 // ErrorLook registers look to give the error pages of the requests it
