@@ -130,7 +130,7 @@ func (s *session) consent(m wire.ConsentAsk) error {
 			fmt.Fprintln(s.out, "Press Ctrl-C or close this window to stop at any time.")
 			if s.stopCapture == nil {
 				s.startCapture()
-				s.notify(tech)
+				s.notify(fmt.Sprintf("Technician %s is viewing your screen.", tech))
 			}
 			s.showPresence()
 			return nil
@@ -197,18 +197,29 @@ func (s *session) showPresence() {
 	}
 	s.shown = line
 	fmt.Fprintln(s.out, line)
+	if s.noticeCancel != nil {
+		s.notify(line) // the notice on the desktop says it too
+	}
 }
 
-// notify shows the "stop sharing" notice where the prompter has one;
-// closing it stops the session.
-func (s *session) notify(tech string) {
+// notify shows the "stop sharing" notice where the prompter has one, with
+// text, replacing the one shown; closing it stops the session.
+func (s *session) notify(text string) {
 	n, ok := s.cfg.Prompter.(prompt.Notifier)
 	if !ok {
 		return
 	}
+	if s.noticeCancel != nil {
+		s.noticeCancel() // replaced, not closed by the person
+	}
+	ctx, cancel := context.WithCancel(s.ctx)
+	s.noticeCancel = cancel
 	s.wg.Go(func() {
-		text := fmt.Sprintf("Technician %s is viewing your screen.\n\nClick Stop sharing to end the session.", tech)
-		if err := n.Sharing(s.ctx, text); err != nil && s.ctx.Err() == nil {
+		err := n.Sharing(ctx, text+"\n\nClick Stop sharing to end the session.")
+		if ctx.Err() != nil {
+			return // replaced by a newer notice, or the session ended
+		}
+		if err != nil {
 			s.log.Warn("sharing notice", "err", err)
 			return // the notice failed: Ctrl-C still stops
 		}

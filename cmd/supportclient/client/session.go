@@ -95,15 +95,17 @@ type session struct {
 	wg   sync.WaitGroup    // goroutines to wait for
 	full atomic.Bool       // the capture loop resends every tile
 
-	technician  string                    // the last name a question came with
-	viewers     map[uint64]*viewerConsent // the answers, per technician
-	present     []wire.Present            // who is in the session (Presence)
-	controller  uint64                    // who controls (Presence)
-	shown       string                    // the last "who is watching" line
-	stopCapture context.CancelFunc
-	incoming    map[uint32]*incoming // nil value: offer being asked
-	outgoing    map[uint32]*outgoing
-	nextOut     uint32
+	technician string                    // the last name a question came with
+	viewers    map[uint64]*viewerConsent // the answers, per technician
+	present    []wire.Present            // who is in the session (Presence)
+	controller uint64                    // who controls (Presence)
+	shown      string                    // the last "who is watching" line
+	// noticeCancel closes the "stop sharing" notice shown, to show a newer.
+	noticeCancel context.CancelFunc
+	stopCapture  context.CancelFunc
+	incoming     map[uint32]*incoming // nil value: offer being asked
+	outgoing     map[uint32]*outgoing
+	nextOut      uint32
 }
 
 // consentState is one consent: not asked, being asked, granted.

@@ -572,3 +572,49 @@ func TestDeviceID(t *testing.T) {
 		t.Errorf("device info does not encode: %v", err)
 	}
 }
+
+// notingPrompter is a fakePrompter with a desktop "stop sharing" notice:
+// each notice stays up until the session replaces it.
+type notingPrompter struct {
+	fakePrompter
+	notices chan string
+}
+
+func (p *notingPrompter) Sharing(ctx context.Context, text string) error {
+	p.notices <- text
+	<-ctx.Done()
+	return ctx.Err()
+}
+
+// TestSharingNoticeFollowsPresence: the desktop notice says who is
+// watching, and changes when that does, without stopping the session.
+func TestSharingNoticeFollowsPresence(t *testing.T) {
+	p := &notingPrompter{fakePrompter: fakePrompter{answer: allow}, notices: make(chan string, 8)}
+	r := start(t, Config{Prompter: p, Screen: newScreen(), Input: &fakeInput{}})
+	r.send(wire.Presence{Viewers: []wire.Present{{ID: 7, Name: "Ann"}}})
+	r.send(wire.ConsentAsk{Technician: "Ann", What: "view", Viewer: 7})
+	expectPast[wire.ConsentReply](r)
+	// "Ann is viewing", replaced at once by "Watching your screen now:
+	// Ann." as the presence line appears (in either order of starting).
+	if n := <-p.notices; !strings.Contains(n, "Ann") {
+		t.Fatalf("first notice %q", n)
+	}
+	r.send(wire.Presence{Viewers: []wire.Present{{ID: 7, Name: "Ann"}, {ID: 9, Name: "Bob"}}})
+	r.send(wire.ConsentAsk{Technician: "Bob", What: "view", Viewer: 9})
+	expectPast[wire.ConsentReply](r)
+	for n := range p.notices {
+		if strings.Contains(n, "Watching your screen now: Ann, Bob.") && strings.Contains(n, "Stop sharing") {
+			break
+		}
+	}
+	// The replaced notices did not end the session: it still answers.
+	r.send(wire.Ping{Nonce: 5})
+	for {
+		if m, ok := r.next().(wire.Pong); ok {
+			if m.Nonce != 5 {
+				t.Fatalf("pong %+v", m)
+			}
+			break
+		}
+	}
+}
