@@ -121,3 +121,29 @@ func TestChatBounds(t *testing.T) {
 		t.Fatal("an accepted session lost its chat")
 	}
 }
+
+// TestPruneKeepsTransferredSessions: a session accepted once and then
+// transferred back to a queue (no owner) that expired there is history,
+// not an unanswered session.
+func TestPruneKeepsTransferredSessions(t *testing.T) {
+	f := newFixture(t)
+	ss, _, _ := f.d.StartWithTechnician(ctx, f.site, 2, Customer{Name: "Cleo"})
+	if _, err := f.d.Accept(ctx, f.ann, ss.ID); err != nil {
+		t.Fatal(err)
+	}
+	f.d.Say(ctx, f.ann, ss.ID, "hello")
+	if _, err := f.d.Transfer(ctx, f.ann, ss.ID, Queue{QueueChannel, f.tier1.ID}, ""); err != nil {
+		t.Fatal(err)
+	}
+	f.clk.t = f.clk.t.Add(2 * time.Hour)
+	if n, err := f.d.ExpireDue(ctx); err != nil || n != 1 {
+		t.Fatalf("expired %d: %v", n, err)
+	}
+	f.clk.t = f.clk.t.Add(KeepUnanswered + 24*time.Hour)
+	if _, err := f.d.Prune(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if _, msgs, err := f.d.Record(ctx, admin, ss.ID); err != nil || len(msgs) != 1 {
+		t.Fatalf("a worked session left the history: %d messages, %v", len(msgs), err)
+	}
+}

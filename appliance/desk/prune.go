@@ -87,7 +87,9 @@ func pruneUnanswered(tx *bolt.Tx, now time.Time) (int, error) {
 	var chats, sessions []uint64
 	err := root(tx, bSessionsData).ForEach(func(k, v []byte) error {
 		var ss Session
-		if json.Unmarshal(v, &ss) != nil || ss.Open() || ss.Owner != 0 || ss.EndedAt.IsZero() {
+		// Accepted once (then perhaps transferred back to a queue) is
+		// history, whoever owns it now.
+		if json.Unmarshal(v, &ss) != nil || ss.Open() || ss.Owner != 0 || !ss.AcceptedAt.IsZero() || ss.EndedAt.IsZero() {
 			return nil
 		}
 		age := now.Sub(ss.EndedAt)

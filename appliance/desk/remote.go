@@ -292,10 +292,15 @@ func (s *Service) ClipboardUsed(ctx context.Context, id, tech uint64, toCustomer
 	return s.noisy(ctx, id, te)
 }
 
-// MaxNoisyTrail bounds the trail entries of kinds a session can repeat at
-// will (viewers joining and leaving, clipboard use): past it they are
-// counted in the session instead of listed.
+// MaxNoisyTrail bounds the trail entries of kinds the support app or a
+// browser can repeat at will (the app connecting, answers, files, viewers
+// joining and leaving, clipboard use): past it they are counted in the
+// session instead of listed.
 const MaxNoisyTrail = 500
+
+// noisyEvents are those kinds.
+var noisyEvents = map[string]bool{"app-connected": true, "app-disconnected": true, "consent-granted": true,
+	"consent-denied": true, "file": true, "viewer-joined": true, "viewer-left": true, "clipboard": true}
 
 // noisy appends te to session id's trail unless the session already holds
 // MaxNoisyTrail such entries.

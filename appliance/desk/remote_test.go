@@ -157,7 +157,7 @@ func TestRemoteTrail(t *testing.T) {
 		must(f.d.ClipboardUsed(ctx, ss.ID, 2, true, 1))
 	}
 	got, _ = f.d.Session(ctx, admin, ss.ID)
-	if got.NoisyTrail != MaxNoisyTrail || got.TrailSkipped != 4 || len(got.Trail) > MaxNoisyTrail+10 {
+	if got.NoisyTrail != MaxNoisyTrail || got.TrailSkipped != 6 || len(got.Trail) > MaxNoisyTrail+10 {
 		t.Fatalf("noisy %d skipped %d trail %d", got.NoisyTrail, got.TrailSkipped, len(got.Trail))
 	}
 }

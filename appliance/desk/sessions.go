@@ -355,7 +355,15 @@ func (s *Service) change(ctx context.Context, id uint64, kind bus.Kind, fn func(
 			return err
 		}
 		te.At = s.now().UTC()
-		ss.Trail = append(ss.Trail, te)
+		switch {
+		case !noisyEvents[te.Event]:
+			ss.Trail = append(ss.Trail, te)
+		case ss.NoisyTrail >= MaxNoisyTrail:
+			ss.TrailSkipped++ // counted, not listed
+		default:
+			ss.NoisyTrail++
+			ss.Trail = append(ss.Trail, te)
+		}
 		return saveSession(tx, ss, &old)
 	})
 	if err != nil {

@@ -373,6 +373,9 @@ func TestClientNotReading(t *testing.T) {
 	c.welcome()
 	// From here on the client reads nothing.
 	v, _ := tr.Join(1, 10, "Ann", full)
+	if err := v.Send(encode(wire.FileOffer{ID: 1, Name: "big.bin", Size: 1 << 40})); err != nil {
+		t.Fatal(err)
+	}
 	chunk := encode(wire.FileChunk{ID: 1, Data: make([]byte, wire.MaxChunk)})
 	for i := 0; ; i++ {
 		if err := v.Send(chunk); err != nil {
@@ -576,7 +579,7 @@ func TestRights(t *testing.T) {
 	// The customer's clipboard and file offer reach only the viewer with
 	// the rights; a ping then shows nothing else was queued before it.
 	c.send(wire.Clipboard{Text: "from the customer"})
-	c.send(wire.FileOffer{ID: 3, Name: "log.txt", Size: 10})
+	c.send(wire.FileOffer{ID: 3 | clientFile, Name: "log.txt", Size: 10})
 	for _, want := range []wire.Type{wire.TClipboard, wire.TFileOffer} {
 		for {
 			m := decode(t, nextFrame(t, ctl))
@@ -673,9 +676,15 @@ func TestConsentPerTechnician(t *testing.T) {
 	if m := c.expect(wire.TFileOffer); m != (wire.FileOffer{ID: 1, Name: "fix.sh", Size: 3, From: "Ann"}) {
 		t.Fatalf("offer to the customer %#v", m)
 	}
+	ann.Send(encode(wire.FileChunk{ID: 1, Data: []byte("abc")}))
+	c.expect(wire.TFileChunk)
 	ann.Send(encode(wire.FileDone{ID: 1, SHA256: [32]byte{0xab, 0xcd}}))
 	c.expect(wire.TFileDone)
+	// An offer with no data, then done: nothing went through, no entry.
+	c.send(wire.FileOffer{ID: 2 | clientFile, Name: "empty-claim.txt", Size: 9})
+	c.send(wire.FileDone{ID: 2 | clientFile})
 	c.send(wire.FileOffer{ID: 1 << 31, Name: "log.txt", Size: 9})
+	c.send(wire.FileChunk{ID: 1 << 31, Data: []byte("123456789")})
 	c.send(wire.FileDone{ID: 1 << 31, SHA256: [32]byte{0x12, 0x34}})
 	ann.Send(encode(wire.Clipboard{Text: "secret text"}))
 	c.expect(wire.TClipboard)
@@ -711,4 +720,58 @@ func oldHello() []byte {
 	b := encode(wire.Hello{Version: wire.Version, Role: wire.RoleClient, Token: "x", DeviceID: "d"})
 	b[wire.HeaderLen] = 1
 	return b
+}
+
+// TestFileIDsHaveOwners: a technician's file is theirs: another technician
+// cannot send chunks, a hash or a cancel for it, the customer's answers
+// about it reach its sender only, and nobody offers under the customer's
+// ids.
+func TestFileIDsHaveOwners(t *testing.T) {
+	tr := startRelay(t, Config{})
+	c := tr.addClient(t, 1)
+	ann, _ := tr.Join(1, 10, "Ann", full)
+	bob, _ := tr.Join(1, 11, "Bob", full)
+	ann.Send(encode(wire.FileOffer{ID: 7, Name: "fix.sh", Size: 3}))
+	c.expect(wire.TFileOffer)
+	// Bob's frames under Ann's id go nowhere; his own offer of that id is
+	// refused; an offer under a customer's id too.
+	bob.Send(encode(wire.FileChunk{ID: 7, Data: []byte("evil")}))
+	bob.Send(encode(wire.FileCancel{ID: 7}))
+	bob.Send(encode(wire.FileOffer{ID: 7, Name: "other.sh", Size: 1}))
+	bob.Send(encode(wire.FileOffer{ID: 9 | clientFile, Name: "spoof.sh", Size: 1}))
+	for range 2 {
+		for {
+			if m, ok := decode(t, nextFrame(t, bob)).(wire.FileCancel); ok {
+				if m.ID != 7 && m.ID != 9|clientFile {
+					t.Fatalf("cancel %#v", m)
+				}
+				break
+			}
+		}
+	}
+	// The customer accepts: only Ann hears it.
+	c.send(wire.FileAnswer{ID: 7, Accept: true})
+	for {
+		if m, ok := decode(t, nextFrame(t, ann)).(wire.FileAnswer); ok && m.ID == 7 && m.Accept {
+			break
+		}
+	}
+	// Routed by then: were Bob to get it, it would be before his pong.
+	bob.Send(encode(wire.Ping{Nonce: 2}))
+	for {
+		m := decode(t, nextFrame(t, bob))
+		if _, ok := m.(wire.FileAnswer); ok {
+			t.Fatal("Bob got the customer's answer about Ann's file")
+		}
+		if _, ok := m.(wire.Pong); ok {
+			break
+		}
+	}
+	ann.Send(encode(wire.FileChunk{ID: 7, Data: []byte("abc")}))
+	if m := c.expect(wire.TFileChunk).(wire.FileChunk); string(m.Data) != "abc" {
+		t.Fatalf("the customer got %q: Bob's chunk went through", m.Data)
+	}
+	if st, _ := tr.Stats(1); st.Drops[DropNoFiles] != 1 {
+		t.Fatalf("drops %+v", st.Drops)
+	}
 }

@@ -36,7 +36,7 @@ type session struct {
 	// again; each technician is asked about in their own right.
 	consents map[uint64]map[string][]byte
 	// files are the transfers under way by file id, for the trail.
-	files map[uint32]Transfer
+	files map[uint32]*tracked
 }
 
 // maxFiles bounds the transfers a session tracks at once; offers beyond it
@@ -75,7 +75,8 @@ func (s *session) presenceLocked() []byte {
 			continue
 		}
 		seen[v.id] = true
-		p.Viewers = append(p.Viewers, wire.Present{ID: v.id, Name: truncate(v.name, wire.MaxName)})
+		// 64 bytes a name keeps 32 of them within the frame's bound.
+		p.Viewers = append(p.Viewers, wire.Present{ID: v.id, Name: truncate(v.name, 64)})
 	}
 	return encode(p)
 }
@@ -350,19 +351,8 @@ func (s *session) fromClient(c *client, b []byte) error {
 	case wire.Clipboard:
 		s.broadcastTo(b, false, c.done, func(r Rights) bool { return r.Control })
 		s.r.obs.Clipboard(s.id, 0, false, len(m.Text))
-	case wire.FileOffer:
-		s.fileBegin(m.ID, Transfer{Name: m.Name, Size: m.Size})
-		s.broadcastTo(b, false, c.done, func(r Rights) bool { return r.Files })
-	case wire.FileDone:
-		s.fileEnd(m.ID, &m.SHA256)
-		s.broadcastTo(b, false, c.done, func(r Rights) bool { return r.Files })
-	case wire.FileCancel:
-		s.fileEnd(m.ID, nil)
-		s.broadcastTo(b, false, c.done, func(r Rights) bool { return r.Files })
-	case wire.FileAnswer:
-		s.broadcastTo(b, false, c.done, func(r Rights) bool { return r.Files })
-	case wire.FileChunk:
-		s.broadcastTo(b, true, c.done, func(r Rights) bool { return r.Files })
+	case wire.FileOffer, wire.FileChunk, wire.FileDone, wire.FileCancel, wire.FileAnswer:
+		s.fileFromClient(c, m, b)
 	case wire.Ping:
 		c.pushOwn(encode(wire.Pong(m)))
 	case wire.Pong:
@@ -406,31 +396,84 @@ func (s *session) consentReply(m wire.ConsentReply, b []byte) {
 	}
 }
 
-// fileBegin tracks a transfer offered; it reports false when too many are.
-func (s *session) fileBegin(id uint32, t Transfer) bool {
+// clientFile is the bit of the ids of files the customer's app offers; a
+// technician's offers never have it.
+const clientFile = 1 << 31
+
+// tracked is a transfer under way: what the trail will say, who offered
+// it (0: the customer's app; a technician's id) and how far its chunks
+// reached.
+type tracked struct {
+	Transfer
+	owner   uint64
+	covered uint64
+}
+
+// fileBegin tracks a transfer offered by owner; it reports false when the
+// id is someone else's or too many are under way.
+func (s *session) fileBegin(id uint32, owner uint64, t Transfer) bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.files == nil {
-		s.files = map[uint32]Transfer{}
+		s.files = map[uint32]*tracked{}
 	}
-	if _, known := s.files[id]; !known && len(s.files) >= maxFiles {
+	if old, known := s.files[id]; known && old.owner != owner || !known && len(s.files) >= maxFiles {
 		return false
 	}
-	s.files[id] = t
+	s.files[id] = &tracked{Transfer: t, owner: owner}
 	return true
 }
 
+// fileOwner reports who offered transfer id.
+func (s *session) fileOwner(id uint32) (uint64, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	t, ok := s.files[id]
+	if !ok {
+		return 0, false
+	}
+	return t.owner, true
+}
+
+// fileChunk notes how far transfer id's chunks reached.
+func (s *session) fileChunk(id uint32, end uint64) {
+	s.mu.Lock()
+	if t, ok := s.files[id]; ok {
+		t.covered = max(t.covered, end)
+	}
+	s.mu.Unlock()
+}
+
 // fileEnd ends the tracked transfer id: done (with its hash) goes to the
-// trail, cancelled (sum nil) is forgotten.
+// trail when its chunks reached its end, cancelled (sum nil) is forgotten.
 func (s *session) fileEnd(id uint32, sum *[32]byte) {
 	s.mu.Lock()
 	t, ok := s.files[id]
 	delete(s.files, id)
 	s.mu.Unlock()
-	if ok && sum != nil {
-		t.SHA256 = *sum
-		s.r.obs.Transfer(s.id, t)
+	if ok && sum != nil && t.covered >= t.Size {
+		tr := t.Transfer
+		tr.SHA256 = *sum
+		s.r.obs.Transfer(s.id, tr)
 	}
+}
+
+// toOwner queues b for the viewers of the technician who offered transfer
+// id: the customer's answers about a technician's file are theirs alone.
+func (s *session) toOwner(id uint32, b []byte) {
+	owner, ok := s.fileOwner(id)
+	if !ok || owner == 0 {
+		return
+	}
+	s.mu.Lock()
+	var over []*Viewer
+	for _, v := range s.viewerList() {
+		if v.id == owner && v.rights.Files && !v.pushOther(b, false, nil) {
+			over = append(over, v)
+		}
+	}
+	s.mu.Unlock()
+	closeSlow(over)
 }
 
 func closeSlow(vs []*Viewer) {
@@ -512,12 +555,56 @@ func (s *session) fromViewer(v *Viewer, b []byte) error {
 	return nil
 }
 
-// fileFromViewer routes a file frame of a viewer that may transfer files.
-func (s *session) fileFromViewer(v *Viewer, m wire.Message, b []byte) error {
+// fileFromClient routes a file frame of the customer's app. Its own files
+// (ids with clientFile) go to the technicians allowed files; its answers
+// about a technician's file go to that technician only.
+func (s *session) fileFromClient(c *client, m wire.Message, b []byte) {
+	files := func(r Rights) bool { return r.Files }
 	switch m := m.(type) {
 	case wire.FileOffer:
-		if !s.fileBegin(m.ID, Transfer{ToCustomer: true, Viewer: v.id, Technician: v.name, Name: m.Name, Size: m.Size}) {
-			v.pushOther(encode(wire.FileCancel{ID: m.ID, Reason: "too many files are on their way: wait for one to finish"}), false, nil)
+		if m.ID&clientFile == 0 || !s.fileBegin(m.ID, 0, Transfer{Name: m.Name, Size: m.Size}) {
+			c.pushOwn(encode(wire.FileCancel{ID: m.ID, Reason: "this file id is not the customer's to offer, or too many files are on their way"}))
+			return
+		}
+		s.broadcastTo(b, false, c.done, files)
+	case wire.FileChunk:
+		if m.ID&clientFile == 0 {
+			return // the customer sends no chunks of a technician's file
+		}
+		s.fileChunk(m.ID, m.Offset+uint64(len(m.Data)))
+		s.broadcastTo(b, true, c.done, files)
+	case wire.FileDone:
+		if m.ID&clientFile == 0 {
+			s.toOwner(m.ID, b) // the customer's computer checked it
+			s.fileEnd(m.ID, nil)
+			return
+		}
+		s.fileEnd(m.ID, &m.SHA256)
+		s.broadcastTo(b, false, c.done, files)
+	case wire.FileCancel:
+		if m.ID&clientFile == 0 {
+			s.toOwner(m.ID, b)
+		} else {
+			s.broadcastTo(b, false, c.done, files)
+		}
+		s.fileEnd(m.ID, nil)
+	case wire.FileAnswer:
+		s.toOwner(m.ID, b)
+	}
+}
+
+// fileFromViewer routes a file frame of a viewer that may transfer files.
+// A technician's frames about a file are theirs only: another's ids, and
+// the customer's, are not theirs to send chunks, a hash or a cancel for.
+func (s *session) fileFromViewer(v *Viewer, m wire.Message, b []byte) error {
+	mine := func(id uint32) bool {
+		owner, ok := s.fileOwner(id)
+		return ok && owner == v.id
+	}
+	switch m := m.(type) {
+	case wire.FileOffer:
+		if m.ID&clientFile != 0 || !s.fileBegin(m.ID, v.id, Transfer{ToCustomer: true, Viewer: v.id, Technician: v.name, Name: m.Name, Size: m.Size}) {
+			v.pushOther(encode(wire.FileCancel{ID: m.ID, Reason: "this file could not be offered now (its id is in use, or too many files are on their way): send it again"}), false, nil)
 			return nil
 		}
 		// The customer is asked about the file by the sender's name.
@@ -527,18 +614,32 @@ func (s *session) fileFromViewer(v *Viewer, m wire.Message, b []byte) error {
 			v.pushOther(encode(wire.FileCancel{ID: m.ID, Reason: "the customer's client is not connected: send the file again once it is"}), false, nil)
 		}
 	case wire.FileDone:
-		if s.toClient(v, b) {
+		switch {
+		case m.ID&clientFile != 0:
+			s.toClient(v, b) // a technician confirms the customer's file
+		case mine(m.ID) && s.toClient(v, b):
 			s.fileEnd(m.ID, &m.SHA256)
 		}
 	case wire.FileCancel:
-		s.fileEnd(m.ID, nil)
-		s.toClient(v, b)
+		if m.ID&clientFile != 0 || mine(m.ID) {
+			if m.ID&clientFile == 0 {
+				s.fileEnd(m.ID, nil)
+			}
+			s.toClient(v, b)
+		}
 	case wire.FileChunk:
+		if !mine(m.ID) {
+			s.countDrop(dropNoFiles, 1)
+			return nil
+		}
+		s.fileChunk(m.ID, m.Offset+uint64(len(m.Data)))
 		if !s.toClient(v, b) {
 			v.pushOther(encode(wire.FileCancel{ID: m.ID, Reason: "the customer's client disconnected: send the file again once it is back, it resumes"}), false, nil)
 		}
-	default:
-		s.toClient(v, b)
+	case wire.FileAnswer:
+		if m.ID&clientFile != 0 {
+			s.toClient(v, b) // a technician takes the customer's file
+		}
 	}
 	return nil
 }

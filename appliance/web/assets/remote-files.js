@@ -16,7 +16,9 @@ export class Transfers {
   constructor(io) {
     this.io = io;
     this.transfers = new Map(); // key "out:ID" or "in:ID" → transfer
-    this.nextID = 1;
+    // Each browser starts at a random id, so two technicians' offers do not
+    // collide (the relay refuses an id another technician holds).
+    this.nextID = 1 + Math.floor(Math.random() * 0x3fffffff);
     this.pickAsked = 0; // offers to accept without asking: one per pick-file asked
   }
 
