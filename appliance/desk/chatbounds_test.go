@@ -147,3 +147,30 @@ func TestPruneKeepsTransferredSessions(t *testing.T) {
 		t.Fatalf("a worked session left the history: %d messages, %v", len(msgs), err)
 	}
 }
+
+// TestPruneFailedSignIns: failed sign-ins leave the audit log after 90
+// days; every other entry stays.
+func TestPruneFailedSignIns(t *testing.T) {
+	f := newFixture(t)
+	for _, action := range []string{"sign-in-failed", "sign-in", "sign-in-failed"} {
+		if err := f.d.RecordAccount(ctx, AccountRecord{Action: action, UserID: 2, Name: "ann", Source: "192.0.2.1"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	f.clk.t = f.clk.t.Add(KeepFailedSignIns + time.Hour)
+	f.d.RecordAccount(ctx, AccountRecord{Action: "sign-in-failed", UserID: 2, Name: "ann"})
+	if _, err := f.d.Prune(ctx); err != nil {
+		t.Fatal(err)
+	}
+	entries, err := f.d.Audit(ctx, admin, AuditFilter{Kind: KindAccount})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, e := range entries {
+		got = append(got, e.Action)
+	}
+	if len(got) != 2 || got[0] != "sign-in-failed" || got[1] != "sign-in" {
+		t.Fatalf("after pruning: %v", got)
+	}
+}

@@ -22,6 +22,9 @@ const (
 	KeepUnansweredChat = 24 * time.Hour
 	// KeepUnanswered is how long such a session stays in the history.
 	KeepUnanswered = 30 * 24 * time.Hour
+	// KeepFailedSignIns is how long the audit log lists failed sign-ins;
+	// every other entry stays.
+	KeepFailedSignIns = 90 * 24 * time.Hour
 )
 
 // Prune deletes session keys that were used or expired more than a day
@@ -65,6 +68,10 @@ func (s *Service) Prune(ctx context.Context) (int, error) {
 		dead = append(dead, pruneRemote(tx, now)...)
 		gone, err := pruneUnanswered(tx, now)
 		if err != nil {
+			return err
+		}
+		n += gone
+		if gone, err = pruneFailedSignIns(tx, now); err != nil {
 			return err
 		}
 		n += gone
@@ -126,4 +133,30 @@ func pruneUnanswered(tx *bolt.Tx, now time.Time) (int, error) {
 		}
 	}
 	return len(chats) + len(sessions), nil
+}
+
+// pruneFailedSignIns deletes the audit log's failed sign-ins older than
+// KeepFailedSignIns, so a long spray cannot grow the log without end. The
+// log is in time order: it stops at the first entry young enough.
+func pruneFailedSignIns(tx *bolt.Tx, now time.Time) (int, error) {
+	var dead [][]byte
+	c := root(tx, bAudit).Cursor()
+	for k, v := c.First(); k != nil; k, v = c.Next() {
+		var e Entry
+		if json.Unmarshal(v, &e) != nil {
+			continue
+		}
+		if now.Sub(e.At) <= KeepFailedSignIns {
+			break
+		}
+		if e.Kind == KindAccount && e.Action == "sign-in-failed" {
+			dead = append(dead, append([]byte(nil), k...))
+		}
+	}
+	for _, k := range dead {
+		if err := root(tx, bAudit).Delete(k); err != nil {
+			return 0, err
+		}
+	}
+	return len(dead), nil
 }
