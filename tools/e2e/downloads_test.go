@@ -23,13 +23,7 @@ import (
 func TestStalledDownloadsStayBounded(t *testing.T) {
 	t.Parallel()
 	daemon.SupportClient(t)
-	d := daemon.Start(t, daemon.Options{})
-	admin := setupAdmin(t, d, "/login", "admin")
-	ann := consoleTechnician(t, d, admin, "ann", "Ann Archer")
-	if resp, body := postValues(t, d, admin, "/login/sites", url.Values{"name": {"Help"}, "hostnames": {"help.example"},
-		"tech_list": {"1"}, "survey_mode": {"issue"}, "ask_name": {"1"}}); resp.StatusCode != http.StatusSeeOther {
-		t.Fatalf("create the site: %d %s", resp.StatusCode, body)
-	}
+	d, ann := annsDesk(t)
 	type customer struct {
 		c     *daemon.Client
 		token string

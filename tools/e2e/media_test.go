@@ -20,7 +20,10 @@ import (
 // that lists technicians, and a Chromium whose screen capture is a fake
 // device. It returns the daemon, the browser and Ann's console tab (signed
 // in, on /console, live).
-func mediaDesk(t *testing.T) (*daemon.Daemon, context.Context, page, string) {
+// annsDesk starts a daemon with its first administrator, the available
+// technician Ann and a public site listing technicians; it returns the
+// daemon and Ann's user id.
+func annsDesk(t *testing.T) (*daemon.Daemon, string) {
 	t.Helper()
 	d := daemon.Start(t, daemon.Options{})
 	admin := setupAdmin(t, d, "/login", "admin")
@@ -29,6 +32,12 @@ func mediaDesk(t *testing.T) (*daemon.Daemon, context.Context, page, string) {
 		"tech_list": {"1"}, "survey_mode": {"issue"}, "ask_name": {"1"}}); resp.StatusCode != http.StatusSeeOther {
 		t.Fatalf("create the site: %d %s", resp.StatusCode, body)
 	}
+	return d, ann
+}
+
+func mediaDesk(t *testing.T) (*daemon.Daemon, context.Context, page, string) {
+	t.Helper()
+	d, ann := annsDesk(t)
 	browser := testenv.BrowserWithMedia(t)
 	tp := page{t, testenv.NewTab(t, browser)}
 	tp.signIn(d.Base, "ann", deskPassword)
