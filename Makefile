@@ -55,7 +55,10 @@ FUZZTIME ?= 10s
 IMAGE_PACKAGES := mmdebstrap uidmap squashfs-tools-ng binutils fdisk dosfstools mtools e2fsprogs zstd
 QEMU_PACKAGES := qemu-system-x86 ovmf iproute2
 # Debian packages the tests need (the image tests build and boot the image).
-TEST_PACKAGES := chromium-headless-shell xvfb ca-certificates $(IMAGE_PACKAGES) $(QEMU_PACKAGES)
+# simplesamlphp is the test IdP; php-cgi and nginx-light satisfy its
+# dependencies without pulling in Apache.
+SAML_PACKAGES := simplesamlphp php-cli php-cgi php-xml php-mbstring php-curl nginx-light
+TEST_PACKAGES := chromium-headless-shell xvfb ca-certificates $(SAML_PACKAGES) $(IMAGE_PACKAGES) $(QEMU_PACKAGES)
 
 # The image version: dotted numbers, because systemd-boot orders boot
 # entries by version. `make image VERSION=0.2.0` sets it too.

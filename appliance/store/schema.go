@@ -27,6 +27,7 @@ var migrations = []Migration{
 	{4, "desk: support sessions, queues, chat, keys, links, codes", migrateDeskSessions},
 	{5, "desk: one-time remote-control tokens", migrateRemoteTokens},
 	{6, "desk: presentations and their keys", migratePresentations},
+	{7, "saml: service providers, pending requests, portal identities, errors", migrateSAML},
 }
 
 // SchemaVersion is the schema this build writes.
@@ -234,6 +235,22 @@ func migratePresentations(tx *bolt.Tx) error {
 	}
 	for _, sub := range DeskPresentationBuckets {
 		if _, err := d.CreateBucketIfNotExists([]byte(sub)); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// SAMLBuckets are the buckets under saml/ (package samlsp).
+var SAMLBuckets = []string{"providers", "requests", "identities", "errors"}
+
+func migrateSAML(tx *bolt.Tx) error {
+	b, err := tx.CreateBucketIfNotExists(BucketSAML)
+	if err != nil {
+		return err
+	}
+	for _, sub := range SAMLBuckets {
+		if _, err := b.CreateBucketIfNotExists([]byte(sub)); err != nil {
 			return err
 		}
 	}

@@ -6,7 +6,7 @@
 // transactions handed out by [DB.View] and [DB.Update]; front ends never see
 // this package. Keys are big-endian ids or lower-cased names; values are JSON.
 //
-// Bucket tree (schema version 6):
+// Bucket tree (schema version 7):
 //
 //	meta/
 //	  schema                 uint64 BE: the schema version of this file
@@ -53,6 +53,17 @@
 //	                         shown to attendees; keys only as keyed hashes)
 //	  presentation-keys/<hash>
 //	                         id BE of the presentation a key or link opens
+//	saml/                    SAML sign-in (package samlsp)
+//	  providers/<key>        JSON samlsp.Provider: one service provider per
+//	                         public site ("site-<id>") and one for
+//	                         technicians ("staff"), with the pinned IdP
+//	  requests/<hash>        JSON pending AuthnRequest (provider, browser,
+//	                         where to go back, expiry), keyed by the keyed
+//	                         hash of its ID; deleted when answered
+//	  identities/<hash>      JSON samlsp.Identity of a customer browser
+//	                         signed in through a site's portal login
+//	  errors/<seq BE>        JSON samlsp.Failure: the last refused answers
+//	                         (reason only, never the assertion)
 package store
 
 import (
@@ -79,6 +90,7 @@ var (
 	BucketBlobs   = []byte("blobs")
 	BucketAuth    = []byte("auth")
 	BucketDesk    = []byte("desk")
+	BucketSAML    = []byte("saml")
 )
 
 // Errors returned by the store.

@@ -83,6 +83,17 @@ func TestMigrations(t *testing.T) {
 				}
 			}
 		},
+		7: func(t *testing.T, tx *bolt.Tx) {
+			b := tx.Bucket(BucketSAML)
+			if b == nil {
+				t.Fatal("saml bucket missing")
+			}
+			for _, sub := range []string{"providers", "requests", "identities", "errors"} {
+				if b.Bucket([]byte(sub)) == nil {
+					t.Errorf("saml/%s missing", sub)
+				}
+			}
+		},
 	}
 	for i, m := range migrations {
 		t.Run(m.Name, func(t *testing.T) {

@@ -80,7 +80,7 @@ var (
 	// Shared by the front ends; not front ends themselves.
 	frontHelpers = []string{"appliance/web", "appliance/account"}
 	// Packages allowed to import bbolt: the store and the domain packages.
-	boltOwners = []string{"appliance/store", "appliance/auth", "appliance/desk"}
+	boltOwners = []string{"appliance/store", "appliance/auth", "appliance/desk", "appliance/samlsp"}
 	engines    = []string{"appliance/relay", "appliance/rtc"}
 	// Leaves: nothing from the module, or only other leaves of wire.
 	wireLeaves = []string{"appliance/wire", "appliance/wire/stamp", "appliance/wire/tile"}
@@ -92,7 +92,7 @@ var (
 	client   = []string{"cmd/supportclient", "cmd/supportclient/client", "cmd/supportclient/prompt", "cmd/supportclient/x11"}
 	hardware = []string{"hw", "hw/linux", "hw/sim"}
 	images   = []string{"image", "image/bundle"}
-	tools    = []string{"tools/bench", "tools/daemon", "tools/deskfix", "tools/e2e", "tools/qemu", "tools/rules", "tools/testenv"}
+	tools    = []string{"appliance/samlsp/samltest", "tools/bench", "tools/daemon", "tools/deskfix", "tools/e2e", "tools/qemu", "tools/rules", "tools/testenv"}
 )
 
 func classes() [][]string {

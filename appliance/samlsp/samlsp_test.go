@@ -1,0 +1,401 @@
+package samlsp_test
+
+import (
+	"bytes"
+	"compress/flate"
+	"context"
+	"crypto/rand"
+	"crypto/rsa"
+	"encoding/base64"
+	"errors"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/beevik/etree"
+	"github.com/switchboardhq/switchboard/appliance/samlsp"
+	"github.com/switchboardhq/switchboard/appliance/samlsp/samltest"
+	"github.com/switchboardhq/switchboard/appliance/store"
+)
+
+type fixture struct {
+	svc     *samlsp.Service
+	idp     *samltest.IdP
+	site    samlsp.Provider
+	other   samlsp.Provider
+	ep, oep samlsp.Endpoints
+	now     time.Time
+	logs    *bytes.Buffer
+}
+
+func newFixture(t *testing.T) *fixture {
+	t.Helper()
+	db, err := store.Open(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	f := &fixture{now: time.Now().UTC().Truncate(time.Second), logs: &bytes.Buffer{}}
+	log := slog.New(slog.NewTextHandler(f.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	f.svc, err = samlsp.New(context.Background(), db, func() time.Time { return f.now }, log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.idp = samltest.New("https://idp.example.org/idp", f.now)
+	idp, _, err := samlsp.ParseMetadata(f.idp.Metadata(), f.now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.site = samlsp.Provider{Key: samlsp.SiteKey(1), Base: "https://help.example.com", IdP: &idp}
+	f.other = samlsp.Provider{Key: samlsp.SiteKey(2), Base: "https://other.example.com", IdP: &idp}
+	f.ep = samlsp.EndpointsAt(f.site.Base, "/saml")
+	f.oep = samlsp.EndpointsAt(f.other.Base, "/saml")
+	return f
+}
+
+// begin starts a sign-in and returns the request id and browser token.
+func (f *fixture) begin(t *testing.T, p samlsp.Provider, ep samlsp.Endpoints) (string, string) {
+	t.Helper()
+	u, browser, err := f.svc.Begin(context.Background(), p, ep, "/start?x=1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.HasPrefix(u.String(), f.idp.SSO+"?") {
+		t.Fatalf("redirect to %s", u)
+	}
+	id, err := samltest.RequestID(u)
+	if err != nil || id == "" {
+		t.Fatalf("request id: %q %v", id, err)
+	}
+	return id, browser
+}
+
+func (f *fixture) answer(id string) samltest.Answer {
+	return samltest.Answer{InResponseTo: id, Audience: f.ep.EntityID, Destination: f.ep.ACS, NameID: "student",
+		IssueInstant: f.now, SignAssertion: true, Attributes: map[string]string{"mail": "student@example.org", "displayName": "Stu Dent"}}
+}
+
+func (f *fixture) post(t *testing.T, p samlsp.Provider, ep samlsp.Endpoints, browser string, body []byte) (samlsp.Result, error) {
+	t.Helper()
+	r := httptest.NewRequest(http.MethodPost, ep.ACS, strings.NewReader(samltest.Form(body).Encode()))
+	r.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	return f.svc.Finish(context.Background(), p, ep, r, browser)
+}
+
+func TestSignIn(t *testing.T) {
+	f := newFixture(t)
+	id, browser := f.begin(t, f.site, f.ep)
+	res, err := f.post(t, f.site, f.ep, browser, samltest.XML(f.idp.Response(f.answer(id))))
+	if err != nil {
+		t.Fatalf("finish: %v", err)
+	}
+	if res.NameID != "student" || res.Attr("mail") != "student@example.org" || res.Attr("displayName") != "Stu Dent" || res.Next != "/start?x=1" || res.IdP != f.idp.EntityID {
+		t.Fatalf("result %+v", res)
+	}
+	// A signed response around the signed assertion is fine too.
+	id, browser = f.begin(t, f.site, f.ep)
+	a := f.answer(id)
+	a.SignResponse = true
+	if _, err := f.post(t, f.site, f.ep, browser, samltest.XML(f.idp.Response(a))); err != nil {
+		t.Fatalf("signed response: %v", err)
+	}
+}
+
+func deflateBomb() string {
+	var buf bytes.Buffer
+	w, _ := flate.NewWriter(&buf, flate.BestCompression)
+	zero := make([]byte, 1<<20)
+	for range 64 {
+		w.Write(zero)
+	}
+	w.Close()
+	return base64.StdEncoding.EncodeToString(buf.Bytes())
+}
+
+// TestAttackCorpus sends every refused shape of answer; each must fail with
+// a Refusal saying why, leave nothing signed in, and put nothing of the
+// answer in the log.
+func TestAttackCorpus(t *testing.T) {
+	f := newFixture(t)
+	otherKey, _ := rsa.GenerateKey(rand.Reader, 2048)
+	type attack struct {
+		name string
+		// build returns the body for request id; nil means the case
+		// posts itself.
+		build func(id string) []byte
+		want  error
+	}
+	good := func(id string) *etree.Element { return f.idp.Response(f.answer(id)) }
+	withAnswer := func(fn func(*samltest.Answer)) func(string) []byte {
+		return func(id string) []byte {
+			a := f.answer(id)
+			fn(&a)
+			return samltest.XML(f.idp.Response(a))
+		}
+	}
+	// evil is an unsigned assertion for the attacker's NameID.
+	evil := func(id string) *etree.Element {
+		a := f.answer(id)
+		a.SignAssertion, a.NameID = false, "admin"
+		return f.idp.Assertion(a)
+	}
+	signedAssertion := func(id string) *etree.Element { return f.idp.Assertion(f.answer(id)) }
+	sameID := func(dst, src *etree.Element) *etree.Element {
+		dst.RemoveAttr("ID")
+		dst.CreateAttr("ID", src.SelectAttrValue("ID", ""))
+		return dst
+	}
+	attacks := []attack{
+		{"unsigned assertion", withAnswer(func(a *samltest.Answer) { a.SignAssertion = false }), samlsp.ErrUnsigned},
+		{"unsigned assertion in signed response", withAnswer(func(a *samltest.Answer) { a.SignAssertion, a.SignResponse = false, true }), samlsp.ErrUnsigned},
+		{"signed by another key", withAnswer(func(a *samltest.Answer) { a.SignWith = otherKey }), samlsp.ErrSignature},
+		{"sha-1 signature", withAnswer(func(a *samltest.Answer) { a.SHA1 = true }), samlsp.ErrSHA1},
+		{"wrong audience", withAnswer(func(a *samltest.Answer) { a.Audience = "https://evil.example/saml/metadata" }), samlsp.ErrAudience},
+		{"wrong destination", withAnswer(func(a *samltest.Answer) { a.Destination = "https://evil.example/saml/acs"; a.Recipient = f.ep.ACS }), samlsp.ErrDestination},
+		{"wrong recipient", withAnswer(func(a *samltest.Answer) { a.Recipient = "https://evil.example/saml/acs" }), samlsp.ErrDestination},
+		{"expired", withAnswer(func(a *samltest.Answer) {
+			a.IssueInstant = f.now.Add(-20 * time.Minute)
+			a.NotOnOrAfter = f.now.Add(-10 * time.Minute)
+		}), samlsp.ErrExpired},
+		{"another issuer", withAnswer(func(a *samltest.Answer) { a.Issuer = "https://evil.example/idp" }), samlsp.ErrIssuer},
+		{"failed status", withAnswer(func(a *samltest.Answer) { a.Status = "urn:oasis:names:tc:SAML:2.0:status:Requester" }), samlsp.ErrStatus},
+		{"unsolicited", func(id string) []byte {
+			a := f.answer("")
+			return samltest.XML(f.idp.Response(a))
+		}, samlsp.ErrUnsolicited},
+		{"unknown request", func(string) []byte { return samltest.XML(good("id-not-ours")) }, samlsp.ErrNoRequest},
+		{"comment in NameID", func(id string) []byte {
+			a := f.answer(id)
+			a.NameID = "admin@example.org.evil"
+			x := samltest.XML(f.idp.Response(a))
+			return bytes.Replace(x, []byte("admin@example.org"), []byte("admin@example.org<!---->"), 1)
+		}, samlsp.ErrShape},
+		{"two assertions", func(id string) []byte {
+			return samltest.XML(f.idp.Response(f.answer(id), signedAssertion(id), signedAssertion(id)))
+		}, samlsp.ErrShape},
+		{"duplicate IDs", func(id string) []byte {
+			r := good(id)
+			ext := r.CreateElement("samlp:Extensions")
+			ext.CreateAttr("ID", r.SelectAttrValue("ID", ""))
+			return samltest.XML(r)
+		}, samlsp.ErrShape},
+		{"doctype", func(id string) []byte {
+			return append([]byte(`<?xml version="1.0"?><!DOCTYPE r [<!ENTITY a "aaaa">]>`), samltest.XML(good(id))...)
+		}, samlsp.ErrMalformed},
+		{"encrypted assertion", func(id string) []byte {
+			r := f.idp.Response(f.answer(id), etree.NewElement("saml:EncryptedAssertion"))
+			return samltest.XML(r)
+		}, samlsp.ErrShape},
+	}
+	// XSW1–XSW8 (the wrapping attacks of Somorovsky et al., 2012): the
+	// signed original is kept where the signature check may find it and an
+	// evil element is put where the application reads.
+	xsw := []struct {
+		n     int
+		build func(id string) []byte
+	}{
+		// 1: a signed response; an unsigned copy wraps the original inside its signature.
+		{1, func(id string) []byte {
+			a := f.answer(id)
+			a.SignResponse, a.SignAssertion = true, false
+			orig := f.idp.Response(a)
+			ev := orig.Copy()
+			ev.RemoveAttr("ID")
+			ev.CreateAttr("ID", "_evil")
+			ev.RemoveChild(ev.FindElement("./ds:Signature"))
+			sig := orig.FindElement("./ds:Signature").Copy()
+			sig.AddChild(orig)
+			ev.InsertChildAt(1, sig)
+			return samltest.XML(ev)
+		}},
+		// 2: as 1, the original beside the signature.
+		{2, func(id string) []byte {
+			a := f.answer(id)
+			a.SignResponse, a.SignAssertion = true, false
+			orig := f.idp.Response(a)
+			ev := orig.Copy()
+			ev.RemoveAttr("ID")
+			ev.CreateAttr("ID", "_evil")
+			ev.InsertChildAt(1, orig)
+			return samltest.XML(ev)
+		}},
+		// 3: the evil assertion before the signed one, same ID.
+		{3, func(id string) []byte {
+			s := signedAssertion(id)
+			return samltest.XML(f.idp.Response(f.answer(id), sameID(evil(id), s), s))
+		}},
+		// 4: the signed assertion inside the evil one.
+		{4, func(id string) []byte {
+			s := signedAssertion(id)
+			e := sameID(evil(id), s)
+			e.AddChild(s)
+			return samltest.XML(f.idp.Response(f.answer(id), e))
+		}},
+		// 5: the evil assertion carries the signature; the original sits apart.
+		{5, func(id string) []byte {
+			s := signedAssertion(id)
+			e := sameID(evil(id), s)
+			e.InsertChildAt(1, s.FindElement("./ds:Signature").Copy())
+			plain := s.Copy()
+			plain.RemoveChild(plain.FindElement("./ds:Signature"))
+			return samltest.XML(f.idp.Response(f.answer(id), e, plain))
+		}},
+		// 6: as 5, the original inside the signature's Object.
+		{6, func(id string) []byte {
+			s := signedAssertion(id)
+			e := sameID(evil(id), s)
+			sig := s.FindElement("./ds:Signature").Copy()
+			plain := s.Copy()
+			plain.RemoveChild(plain.FindElement("./ds:Signature"))
+			sig.CreateElement("ds:Object").AddChild(plain)
+			e.InsertChildAt(1, sig)
+			return samltest.XML(f.idp.Response(f.answer(id), e))
+		}},
+		// 7: the signed assertion hidden in an Extensions element.
+		{7, func(id string) []byte {
+			s := signedAssertion(id)
+			r := f.idp.Response(f.answer(id), evil(id))
+			r.InsertChildAt(1, etree.NewElement("samlp:Extensions"))
+			r.FindElement("./samlp:Extensions").AddChild(s)
+			return samltest.XML(r)
+		}},
+		// 8: the evil assertion's signature holds the original in an Object.
+		{8, func(id string) []byte {
+			s := signedAssertion(id)
+			e := sameID(evil(id), s)
+			sig := s.FindElement("./ds:Signature").Copy()
+			orig := s.Copy()
+			orig.RemoveChild(orig.FindElement("./ds:Signature"))
+			sig.CreateElement("ds:Object").AddChild(orig)
+			e.InsertChildAt(1, sig)
+			return samltest.XML(f.idp.Response(f.answer(id), e))
+		}},
+	}
+	for _, x := range xsw {
+		attacks = append(attacks, attack{name: "XSW" + string(rune('0'+x.n)), build: x.build})
+	}
+	for _, at := range attacks {
+		t.Run(at.name, func(t *testing.T) {
+			f.logs.Reset()
+			id, browser := f.begin(t, f.site, f.ep)
+			body := at.build(id)
+			_, err := f.post(t, f.site, f.ep, browser, body)
+			var ref *samlsp.Refusal
+			if !errors.As(err, &ref) {
+				t.Fatalf("got %v, want a refusal", err)
+			}
+			t.Logf("refused: %s", samlsp.Reason(err))
+			if at.want != nil && !errors.Is(err, at.want) {
+				t.Fatalf("refused for %q, want %q", samlsp.Reason(err), at.want)
+			}
+			if strings.Contains(samlsp.Reason(err), "student") || strings.Contains(f.logs.String(), "student") || strings.Contains(f.logs.String(), "Assertion") {
+				t.Fatalf("answer leaked: reason %q log %q", samlsp.Reason(err), f.logs.String())
+			}
+		})
+	}
+}
+
+func TestRequestsAreOneUseAndBound(t *testing.T) {
+	f := newFixture(t)
+	id, browser := f.begin(t, f.site, f.ep)
+	body := samltest.XML(f.idp.Response(f.answer(id)))
+	if _, err := f.post(t, f.site, f.ep, "wrong browser", body); !errors.Is(err, samlsp.ErrOtherBrowser) {
+		t.Fatalf("other browser: %v", err)
+	}
+	// The request is used up even by a refused answer.
+	if _, err := f.post(t, f.site, f.ep, browser, body); !errors.Is(err, samlsp.ErrNoRequest) {
+		t.Fatalf("after a refusal: %v", err)
+	}
+
+	id, browser = f.begin(t, f.site, f.ep)
+	body = samltest.XML(f.idp.Response(f.answer(id)))
+	if _, err := f.post(t, f.site, f.ep, browser, body); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.post(t, f.site, f.ep, browser, body); !errors.Is(err, samlsp.ErrNoRequest) {
+		t.Fatalf("replay: %v", err)
+	}
+
+	// An answer to site 1's request posted to site 2's ACS.
+	id, browser = f.begin(t, f.site, f.ep)
+	a := f.answer(id)
+	a.Audience, a.Destination = f.oep.EntityID, f.oep.ACS
+	if _, err := f.post(t, f.other, f.oep, browser, samltest.XML(f.idp.Response(a))); !errors.Is(err, samlsp.ErrOtherProvider) {
+		t.Fatalf("other site: %v", err)
+	}
+
+	// Too late.
+	id, browser = f.begin(t, f.site, f.ep)
+	f.now = f.now.Add(samlsp.RequestTTL + time.Second)
+	a = f.answer(id)
+	if _, err := f.post(t, f.site, f.ep, browser, samltest.XML(f.idp.Response(a))); !errors.Is(err, samlsp.ErrRequestExpired) {
+		t.Fatalf("late: %v", err)
+	}
+}
+
+func TestBindings(t *testing.T) {
+	f := newFixture(t)
+	_, browser := f.begin(t, f.site, f.ep)
+	// The redirect binding with a deflate bomb: refused without inflating.
+	r := httptest.NewRequest(http.MethodGet, f.ep.ACS+"?SAMLResponse="+url.QueryEscape(deflateBomb()), nil)
+	if _, err := f.svc.Finish(context.Background(), f.site, f.ep, r, browser); !errors.Is(err, samlsp.ErrBinding) {
+		t.Fatalf("redirect binding: %v", err)
+	}
+	r = httptest.NewRequest(http.MethodPost, f.ep.ACS, strings.NewReader("SAMLart=AAQAAA"))
+	r.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	if _, err := f.svc.Finish(context.Background(), f.site, f.ep, r, browser); !errors.Is(err, samlsp.ErrBinding) {
+		t.Fatalf("artifact binding: %v", err)
+	}
+	// A deflated body posted as if it were the POST binding is just not XML.
+	r = httptest.NewRequest(http.MethodPost, f.ep.ACS, strings.NewReader(url.Values{"SAMLResponse": {deflateBomb()}}.Encode()))
+	r.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	if _, err := f.svc.Finish(context.Background(), f.site, f.ep, r, browser); !errors.Is(err, samlsp.ErrMalformed) {
+		t.Fatalf("deflated post: %v", err)
+	}
+}
+
+func TestFailuresKeepReasonsOnly(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	for i := range samlsp.MaxFailures + 5 {
+		_ = i
+		if err := f.svc.Record(ctx, f.site.Key, "192.0.2.1", &samlsp.Refusal{Why: samlsp.ErrAudience}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	f.svc.Record(ctx, f.other.Key, "192.0.2.2", errors.New("<Assertion>student</Assertion>"))
+	got, err := f.svc.Failures(ctx, f.site.Key)
+	if err != nil || len(got) != samlsp.MaxFailures {
+		t.Fatalf("%d failures, %v", len(got), err)
+	}
+	other, _ := f.svc.Failures(ctx, f.other.Key)
+	if len(other) != 1 || strings.Contains(other[0].Reason, "student") {
+		t.Fatalf("other: %+v", other)
+	}
+}
+
+func TestMetadata(t *testing.T) {
+	now := time.Now()
+	idp := samltest.New("https://idp.example.org/idp", now)
+	got, _, err := samlsp.ParseMetadata(idp.Metadata(), now)
+	if err != nil || got.EntityID != idp.EntityID || got.SSO != idp.SSO || len(got.Certs) != 1 || len(got.Certs[0].Fingerprint) != 95 {
+		t.Fatalf("%+v %v", got, err)
+	}
+	bad := map[string][]byte{
+		"empty":   nil,
+		"doctype": append([]byte(`<!DOCTYPE x [<!ENTITY e "e">]>`), idp.Metadata()...),
+		"not xml": []byte("hello"),
+		"no cert": bytes.Replace(idp.Metadata(), []byte(`use="signing"`), []byte(`use="encryption"`), 1),
+		"no sso":  bytes.Replace(idp.Metadata(), []byte(`HTTP-Redirect`), []byte(`HTTP-POST`), 1),
+		"huge":    bytes.Repeat([]byte(" "), samlsp.MaxMetadata+1),
+	}
+	for name, raw := range bad {
+		if _, _, err := samlsp.ParseMetadata(raw, now); !errors.Is(err, samlsp.ErrMetadata) {
+			t.Errorf("%s: %v", name, err)
+		}
+	}
+}
