@@ -22,6 +22,7 @@ import (
 	"github.com/switchboardhq/switchboard/appliance/console"
 	"github.com/switchboardhq/switchboard/appliance/desk"
 	"github.com/switchboardhq/switchboard/appliance/portal"
+	"github.com/switchboardhq/switchboard/appliance/samlsp"
 	"github.com/switchboardhq/switchboard/appliance/store"
 	"github.com/switchboardhq/switchboard/appliance/sysd"
 	"github.com/switchboardhq/switchboard/appliance/web"
@@ -51,6 +52,8 @@ type services struct {
 	auth *auth.Service
 	desk *desk.Service
 	bus  *bus.Bus
+	// sso is the SAML side (portal logins, technicians' sign-in).
+	sso *samlsp.Service
 }
 
 // newServices builds the domain services over db.
@@ -83,10 +86,13 @@ func buildWeb(ctx context.Context, cfg config.Config, db *store.DB, svc services
 		Profile: func(id uint64) string { return fmt.Sprintf("/login/technicians/%d", id) }}, authSvc, rt, log.With("subsys", "login"))
 	boxArea := account.New(account.Config{Realm: auth.Box, Prefix: "/appliance", Surface: "Appliance administration",
 		Home: "/appliance/status", Issuer: issuer + " appliance"}, authSvc, rt, log.With("subsys", "appliance"))
-	admin.New(site, authSvc, deskSvc).Routes(rt)
+	adm := admin.New(site, authSvc, deskSvc)
+	adm.SetSSO(svc.sso)
+	adm.Routes(rt)
 	box.New(boxArea, box.Deps{Board: board, Store: db, Version: env.Version, Dev: cfg.Dev, Started: env.Now()}).Routes(rt)
 	con := console.New(site, deskSvc, svc.bus, log.With("subsys", "console"))
 	pub := portal.New(deskSvc, svc.bus, cfg.PublicStartsPerMinute, log.With("subsys", "portal"))
+	pub.SetSSO(svc.sso)
 	if rm != nil {
 		con.WithRemote(rm)
 		pub.WithRemote(rm)
@@ -157,6 +163,11 @@ func Run(ctx context.Context, cfg config.Config, env Env) error {
 	_, port, _ := net.SplitHostPort(ls.https.Addr().String())
 
 	svc := newServices(db, authSvc, deskNow, log)
+	// SAML answers are timed by the identity provider's real clock, not
+	// the dev desk clock.
+	if svc.sso, err = samlsp.New(ctx, db, env.Now, log.With("subsys", "saml")); err != nil {
+		return err
+	}
 	svc.desk.SetKeyBudget(cfg.KeyFailuresPerHour)
 	if env.Demo && cfg.Dev {
 		if err := seedDemo(ctx, authSvc, svc.desk, env.Stdout); err != nil {
@@ -190,7 +201,7 @@ func Run(ctx context.Context, cfg config.Config, env Env) error {
 	g, gctx := errgroup.WithContext(ctx)
 	srv.start(g)
 	g.Go(func() error { return ctl.run(gctx) })
-	g.Go(func() error { return pruneSessions(gctx, authSvc, svc.desk, log) })
+	g.Go(func() error { return pruneSessions(gctx, authSvc, svc.desk, svc.sso, log) })
 	g.Go(func() error { return expireSessions(gctx, svc.desk, log) })
 	g.Go(func() error { return rm.follow(gctx, svc.bus) })
 	g.Go(func() error {
@@ -273,7 +284,7 @@ func announce(ctx context.Context, out io.Writer, log *slog.Logger, a *auth.Serv
 // pruneSessions deletes timed-out login sessions every hour (sessions whose
 // browser comes back are checked at that moment anyway), and the desk's
 // spent keys and the access records of long-ended support sessions.
-func pruneSessions(ctx context.Context, a *auth.Service, d *desk.Service, log *slog.Logger) error {
+func pruneSessions(ctx context.Context, a *auth.Service, d *desk.Service, sso *samlsp.Service, log *slog.Logger) error {
 	t := time.NewTicker(time.Hour)
 	defer t.Stop()
 	for {
@@ -292,6 +303,9 @@ func pruneSessions(ctx context.Context, a *auth.Service, d *desk.Service, log *s
 				log.Warn("pruning desk access records", "err", err)
 			} else if n > 0 {
 				log.Debug("pruned desk access records", "count", n)
+			}
+			if err := sso.Prune(ctx); err != nil {
+				log.Warn("pruning saml requests", "err", err)
 			}
 		}
 	}

@@ -3,12 +3,14 @@ package appliance
 import (
 	"context"
 	"crypto/tls"
+	"github.com/switchboardhq/switchboard/appliance/samlsp"
 	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -47,9 +49,25 @@ func TestEveryStateChangingRouteNeedsCSRF(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	rt, err := buildWeb(ctx, cfg, db, newServices(db, a, time.Now, quietLog()), sim.New(), Env{Now: time.Now}, "443", nil, quietLog())
+	svc := newServices(db, a, time.Now, quietLog())
+	if svc.sso, err = samlsp.New(ctx, db, time.Now, quietLog()); err != nil {
+		t.Fatal(err)
+	}
+	rt, err := buildWeb(ctx, cfg, db, svc, sim.New(), Env{Now: time.Now}, "443", nil, quietLog())
 	if err != nil {
 		t.Fatal(err)
+	}
+	// The only state-changing routes without a CSRF token are the SAML
+	// assertion consumer services (the identity provider posts there from
+	// its own site; the answer authenticates itself).
+	var noCSRF []string
+	for _, route := range rt.Routes() {
+		if route.NoCSRF {
+			noCSRF = append(noCSRF, route.Method+" "+route.Pattern)
+		}
+	}
+	if want := []string{"POST /login/saml/acs", "POST /saml/acs"}; !slices.Equal(slices.Sorted(slices.Values(noCSRF)), want) {
+		t.Errorf("routes without CSRF: %v, want %v", noCSRF, want)
 	}
 	h := rt.Handler()
 	// A page visit gives the browser its CSRF cookie and the matching token.

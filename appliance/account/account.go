@@ -52,6 +52,7 @@ type Area struct {
 	rt        *web.Router
 	log       *slog.Logger
 	nav       []navItem
+	external  *External
 }
 
 type navItem struct {
@@ -107,6 +108,8 @@ type Event struct {
 	Source string // the client's address
 	// SecondFactor is set on a sign-in completed with a code.
 	SecondFactor bool
+	// Via names the identity provider of a single sign-on.
+	Via string
 }
 
 // EventAction names an Event.

@@ -24,10 +24,13 @@ func (a *Area) serveSignIn(w http.ResponseWriter, r *http.Request) error {
 type signInData struct {
 	Action, Message string
 	SetupOpen       bool
+	// SSO and SSOAction are the single sign-on button, if offered.
+	SSO, SSOAction string
 }
 
 func (a *Area) signInData(r *http.Request) signInData {
 	d := signInData{Action: a.path("")}
+	d.SSO, d.SSOAction = a.externalOffer(r)
 	if ok, err := a.auth.HasAdmin(r.Context(), a.cfg.Realm); err == nil && !ok {
 		d.SetupOpen = true
 	}

@@ -18,6 +18,7 @@ import (
 	"github.com/switchboardhq/switchboard/appliance/account"
 	"github.com/switchboardhq/switchboard/appliance/auth"
 	"github.com/switchboardhq/switchboard/appliance/desk"
+	"github.com/switchboardhq/switchboard/appliance/samlsp"
 	"github.com/switchboardhq/switchboard/appliance/web"
 )
 
@@ -29,6 +30,8 @@ type Admin struct {
 	area *account.Area
 	auth *auth.Service
 	desk *desk.Service
+	// sso is nil when single sign-on is off (unit tests without it).
+	sso *samlsp.Service
 }
 
 // New returns the surface over the site realm's account area.
@@ -105,6 +108,9 @@ func (a *Admin) Routes(rt *web.Router) {
 	a.area.AddNav("Users", "/login/users", true)
 	a.area.AddNavFunc("Public sites", "/login/sites", a.can(desk.ActManageSites))
 	a.area.AddNavFunc("Audit log", "/login/audit", a.can(desk.ActViewAudit))
+	if a.sso != nil {
+		a.area.AddNav("Security", "/login/security", true)
+	}
 	a.area.AddNavFunc("Console", "/console", all)
 	a.area.AddNavFunc("My account", "/login/account", all)
 
@@ -142,9 +148,10 @@ func (a *Admin) Routes(rt *web.Router) {
 	rt.Handle("POST /login/sites", a.guard(desk.ActManageSites, a.serveSiteSave))
 	rt.Handle("GET /login/sites/{id}", a.guard(desk.ActManageSites, a.serveSite))
 	rt.Handle("POST /login/sites/{id}", a.guard(desk.ActManageSites, a.serveSiteSave))
-	rt.Handle("POST /login/sites/{id}/delete", a.guard(desk.ActManageSites, a.serveDelete(a.desk.DeleteSite, "/login/sites")))
+	rt.Handle("POST /login/sites/{id}/delete", a.guard(desk.ActManageSites, a.serveDelete(a.deleteSite, "/login/sites")))
 
 	rt.Handle("GET /login/audit", a.guard(desk.ActViewAudit, a.serveAudit))
+	a.ssoRoutes(rt)
 }
 
 // render renders the page name of the surface.

@@ -70,6 +70,8 @@ func siteForm(st desk.Site) url.Values {
 		"ask_company_code": boolValue(st.AskCompanyCode),
 		"ask_description":  boolValue(st.AskDescription),
 		"agreement":        {st.Agreement},
+		"portal_login":     {st.PortalLogin},
+		"portal_key":       boolValue(st.PortalKey),
 		"custom_rows":      {strconv.Itoa(len(st.Custom))},
 	}
 	for i, f := range st.Custom {
@@ -141,6 +143,8 @@ func (a *Admin) serveSiteSave(w http.ResponseWriter, r *http.Request, q *req) er
 		AskCompanyCode: on(form, "ask_company_code"),
 		AskDescription: on(form, "ask_description"),
 		Agreement:      first(form, "agreement"),
+		PortalLogin:    first(form, "portal_login"),
+		PortalKey:      on(form, "portal_key"),
 	}
 	if st.SurveyMode == "" {
 		fe.Add("survey_mode", "Choose what customers pick in the survey.")
@@ -268,6 +272,22 @@ func (a *Admin) renderSite(w http.ResponseWriter, r *http.Request, status int, v
 		{ID: "agreement", Title: "Customer agreement", Fields: []field{
 			textareaField(v, "agreement", "Agreement text", desk.MaxAgreement, 6, "Shown to customers before a session starts; they must accept it. Leave empty for none."),
 		}},
+	}
+	if a.sso != nil {
+		portal := []option{{Value: desk.PortalOff, Label: "Off"},
+			{Value: desk.PortalOptional, Label: "Optional: customers may sign in to have their details filled in"},
+			{Value: desk.PortalRequired, Label: "Required: every start method first asks customers to sign in"}}
+		hint := "Customers sign in with your identity provider (SAML). Set the provider up on the site's portal login page once the site is created."
+		if st.ID != 0 {
+			hint = "Customers sign in with your identity provider (SAML). The provider, the attributes and the refused sign-ins are on the portal login page linked below."
+		}
+		p.Sections = append(p.Sections, section{ID: "portal", Title: "Portal login", Hint: hint, Fields: []field{
+			selectField(v, "portal_login", "Portal login", portal, ""),
+			checkboxField(v, "portal_key", "Also before a session key", "Off: customers with a key from a technician may start without signing in."),
+		}})
+		if st.ID != 0 {
+			p.Related = &related{Title: "Portal login", Links: []link{{Href: fmt.Sprintf("/login/sites/%d/sso", st.ID), Label: "Identity provider and attributes"}}}
+		}
 	}
 	v.Data = p
 	return a.render(w, r, status, "edit.html", v)

@@ -52,6 +52,8 @@ func (d *directory) trailText(te desk.TrailEntry) string {
 			return te.Actor + " created a support link"
 		}
 		return "The customer asked for help (" + methodLabel(desk.Method(te.Note)) + ")"
+	case "verified":
+		return "The customer was verified by the portal login: " + te.Note
 	case "ready":
 		return "The customer is there"
 	case "agreed":

@@ -112,6 +112,17 @@ func (s *Service) RecordAccount(ctx context.Context, r AccountRecord) error {
 	})
 }
 
+// KindSSO is the audit kind of single sign-on settings.
+const KindSSO = "sso"
+
+// RecordSetting records a change of settings another package keeps (single
+// sign-on) as kind; it returns once the entry committed. Only
+// administrators or people who may manage sites change them; the caller
+// checked which.
+func (s *Service) RecordSetting(ctx context.Context, a Actor, kind string, id uint64, name string, before, after any) error {
+	return s.db.Update(ctx, func(tx *bolt.Tx) error { return s.audit(tx, a, "update", kind, id, name, before, after) })
+}
+
 // audit appends an entry in tx, the transaction of the change itself.
 func (s *Service) audit(tx *bolt.Tx, a Actor, action, kind string, id uint64, name string, before, after any) error {
 	e := Entry{At: s.now().UTC(), ActorID: a.UserID, Actor: a.Name, Action: action, Kind: kind, ObjectID: id, Object: name}

@@ -34,6 +34,9 @@ const (
 	MethodSOS      Method = "sos-call"
 	MethodLink     Method = "support-link"
 	MethodCode     Method = "sos-code"
+	// MethodPresentation names joining a presentation where a site rule
+	// covers every way in (it starts no support session).
+	MethodPresentation Method = "presentation"
 )
 
 // Queue kinds.
@@ -56,6 +59,38 @@ type Customer struct {
 	CompanyCode string   `json:"company_code,omitempty"`
 	Description string   `json:"description,omitempty"`
 	Custom      []Answer `json:"custom,omitempty"`
+	// Verified is set when the customer signed in through the site's
+	// portal login (SAML) before starting; only the portal sets it.
+	Verified *Verified `json:"verified,omitempty"`
+}
+
+// Verified says who the site's identity provider said the customer is.
+type Verified struct {
+	// By is the identity provider's name as the site shows it; IdP its
+	// entity ID.
+	By     string `json:"by"`
+	IdP    string `json:"idp"`
+	NameID string `json:"name_id"`
+	Email  string `json:"email,omitempty"`
+	// Locked lists the survey fields the identity provider filled
+	// ("name", "company", "custom_0", ...): the customer could not change
+	// them.
+	Locked []string `json:"locked,omitempty"`
+	// Summary is Text, kept for the pages and scripts that show it.
+	Summary string `json:"summary"`
+}
+
+// Text says it in words: "Signed in as jdoe@example.com via Contoso".
+func (v *Verified) Text() string {
+	who := v.NameID
+	if v.Email != "" && v.Email != v.NameID {
+		who += " (" + v.Email + ")"
+	}
+	by := v.By
+	if by == "" {
+		by = v.IdP
+	}
+	return "Signed in as " + who + " via " + by
 }
 
 // Answer is one custom survey field's value.
@@ -230,6 +265,10 @@ func (s *Service) newSession(tx *bolt.Tx, ss *Session) error {
 		ss.Expires = ss.Created.Add(exp)
 	}
 	ss.Trail = append(ss.Trail, TrailEntry{At: ss.Created, Event: "created", Note: string(ss.Method)})
+	if v := ss.Customer.Verified; v != nil {
+		v.Summary = v.Text()
+		ss.Trail = append(ss.Trail, TrailEntry{At: ss.Created, Event: "verified", Note: v.Text()})
+	}
 	if ss.Status == Ready {
 		ss.Trail = append(ss.Trail, TrailEntry{At: ss.Created, Event: "ready"})
 	}

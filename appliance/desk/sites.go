@@ -45,6 +45,24 @@ type Site struct {
 	Custom         []CustomField `json:"custom,omitempty"`
 	// Agreement is shown to the customer before a session starts.
 	Agreement string `json:"agreement,omitempty"`
+	// PortalLogin is the site's portal login (SAML): PortalOff, PortalOptional
+	// or PortalRequired. With PortalRequired every start method first
+	// passes it; the session key too if PortalKey.
+	PortalLogin string `json:"portal_login,omitempty"`
+	PortalKey   bool   `json:"portal_key,omitempty"`
+}
+
+// Portal login modes of a site.
+const (
+	PortalOff      = ""
+	PortalOptional = "optional"
+	PortalRequired = "required"
+)
+
+// NeedsPortalLogin reports whether a customer must sign in to the portal
+// before the start method m (the session key only if PortalKey).
+func (st Site) NeedsPortalLogin(m Method) bool {
+	return st.PortalLogin == PortalRequired && (m != MethodKey || st.PortalKey)
 }
 
 // CustomField is a survey field an administrator adds.
@@ -86,6 +104,11 @@ func (st *Site) normalize() error {
 	st.Name = strings.TrimSpace(st.Name)
 	st.Agreement = strings.TrimSpace(st.Agreement)
 	var fe FieldErrors
+	switch st.PortalLogin {
+	case PortalOff, PortalOptional, PortalRequired:
+	default:
+		fe.add("portal_login", "Choose off, optional or required.")
+	}
 	checkName(&fe, "name", st.Name)
 	seen := map[string]bool{}
 	var hosts []string

@@ -16,6 +16,7 @@ import (
 
 	"github.com/switchboardhq/switchboard/appliance/bus"
 	"github.com/switchboardhq/switchboard/appliance/desk"
+	"github.com/switchboardhq/switchboard/appliance/samlsp"
 	"github.com/switchboardhq/switchboard/appliance/web"
 )
 
@@ -33,6 +34,8 @@ type Portal struct {
 	chatSource *web.Limiter
 	// remote is nil when the engines are not running (unit tests).
 	remote Remote
+	// sso is nil when portal logins are off (SetSSO).
+	sso *samlsp.Service
 
 	pages *web.Pages
 	rt    *web.Router
@@ -100,6 +103,7 @@ func (p *Portal) Routes(rt *web.Router) {
 	rt.Handle("GET /present", p.servePresent)
 	rt.Handle("GET /p/{token}", p.servePresent)
 	rt.Handle("POST /present/join", p.servePresentJoin)
+	p.ssoRoutes(rt)
 }
 
 // limitStart refuses a new session from a source that started too many.

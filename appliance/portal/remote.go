@@ -161,6 +161,9 @@ func (p *Portal) serveShare(w http.ResponseWriter, r *http.Request) error {
 // with the link's token filled in.
 func (p *Portal) servePresent(w http.ResponseWriter, r *http.Request) error {
 	site := p.site(r.Context(), r)
+	if sent, err := p.gate(w, r, site, desk.MethodPresentation, r.URL.Path); sent {
+		return err
+	}
 	v := p.view(site, "Join a presentation")
 	v.Data = struct{ Token string }{r.PathValue("token")}
 	return p.pages.Render(w, r, http.StatusOK, "present.html", v)
@@ -170,6 +173,9 @@ func (p *Portal) servePresent(w http.ResponseWriter, r *http.Request) error {
 func (p *Portal) servePresentJoin(w http.ResponseWriter, r *http.Request) error {
 	if p.remote == nil {
 		return jsonError(w, http.StatusNotFound, "Presentations are not available on this appliance.")
+	}
+	if site := p.site(r.Context(), r); site.NeedsPortalLogin(desk.MethodPresentation) && p.identity(r, site) == nil {
+		return jsonError(w, http.StatusForbidden, "Sign in to this site first: reload the page.")
 	}
 	if ok, retry := p.joins.Allow(p.source(r)); !ok {
 		return jsonError(w, http.StatusTooManyRequests, "Too many tries from your network. Wait "+strconv.Itoa(max(int(retry/time.Second), 1))+" seconds, then try again.")

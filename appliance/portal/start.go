@@ -17,7 +17,8 @@ type homeData struct {
 	Technicians []desk.Technician
 	IssueTypes  []desk.IssueType
 	// Error is a message for the whole page (e.g. key throttling).
-	Error string
+	Error  string
+	Portal portalView
 }
 
 func (p *Portal) home(r *http.Request, site desk.Site) (homeData, error) {
@@ -42,14 +43,22 @@ func (p *Portal) renderHome(w http.ResponseWriter, r *http.Request, status int, 
 	if err != nil {
 		return err
 	}
-	d.Error = msg
+	d.Error, d.Portal = msg, p.portalView(r, site)
 	v := p.view(site, "Get help")
-	v.Form, v.Errors, v.Data = form, fe, d
+	v.Form, v.Errors, v.Data = p.lockForm(r, site, form), fe, d
 	return p.pages.Render(w, r, status, "home.html", v)
 }
 
 func (p *Portal) serveHome(w http.ResponseWriter, r *http.Request) error {
 	site := p.site(r.Context(), r)
+	// A site that requires its portal login shows that page first.
+	if site.NeedsPortalLogin(desk.MethodSurvey) && p.identity(r, site) == nil {
+		if !p.portalOn(r, site) {
+			_, err := p.gate(w, r, site, desk.MethodSurvey, "/")
+			return err
+		}
+		return p.renderPortalLogin(w, r, http.StatusOK, site, "/", "")
+	}
 	// A technician's key URL (/?key=123456789) fills in the key.
 	return p.renderHome(w, r, http.StatusOK, site, url.Values{"key": {r.URL.Query().Get("key")}}, nil, "")
 }
@@ -79,6 +88,14 @@ func customerFrom(form url.Values, site desk.Site) desk.Customer {
 	return c
 }
 
+// customerOf reads the survey fields of form as fields asks for them, with
+// what the portal login says in place of any mapped field.
+func (p *Portal) customerOf(r *http.Request, site desk.Site, form url.Values, fields desk.Site) desk.Customer {
+	c := customerFrom(form, fields)
+	p.verify(r, site, &c, nil)
+	return c
+}
+
 // begin sets the customer cookie and sends the customer to its session.
 func (p *Portal) begin(w http.ResponseWriter, r *http.Request, token string) error {
 	web.SetCookie(w, customerCookie, token, 24*time.Hour)
@@ -90,6 +107,7 @@ type techFormData struct {
 	Technician desk.Technician
 	Action     string
 	Heading    string
+	Portal     portalView
 }
 
 // techFor returns the technician of the path if the site lists it (the
@@ -112,7 +130,8 @@ func (p *Portal) renderStartForm(w http.ResponseWriter, r *http.Request, status 
 	if d.Site.Name == "" {
 		d.Site = site
 	}
-	v.Form, v.Errors, v.Data = form, fe, d
+	d.Portal = p.portalView(r, site)
+	v.Form, v.Errors, v.Data = p.lockForm(r, site, form), fe, d
 	return p.pages.Render(w, r, status, "start.html", v)
 }
 
@@ -120,6 +139,9 @@ func (p *Portal) serveTechForm(w http.ResponseWriter, r *http.Request) error {
 	site := p.site(r.Context(), r)
 	t, err := p.techFor(r, site)
 	if err != nil {
+		return err
+	}
+	if sent, err := p.gate(w, r, site, desk.MethodTechList, r.URL.Path); sent {
 		return err
 	}
 	d := techFormData{Technician: t, Action: r.URL.Path, Heading: "Get help from " + t.PublicName}
@@ -132,6 +154,9 @@ func (p *Portal) serveStartTech(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	if sent, err := p.gate(w, r, site, desk.MethodTechList, r.URL.Path); sent {
+		return err
+	}
 	if err := p.limitStart(r); err != nil {
 		return err
 	}
@@ -139,7 +164,7 @@ func (p *Portal) serveStartTech(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	_, tok, err := p.desk.StartWithTechnician(r.Context(), site, t.UserID, customerFrom(form, site))
+	_, tok, err := p.desk.StartWithTechnician(r.Context(), site, t.UserID, p.customerOf(r, site, form, site))
 	if err != nil {
 		d := techFormData{Technician: t, Action: r.URL.Path, Heading: "Get help from " + t.PublicName}
 		if fe, ok := fieldErrors(err); ok {
@@ -158,6 +183,9 @@ func (p *Portal) serveStartKey(w http.ResponseWriter, r *http.Request) error {
 	if !site.SessionKey {
 		return web.ErrNotFound
 	}
+	if sent, err := p.gate(w, r, site, desk.MethodKey, "/"); sent {
+		return err
+	}
 	if err := p.limitStart(r); err != nil {
 		return err
 	}
@@ -165,7 +193,7 @@ func (p *Portal) serveStartKey(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	c := customerFrom(form, desk.Site{})
+	c := p.customerOf(r, site, form, desk.Site{})
 	_, tok, err := p.desk.StartWithKey(r.Context(), site, form.Get("key"), c, p.source(r))
 	var te *desk.ThrottledError
 	switch {
@@ -190,6 +218,9 @@ func (p *Portal) serveStartSurvey(w http.ResponseWriter, r *http.Request) error 
 	if !site.Survey {
 		return web.ErrNotFound
 	}
+	if sent, err := p.gate(w, r, site, desk.MethodSurvey, "/"); sent {
+		return err
+	}
 	if err := p.limitStart(r); err != nil {
 		return err
 	}
@@ -199,7 +230,7 @@ func (p *Portal) serveStartSurvey(w http.ResponseWriter, r *http.Request) error 
 	}
 	issue, _ := strconv.ParseUint(form.Get("issue_type"), 10, 64)
 	tech, _ := strconv.ParseUint(form.Get("technician"), 10, 64)
-	_, tok, err := p.desk.StartSurvey(r.Context(), site, issue, tech, customerFrom(form, site))
+	_, tok, err := p.desk.StartSurvey(r.Context(), site, issue, tech, p.customerOf(r, site, form, site))
 	if err == nil {
 		return p.begin(w, r, tok)
 	}
@@ -214,6 +245,9 @@ func (p *Portal) serveStartSurvey(w http.ResponseWriter, r *http.Request) error 
 
 func (p *Portal) serveStartCode(w http.ResponseWriter, r *http.Request) error {
 	site := p.site(r.Context(), r)
+	if sent, err := p.gate(w, r, site, desk.MethodCode, "/"); sent {
+		return err
+	}
 	if err := p.limitStart(r); err != nil {
 		return err
 	}
@@ -221,7 +255,7 @@ func (p *Portal) serveStartCode(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	_, tok, code, err := p.desk.StartCode(r.Context(), site, customerFrom(form, desk.Site{}))
+	_, tok, code, err := p.desk.StartCode(r.Context(), site, p.customerOf(r, site, form, desk.Site{}))
 	if err != nil {
 		if fe, ok := fieldErrors(err); ok {
 			return p.renderHome(w, r, http.StatusUnprocessableEntity, site, form, fe, "")
@@ -253,6 +287,9 @@ func (p *Portal) serveSOSForm(w http.ResponseWriter, r *http.Request) error {
 	case l.Paused:
 		return web.Error(http.StatusConflict, "This help link is paused for now.", "Try again later, or contact your help desk another way.")
 	}
+	if sent, err := p.gate(w, r, site, desk.MethodSOS, r.URL.Path); sent {
+		return err
+	}
 	d := sosForm(site, r.URL.Path)
 	return p.renderStartForm(w, r, http.StatusOK, site, d, nil, nil)
 }
@@ -262,6 +299,9 @@ func (p *Portal) serveStartSOS(w http.ResponseWriter, r *http.Request) error {
 	if !site.SOSCall && site.ID != 0 {
 		return web.Error(http.StatusNotFound, "Help links are turned off on this site.", "Contact your help desk another way.")
 	}
+	if sent, err := p.gate(w, r, site, desk.MethodSOS, r.URL.Path); sent {
+		return err
+	}
 	if err := p.limitStart(r); err != nil {
 		return err
 	}
@@ -269,7 +309,7 @@ func (p *Portal) serveStartSOS(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	_, tok, err := p.desk.StartSOS(r.Context(), site, r.PathValue("token"), customerFrom(form, desk.Site{}))
+	_, tok, err := p.desk.StartSOS(r.Context(), site, r.PathValue("token"), p.customerOf(r, site, form, desk.Site{}))
 	d := sosForm(site, r.URL.Path)
 	switch {
 	case err == nil:
@@ -305,6 +345,9 @@ func (p *Portal) serveLink(w http.ResponseWriter, r *http.Request) error {
 	case !ss.Open():
 		return p.renderEnded(w, r, site, ss)
 	}
+	if sent, err := p.gate(w, r, site, desk.MethodLink, r.URL.Path); sent {
+		return err
+	}
 	v := p.view(site, "Join your support session")
 	v.Data = struct{ Action string }{r.URL.Path}
 	return p.pages.Render(w, r, http.StatusOK, "join.html", v)
@@ -317,6 +360,9 @@ var (
 )
 
 func (p *Portal) serveJoin(w http.ResponseWriter, r *http.Request) error {
+	if sent, err := p.gate(w, r, p.site(r.Context(), r), desk.MethodLink, r.URL.Path); sent {
+		return err
+	}
 	ss, tok, err := p.desk.RedeemLink(r.Context(), p.site(r.Context(), r), r.PathValue("token"), web.Cookie(r, customerCookie))
 	switch {
 	case errors.Is(err, desk.ErrLinkTaken):

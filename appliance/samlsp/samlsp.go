@@ -233,13 +233,13 @@ func bucket(tx *bolt.Tx, sub string) *bolt.Bucket {
 }
 
 // Provider returns the provider key; one never saved comes back empty
-// with ErrNotFound.
+// with ErrNoProvider.
 func (s *Service) Provider(ctx context.Context, key string) (Provider, error) {
 	var p Provider
 	err := s.db.View(ctx, func(tx *bolt.Tx) error {
 		v := bucket(tx, "providers").Get([]byte(key))
 		if v == nil {
-			return store.ErrNotFound
+			return ErrNoProvider
 		}
 		return json.Unmarshal(v, &p)
 	})
@@ -323,6 +323,9 @@ type pending struct {
 	Next     string    `json:"next"`
 	Expires  time.Time `json:"expires"`
 }
+
+// ErrNoProvider reports a provider never saved.
+var ErrNoProvider = errors.New("no such service provider")
 
 // ErrNotConfigured reports a provider without an IdP.
 var ErrNotConfigured = errors.New("single sign-on is not set up")

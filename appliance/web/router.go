@@ -12,7 +12,8 @@ import (
 type Route struct {
 	Method, Pattern string
 	// NoCSRF marks a state-changing route that is protected another way
-	// (only the OAuth2 token endpoint and machine APIs may use it).
+	// (the OAuth2 token endpoint, machine APIs and SAML assertion consumer
+	// services only).
 	NoCSRF bool
 }
 
@@ -86,6 +87,19 @@ func (rt *Router) HandleUpload(pattern string, limit int64, h Handler) {
 	}
 	rt.limits[pattern] = limit
 	rt.handle(pattern, h, false)
+}
+
+// HandleACS registers a SAML assertion consumer service: the identity
+// provider's page posts the answer from another site, so no CSRF token can
+// come with it. The answer authenticates itself (its signature, and the
+// one-use request it must answer, bound to the browser that started it);
+// its body may be up to limit bytes.
+func (rt *Router) HandleACS(pattern string, limit int64, h Handler) {
+	if rt.limits == nil {
+		rt.limits = map[string]int64{}
+	}
+	rt.limits[pattern] = limit
+	rt.handle(pattern, h, true)
 }
 
 // bodyLimit is the body limit of the route r goes to.

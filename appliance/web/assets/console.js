@@ -223,6 +223,7 @@
     var c = r.customer || {};
     var p = el("p", "customer");
     p.appendChild(el("strong", "c-name", c.name || "Customer without a name"));
+    if (c.verified) p.appendChild(verifiedEl(c.verified.summary));
     if (c.company) {
       p.appendChild(document.createTextNode(" · "));
       p.appendChild(el("span", "c-company", c.company));
@@ -341,6 +342,7 @@
 
   var messagesEl = document.getElementById("messages");
   var typingEl = document.getElementById("typing");
+  if (messagesEl) messagesEl.querySelectorAll(".msg").forEach(markVerified);
   var chatForm = document.getElementById("chat-form");
   var textEl = document.getElementById("text");
   var textErr = document.getElementById("text-err");
@@ -348,6 +350,24 @@
   var lastTypingSent = 0;
   var lastSeq = 0;
   var shownActions = null;
+
+  // verifiedEl is the green check of a customer the site's portal login
+  // (SAML) verified; its tooltip says as whom and via which provider.
+  function verifiedEl(summary) {
+    var s = el("span", "verified", "✓");
+    s.title = summary;
+    s.setAttribute("aria-label", summary);
+    s.setAttribute("role", "img");
+    return s;
+  }
+
+  function markVerified(li) {
+    var list = document.getElementById("messages");
+    var summary = list && list.getAttribute("data-verified");
+    if (!summary || !li.classList.contains("from-customer")) return;
+    var author = li.querySelector(".msg-author");
+    if (author && !li.querySelector(".verified")) author.after(verifiedEl(summary));
+  }
 
   function messageEl(m) {
     var li = el("li", "msg from-" + (m.from === "customer" ? "customer" : "technician"));
@@ -358,6 +378,7 @@
     meta.appendChild(timeEl(m.at));
     li.appendChild(meta);
     li.appendChild(el("p", "msg-text", m.text));
+    markVerified(li);
     return li;
   }
 

@@ -1,0 +1,69 @@
+package account
+
+import (
+	"errors"
+	"net/http"
+
+	"github.com/switchboardhq/switchboard/appliance/auth"
+	"github.com/switchboardhq/switchboard/appliance/web"
+)
+
+// External is a way to sign in other than a password: single sign-on
+// through an identity provider. The sign-in page shows its button when
+// Offer says so; the front end that owns it verifies the person and then
+// calls SignInExternal.
+type External struct {
+	// Offer returns the button's words and whether to show it.
+	Offer func(r *http.Request) (label string, ok bool)
+	// Action is where the button posts (with next).
+	Action string
+}
+
+// SetExternal offers ext on the sign-in page.
+func (a *Area) SetExternal(ext External) { a.external = &ext }
+
+// externalOffer is the sign-in page's single sign-on button, if any.
+func (a *Area) externalOffer(r *http.Request) (label, action string) {
+	if a.external == nil {
+		return "", ""
+	}
+	if l, ok := a.external.Offer(r); ok {
+		return l, a.external.Action
+	}
+	return "", ""
+}
+
+// ErrDisabled reports an external sign-in for a disabled account.
+var ErrDisabled = errors.New("this account is disabled")
+
+// SignInExternal signs u in after an external check (via names it, for
+// the record), exactly as a password and, where set, a code would: a new
+// session id, the sign-in event and the device cookie. The second factor
+// is the identity provider's business then.
+func (a *Area) SignInExternal(w http.ResponseWriter, r *http.Request, u auth.User, via string) error {
+	if u.Disabled {
+		return ErrDisabled
+	}
+	if old := web.Cookie(r, a.cookie()); old != "" {
+		if err := a.auth.EndSession(r.Context(), a.cfg.Realm, old); err != nil && !errors.Is(err, auth.ErrSessionExpired) {
+			return err
+		}
+	}
+	raw, _, err := a.auth.NewSession(r.Context(), a.cfg.Realm, u.ID, false, a.source(r), r.UserAgent())
+	if err != nil {
+		return err
+	}
+	a.startSession(w, raw)
+	if err := a.event(r, Event{Action: EventSignIn, User: u, Source: a.source(r), Via: via}); err != nil {
+		return err
+	}
+	web.SetCookie(w, a.deviceCookie(), a.auth.DeviceToken(a.cfg.Realm, u.Username), deviceTTL)
+	a.log.Info("signed in", "realm", a.cfg.Realm, "user", u.ID, "via", "single sign-on")
+	return nil
+}
+
+// Next is the safe place to go after signing in, from a next parameter.
+func (a *Area) Next(next string) string { return safeNext(next, a.cfg.Home) }
+
+// Source is the client address of r as the area records it.
+func (a *Area) Source(r *http.Request) string { return a.source(r) }
