@@ -13,8 +13,9 @@ import (
 // Offer says so; the front end that owns it verifies the person and then
 // calls SignInExternal.
 type External struct {
-	// Offer returns the button's words and whether to show it.
-	Offer func(r *http.Request) (label string, ok bool)
+	// Offer returns the button's words, the identity provider's origin
+	// (where the button's form ends up) and whether to show it.
+	Offer func(r *http.Request) (label, origin string, ok bool)
 	// Action is where the button posts (with next).
 	Action string
 }
@@ -23,11 +24,12 @@ type External struct {
 func (a *Area) SetExternal(ext External) { a.external = &ext }
 
 // externalOffer is the sign-in page's single sign-on button, if any.
-func (a *Area) externalOffer(r *http.Request) (label, action string) {
+func (a *Area) externalOffer(w http.ResponseWriter, r *http.Request) (label, action string) {
 	if a.external == nil {
 		return "", ""
 	}
-	if l, ok := a.external.Offer(r); ok {
+	if l, origin, ok := a.external.Offer(r); ok {
+		web.AllowFormTarget(w, origin)
 		return l, a.external.Action
 	}
 	return "", ""

@@ -17,7 +17,7 @@ func (a *Area) serveSignIn(w http.ResponseWriter, r *http.Request) error {
 	}
 	v := a.View(r, nil, "Sign in")
 	v.Form = url.Values{"next": {r.URL.Query().Get("next")}}
-	v.Data = a.signInData(r)
+	v.Data = a.signInData(w, r)
 	return a.Render(w, r, http.StatusOK, "signin.html", v)
 }
 
@@ -28,9 +28,9 @@ type signInData struct {
 	SSO, SSOAction string
 }
 
-func (a *Area) signInData(r *http.Request) signInData {
+func (a *Area) signInData(w http.ResponseWriter, r *http.Request) signInData {
 	d := signInData{Action: a.path("")}
-	d.SSO, d.SSOAction = a.externalOffer(r)
+	d.SSO, d.SSOAction = a.externalOffer(w, r)
 	if ok, err := a.auth.HasAdmin(r.Context(), a.cfg.Realm); err == nil && !ok {
 		d.SetupOpen = true
 	}
@@ -48,7 +48,7 @@ func (a *Area) serveSignInPost(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		v := a.View(r, nil, "Sign in")
 		v.Form = url.Values{"username": {username}, "next": {first(form, "next")}}
-		d := a.signInData(r)
+		d := a.signInData(w, r)
 		status := http.StatusUnauthorized
 		switch msg, throttled := throttledMsg(err); {
 		case throttled:

@@ -47,12 +47,12 @@ func (a *Admin) ssoRoutes(rt *web.Router) {
 	rt.Handle("POST "+staffPrefix+"/login", a.serveStaffBegin)
 	rt.HandleACS("POST "+staffPrefix+"/acs", 256<<10, a.serveStaffACS)
 	rt.Handle("GET "+staffPrefix+"/acs", a.serveStaffACS)
-	a.area.SetExternal(account.External{Action: staffPrefix + "/login", Offer: func(r *http.Request) (string, bool) {
-		p, err := a.sso.Provider(r.Context(), samlsp.StaffKey)
-		if err != nil || !p.Ready() || p.Staff == nil || !p.Staff.Enabled {
-			return "", false
+	a.area.SetExternal(account.External{Action: staffPrefix + "/login", Offer: func(r *http.Request) (string, string, bool) {
+		p, _, ok := a.staffProvider(r)
+		if !ok {
+			return "", "", false
 		}
-		return p.Label(), true
+		return p.Label(), p.IdP.Origin(), true
 	}})
 }
 
@@ -589,6 +589,10 @@ func (a *Admin) serveStaffACS(w http.ResponseWriter, r *http.Request) error {
 		return a.staffFailed(w, r, p.Key, err)
 	}
 	u, err := a.staffAccount(r.Context(), p, res)
+	var ref *samlsp.Refusal
+	if err != nil && !errors.As(err, &ref) {
+		return fmt.Errorf("single sign-on account: %w", err)
+	}
 	if err != nil {
 		return a.staffFailed(w, r, p.Key, err)
 	}
@@ -662,7 +666,7 @@ func (a *Admin) staffAccount(ctx context.Context, p samlsp.Provider, res samlsp.
 		}
 		return auth.User{}, err
 	}
-	sys := desk.Actor{Name: "Single sign-on (" + firstNonEmpty(p.Name, "identity provider") + ")", Role: auth.RoleAdmin}
+	sys := desk.SystemActor("Single sign-on (" + firstNonEmpty(p.Name, "identity provider") + ")")
 	if _, err := a.desk.SaveTechnician(ctx, sys, desk.Technician{UserID: u.ID, PrivateName: u.DisplayName, PublicName: u.DisplayName}, u.Role); err != nil {
 		return auth.User{}, err
 	}

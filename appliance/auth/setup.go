@@ -156,6 +156,6 @@ func (s *Service) CompleteSetup(ctx context.Context, realm Realm, token string, 
 	if err != nil {
 		return User{}, err
 	}
-	s.log.Info("setup complete", "realm", realm, "user", u.ID, "username", u.Username)
+	s.log.Info("setup complete", "realm", realm, "user", u.ID)
 	return u.public(), nil
 }

@@ -283,7 +283,7 @@ func (s *Service) CreateUser(ctx context.Context, realm Realm, nu NewUser) (User
 	if err != nil {
 		return User{}, err
 	}
-	s.log.Info("user created", "realm", realm, "user", u.ID, "username", u.Username, "role", u.Role)
+	s.log.Info("user created", "realm", realm, "user", u.ID, "role", u.Role)
 	return u.public(), nil
 }
 

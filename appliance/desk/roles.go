@@ -144,6 +144,15 @@ type Scope struct {
 // ErrForbidden is returned for an action the actor may not take.
 var ErrForbidden = errors.New("not allowed")
 
+// SystemID is the user id of the box acting by itself (accounts created by
+// single sign-on); no account has it, since ids come from bbolt sequences.
+const SystemID = ^uint64(0)
+
+// SystemActor is the box acting as an administrator on a rule an
+// administrator set up (just-in-time accounts of single sign-on); name
+// says which rule, for the audit log.
+func SystemActor(name string) Actor { return Actor{UserID: SystemID, Name: name, Role: RoleAdmin} }
+
 // Authorize is the one place that decides whether actor may take act on
 // scope. Every route calls it (directly or through a service method), and
 // the server enforces it whatever the page showed.

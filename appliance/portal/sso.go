@@ -101,6 +101,13 @@ type portalView struct {
 	Next     string
 }
 
+// allowSignIn lets the page's sign-in button lead to the site's IdP.
+func (p *Portal) allowSignIn(w http.ResponseWriter, r *http.Request, site desk.Site) {
+	if pr, _, ok := p.provider(r, site); ok && site.PortalLogin != desk.PortalOff {
+		web.AllowFormTarget(w, pr.IdP.Origin())
+	}
+}
+
 func (p *Portal) portalView(r *http.Request, site desk.Site) portalView {
 	pv := portalView{Next: samlsp.LocalPath(r.URL.RequestURI())}
 	pr, _, ok := p.provider(r, site)
@@ -248,6 +255,7 @@ func (p *Portal) renderPortalLogin(w http.ResponseWriter, r *http.Request, statu
 		title = "Your sign-in did not go through"
 	}
 	v := p.view(site, title)
+	p.allowSignIn(w, r, site)
 	v.Data = portalLoginData{Site: site, Portal: p.portalView(r, site), Next: next, Failed: failed,
 		KeyOpen: site.SessionKey && !site.NeedsPortalLogin(desk.MethodKey)}
 	return p.pages.Render(w, r, status, "portal-login.html", v)

@@ -44,6 +44,7 @@ func (p *Portal) renderHome(w http.ResponseWriter, r *http.Request, status int, 
 		return err
 	}
 	d.Error, d.Portal = msg, p.portalView(r, site)
+	p.allowSignIn(w, r, site)
 	v := p.view(site, "Get help")
 	v.Form, v.Errors, v.Data = p.lockForm(r, site, form), fe, d
 	return p.pages.Render(w, r, status, "home.html", v)
@@ -131,6 +132,7 @@ func (p *Portal) renderStartForm(w http.ResponseWriter, r *http.Request, status 
 		d.Site = site
 	}
 	d.Portal = p.portalView(r, site)
+	p.allowSignIn(w, r, site)
 	v.Form, v.Errors, v.Data = p.lockForm(r, site, form), fe, d
 	return p.pages.Render(w, r, status, "start.html", v)
 }

@@ -38,6 +38,16 @@ type IdP struct {
 	Pinned time.Time `json:"pinned"`
 }
 
+// Origin is the scheme://host[:port] of the IdP's sign-on address: where a
+// sign-in button's form ends up (the page's CSP must allow it).
+func (idp IdP) Origin() string {
+	u, err := url.Parse(idp.SSO)
+	if err != nil {
+		return ""
+	}
+	return u.Scheme + "://" + u.Host
+}
+
 // Cert describes one signing certificate of an IdP.
 type Cert struct {
 	Subject string `json:"subject"`

@@ -1,6 +1,10 @@
 package web
 
-import "net/http"
+import (
+	"net/http"
+	"net/url"
+	"strings"
+)
 
 // contentSecurityPolicy allows scripts and styles from the box only: no
 // inline script, no framing, forms post only to the box.
@@ -20,4 +24,17 @@ func setSecurityHeaders(h http.Header, altSvc string) {
 	if altSvc != "" {
 		h.Set("Alt-Svc", altSvc)
 	}
+}
+
+// AllowFormTarget lets the forms of this response lead to origin as well
+// as to this site (CSP form-action), for a sign-in button whose POST is
+// answered by a redirect to an identity provider. origin must be a
+// scheme://host[:port] with nothing else; anything else is ignored.
+func AllowFormTarget(w http.ResponseWriter, origin string) {
+	u, err := url.Parse(origin)
+	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || u.Path != "" || u.RawQuery != "" || u.User != nil ||
+		strings.ContainsAny(origin, " ;,'\"\t\r\n") {
+		return
+	}
+	w.Header().Set("Content-Security-Policy", strings.Replace(contentSecurityPolicy, "form-action 'self'", "form-action 'self' "+u.Scheme+"://"+u.Host, 1))
 }
