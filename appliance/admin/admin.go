@@ -96,6 +96,9 @@ func (a *Admin) Routes(rt *web.Router) {
 		if ev.SecondFactor {
 			rec.Note = "With a code from an authenticator app."
 		}
+		if ev.Via != "" {
+			rec.Note = "Through single sign-on (" + ev.Via + ")."
+		}
 		return a.desk.RecordAccount(r.Context(), rec)
 	})
 	rt.Pages().MustAdd(templates, "templates/*.html")

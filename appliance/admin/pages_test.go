@@ -44,7 +44,7 @@ func TestNavigationShowsWhatTheRoleMayOpen(t *testing.T) {
 		T:  "Dashboard Console My account",
 		CM: "Dashboard Channels Issue types Console My account",
 		TM: "Dashboard Channels Issue types Console My account",
-		AD: "Dashboard Channels Issue types Teams Technicians Users Public sites Audit log Console My account",
+		AD: "Dashboard Channels Issue types Teams Technicians Users Public sites Audit log Security Console My account",
 	}
 	for _, role := range roles {
 		rec := f.request("GET", "/login/dashboard", role, nil, false)

@@ -72,7 +72,7 @@ func (a *Admin) deleteSite(ctx context.Context, actor desk.Actor, id uint64) err
 func (a *Admin) adminOnly(h handler) handler {
 	return func(w http.ResponseWriter, r *http.Request, q *req) error {
 		if !q.Who.Admin() {
-			return web.Error(http.StatusForbidden, "Only administrators can change how technicians sign in.", "Ask an administrator of this site.")
+			return desk.ErrForbidden
 		}
 		return h(w, r, q)
 	}

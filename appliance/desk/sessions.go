@@ -82,9 +82,10 @@ type Verified struct {
 
 // Text says it in words: "Signed in as jdoe@example.com via Contoso".
 func (v *Verified) Text() string {
+	// Transient NameIDs are random: the e-mail says more to a person.
 	who := v.NameID
-	if v.Email != "" && v.Email != v.NameID {
-		who += " (" + v.Email + ")"
+	if v.Email != "" {
+		who = v.Email
 	}
 	by := v.By
 	if by == "" {
@@ -267,7 +268,7 @@ func (s *Service) newSession(tx *bolt.Tx, ss *Session) error {
 	ss.Trail = append(ss.Trail, TrailEntry{At: ss.Created, Event: "created", Note: string(ss.Method)})
 	if v := ss.Customer.Verified; v != nil {
 		v.Summary = v.Text()
-		ss.Trail = append(ss.Trail, TrailEntry{At: ss.Created, Event: "verified", Note: v.Text()})
+		ss.Trail = append(ss.Trail, TrailEntry{At: ss.Created, Event: "verified", Note: v.Text() + " (NameID " + v.NameID + ")"})
 	}
 	if ss.Status == Ready {
 		ss.Trail = append(ss.Trail, TrailEntry{At: ss.Created, Event: "ready"})

@@ -29,6 +29,7 @@ type fixture struct {
 	admin  desk.Actor
 	tech   desk.Actor
 	site   desk.Site
+	box    *deskfix.Box
 }
 
 func newFixture(t *testing.T) *fixture {
@@ -37,7 +38,7 @@ func newFixture(t *testing.T) *fixture {
 	d, b, rt, log := box.Desk, box.Bus, box.Router, box.Log
 	p := New(d, b, 30, log)
 	p.Routes(rt)
-	f := &fixture{srv: httptest.NewTLSServer(rt.Handler()), desk: d, portal: p}
+	f := &fixture{srv: httptest.NewTLSServer(rt.Handler()), desk: d, portal: p, box: box}
 	t.Cleanup(f.srv.Close)
 	f.admin = desk.Actor{UserID: 1, Name: "root", Role: desk.RoleAdmin, Perms: desk.RoleDefaults(desk.RoleAdmin)}
 	if _, err := d.SaveTechnician(ctx, f.admin, desk.Technician{UserID: 2, PrivateName: "Ann", PublicName: "Ann from IT", DisplayNumber: 1}, desk.RoleTechnician); err != nil {

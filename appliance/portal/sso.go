@@ -243,8 +243,9 @@ type portalLoginData struct {
 	Site   desk.Site
 	Portal portalView
 	Next   string
-	// Failed says why the last sign-in was refused.
-	Failed string
+	// Failed says why the last sign-in was refused; Error is any other
+	// message for the whole page.
+	Failed, Error string
 	// KeyOpen: the session key form is offered without signing in.
 	KeyOpen bool
 }

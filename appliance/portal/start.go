@@ -39,6 +39,15 @@ func (p *Portal) home(r *http.Request, site desk.Site) (homeData, error) {
 }
 
 func (p *Portal) renderHome(w http.ResponseWriter, r *http.Request, status int, site desk.Site, form url.Values, fe web.FieldErrors, msg string) error {
+	if site.NeedsPortalLogin(desk.MethodSurvey) && p.identity(r, site) == nil && p.portalOn(r, site) {
+		// The session key answered from the portal login page goes back there.
+		v := p.view(site, "Sign in to get help")
+		p.allowSignIn(w, r, site)
+		v.Form, v.Errors = form, fe
+		v.Data = portalLoginData{Site: site, Portal: p.portalView(r, site), Next: "/", Error: msg,
+			KeyOpen: site.SessionKey && !site.NeedsPortalLogin(desk.MethodKey)}
+		return p.pages.Render(w, r, status, "portal-login.html", v)
+	}
 	d, err := p.home(r, site)
 	if err != nil {
 		return err
