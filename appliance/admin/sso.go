@@ -432,6 +432,11 @@ func (a *Admin) serveSecuritySave(w http.ResponseWriter, r *http.Request, q *req
 	return web.Redirect(w, r, "/login/security?done=saved")
 }
 
+// formMsg is an error whose text is a sentence for a form field.
+type formMsg string
+
+func (m formMsg) Error() string { return string(m) }
+
 // maxGroupRules bounds the group rules.
 const maxGroupRules = 100
 
@@ -452,7 +457,7 @@ func (a *Admin) parseGroups(ctx context.Context, text string) ([]samlsp.GroupRul
 			continue
 		}
 		if len(out) == maxGroupRules {
-			return nil, fmt.Errorf("Use at most %d rules.", maxGroupRules)
+			return nil, formMsg(fmt.Sprintf("Use at most %d rules.", maxGroupRules))
 		}
 		parts := strings.Split(line, "|")
 		for len(parts) < 3 {
@@ -460,13 +465,13 @@ func (a *Admin) parseGroups(ctx context.Context, text string) ([]samlsp.GroupRul
 		}
 		g := samlsp.GroupRule{Group: strings.TrimSpace(parts[0]), Role: strings.TrimSpace(parts[1])}
 		if g.Group == "" || len(g.Group) > 256 || len(parts) > 3 {
-			return nil, fmt.Errorf("Line %d: write group id | role | teams, with the group id first.", i+1)
+			return nil, formMsg(fmt.Sprintf("Line %d: write group id | role | teams, with the group id first.", i+1))
 		}
 		if g.Role != "" {
 			if role, ok := roleByName(g.Role); ok {
 				g.Role = role
 			} else {
-				return nil, fmt.Errorf("Line %d: %q is not a role; use technician, channel-manager, technician-manager or admin.", i+1, g.Role)
+				return nil, formMsg(fmt.Sprintf("Line %d: %q is not a role; use technician, channel-manager, technician-manager or admin.", i+1, g.Role))
 			}
 		}
 		for _, tn := range strings.Split(parts[2], ",") {
@@ -475,7 +480,7 @@ func (a *Admin) parseGroups(ctx context.Context, text string) ([]samlsp.GroupRul
 			}
 			id, ok := byName[strings.ToLower(tn)]
 			if !ok {
-				return nil, fmt.Errorf("Line %d: there is no team named %q.", i+1, tn)
+				return nil, formMsg(fmt.Sprintf("Line %d: there is no team named %q.", i+1, tn))
 			}
 			g.Teams = append(g.Teams, id)
 		}

@@ -15,16 +15,15 @@ const stripBytes = 4 << 20
 // capturer holds the pixel format of the root window and the buffers of
 // capture.
 type capturer struct {
-	root   xproto.Window
-	w, h   int
-	bpp    int  // bits per pixel of the root depth: 16, 24 or 32
-	pad    int  // scanline pad in bits
-	msb    bool // image byte order is most significant byte first
-	masks  [3]uint32
-	noShm  bool // do not try shared memory (tests; set after a failure)
-	shm    *shmSegment
-	rgb    []byte
-	native []byte
+	root  xproto.Window
+	w, h  int
+	bpp   int  // bits per pixel of the root depth: 16, 24 or 32
+	pad   int  // scanline pad in bits
+	msb   bool // image byte order is most significant byte first
+	masks [3]uint32
+	noShm bool // do not try shared memory (tests; set after a failure)
+	shm   *shmSegment
+	rgb   []byte
 }
 
 func (c *capturer) init(conn *xgb.Conn, setup *xproto.SetupInfo, screen *xproto.ScreenInfo) error {
