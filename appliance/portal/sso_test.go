@@ -109,8 +109,14 @@ func TestPortalLoginRequired(t *testing.T) {
 			t.Errorf("POST %s before signing in: %d %s", path, code, loc)
 		}
 	}
-	if code, loc := c.getLoc("/start/technician/2"); code != http.StatusSeeOther || !strings.HasPrefix(loc, "/saml/login") {
-		t.Errorf("GET the technician form before signing in: %d %s", code, loc)
+	for _, path := range []string{"/start/technician/2", "/present", "/p/sometoken"} {
+		if code, loc := c.getLoc(path); code != http.StatusSeeOther || loc != "/saml/login?next="+url.QueryEscape(path) {
+			t.Errorf("GET %s before signing in: %d %s", path, code, loc)
+		}
+	}
+	// A support link's join, whatever its token.
+	if code, loc, _ := c.post("/l/sometoken", url.Values{}); code != http.StatusSeeOther || loc != "/saml/login?next=%2Fl%2Fsometoken" {
+		t.Errorf("POST a support link before signing in: %d %s", code, loc)
 	}
 	// A wrong session key is answered on the sign-in page, keeping the key.
 	code, _, page := c.post("/start/key", url.Values{"key": {"123 456 789"}})
@@ -267,4 +273,39 @@ func TestPortalLoginRefusals(t *testing.T) {
 		t.Fatalf("GET acs: %d", resp.StatusCode)
 	}
 	resp.Body.Close()
+}
+
+func TestPortalLoginOptional(t *testing.T) {
+	f := newSSOFixture(t)
+	f.site.PortalLogin = desk.PortalOptional
+	if _, err := f.desk.SaveSite(ctx, f.admin, f.site); err != nil {
+		t.Fatal(err)
+	}
+	c := f.customer(t)
+	_, home := c.get("/")
+	if !strings.Contains(home, `action="/start/survey"`) || !strings.Contains(home, "Sign in with Acme IdP") || strings.Contains(home, "readonly") {
+		t.Fatal("the optional portal login's home page: the survey with a sign-in offer and nothing locked")
+	}
+	// Without signing in, customers type their own details.
+	code, loc, _ := c.post("/start/technician/2", url.Values{"name": {"Cleo"}, "custom_0": {"AT-1"}})
+	if code != http.StatusSeeOther || loc != "/session" {
+		t.Fatalf("start: %d %s", code, loc)
+	}
+	qs, _ := f.desk.Queues(ctx, f.tech)
+	if cu := qs[0].Sessions[0].Customer; cu.Name != "Cleo" || cu.Verified != nil {
+		t.Fatalf("unverified customer: %+v", cu)
+	}
+	// Signing in fills and locks them.
+	c2 := f.customer(t)
+	if code, _, _ := c2.acs(samltest.XML(f.idp.Response(f.answer(f.begin(t, c2))))); code != http.StatusSeeOther {
+		t.Fatalf("acs: %d", code)
+	}
+	if _, home = c2.get("/start/technician/2"); !strings.Contains(home, `value="Stu Dent" readonly`) {
+		t.Fatal("the technician form of a signed-in customer is not locked")
+	}
+	// Signing out forgets the identity.
+	c2.post("/saml/logout", url.Values{})
+	if _, home = c2.get("/"); strings.Contains(home, "portal-identity") {
+		t.Fatal("still signed in after signing out")
+	}
 }

@@ -103,6 +103,9 @@ func TestSAMLWithSimpleSAMLphp(t *testing.T) {
 		cdp.SetValue(cdp.ID("issue_type"), issue))
 	cust.clickSubmit(`form[action='/start/survey'] button[type=submit]`)
 	cust.waitText("h1", "queue")
+	cust.do("say hello", cdp.SendKeys(cdp.ID("text"), "Hello from Stu"))
+	cust.do("send it", cdp.Click(cdp.CSS(`#chat-form button[type=submit]`)))
+	cust.waitText("#messages", "Hello from Stu")
 
 	// Ann's console: the session is Stu Dent's, verified, whatever was posted.
 	con := e.console("ann")
@@ -120,6 +123,12 @@ func TestSAMLWithSimpleSAMLphp(t *testing.T) {
 	if !eval[bool](con, `!!document.querySelector("h1 .verified")`) {
 		t.Fatal("no check on the session page")
 	}
+	con.waitText("#messages", "Hello from Stu")
+	con.truthy("the customer's message in the chat has the check", `!!document.querySelector("#messages .msg.from-customer .verified[title*='student@example.org']")`)
+	cust.do("say more", cdp.SendKeys(cdp.ID("text"), "Still there?"))
+	cust.do("send it", cdp.Click(cdp.CSS(`#chat-form button[type=submit]`)))
+	con.waitText("#messages", "Still there?")
+	con.truthy("a live message has the check too", `document.querySelectorAll("#messages .msg.from-customer .verified").length === 2`)
 	if !strings.Contains(eval[string](con, `document.getElementById("trail").textContent`), "verified by the portal login") {
 		t.Fatal("the trail does not say the customer was verified")
 	}
