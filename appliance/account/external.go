@@ -69,3 +69,7 @@ func (a *Area) Next(next string) string { return safeNext(next, a.cfg.Home) }
 
 // Source is the client address of r as the area records it.
 func (a *Area) Source(r *http.Request) string { return a.source(r) }
+
+// SourceKey is the key r's client counts under in rate limits (an IPv6
+// /64 as one).
+func (a *Area) SourceKey(r *http.Request) string { return web.SourceKey(a.rt.ClientAddr(r)) }

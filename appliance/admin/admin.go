@@ -32,11 +32,14 @@ type Admin struct {
 	desk *desk.Service
 	// sso is nil when single sign-on is off (unit tests without it).
 	sso *samlsp.Service
+	// ssoTries limits technicians' sign-ins started and answers posted
+	// per source.
+	ssoTries *web.Limiter
 }
 
 // New returns the surface over the site realm's account area.
 func New(area *account.Area, svc *auth.Service, d *desk.Service) *Admin {
-	return &Admin{area: area, auth: svc, desk: d}
+	return &Admin{area: area, auth: svc, desk: d, ssoTries: web.NewLimiter(20, 3*time.Second)}
 }
 
 // maxUpload bounds the body of the technician form, which carries a photo

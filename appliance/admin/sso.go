@@ -554,6 +554,9 @@ func (a *Admin) serveStaffBegin(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	if ok, retry := a.ssoTries.Allow(a.area.SourceKey(r)); !ok {
+		return web.TooMany(retry)
+	}
 	next := a.area.Next(first(form, "next"))
 	if base, _ := url.Parse(p.Base); base != nil && !strings.EqualFold(base.Host, r.Host) {
 		// The answer comes back to Base: start there, so the cookie does too.
@@ -586,6 +589,9 @@ func (a *Admin) serveStaffACS(w http.ResponseWriter, r *http.Request) error {
 	p, ep, ok := a.staffProvider(r)
 	if !ok {
 		return web.ErrNotFound
+	}
+	if ok, retry := a.ssoTries.Allow(a.area.SourceKey(r)); !ok {
+		return web.TooMany(retry)
 	}
 	browser := web.Cookie(r, staffSAMLCookie)
 	web.SetCrossSiteCookie(w, staffSAMLCookie, "", -1)

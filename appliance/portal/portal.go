@@ -30,6 +30,8 @@ type Portal struct {
 	starts, chat, typing *web.Limiter
 	// joins limits presentation keys tried per source.
 	joins      *web.Limiter
+	// saml limits portal sign-ins started and answers posted per source.
+	saml *web.Limiter
 	streams    web.Slots
 	chatSource *web.Limiter
 	// remote is nil when the engines are not running (unit tests).
@@ -53,6 +55,7 @@ func New(d *desk.Service, b *bus.Bus, startsPerMinute int, log *slog.Logger) *Po
 		chatSource: web.NewLimiter(30, 2*time.Second),
 		typing:     web.NewLimiter(1, 2*time.Second),
 		joins:      web.NewLimiter(20, 3*time.Second),
+		saml:       web.NewLimiter(20, 3*time.Second),
 	}
 	p.streams = web.Slots{PerKey: maxStreams, Total: maxAllStreams}
 	if startsPerMinute > 0 {

@@ -279,8 +279,8 @@ func (p *Portal) serveSAMLBegin(w http.ResponseWriter, r *http.Request) error {
 	if base, _ := url.Parse(pr.Base); base != nil && !sameHost(base.Host, r.Host) {
 		return web.Redirect(w, r, pr.Base+"/saml/login?next="+url.QueryEscape(next))
 	}
-	if err := p.limitStart(r); err != nil {
-		return err
+	if ok, retry := p.saml.Allow(p.source(r)); !ok {
+		return web.TooMany(retry)
 	}
 	to, browser, err := p.sso.Begin(r.Context(), pr, ep, next)
 	if err != nil {
@@ -314,6 +314,9 @@ func (p *Portal) serveSAMLACS(w http.ResponseWriter, r *http.Request) error {
 	pr, ep, ok := p.provider(r, site)
 	if !ok {
 		return web.ErrNotFound
+	}
+	if ok, retry := p.saml.Allow(p.source(r)); !ok {
+		return web.TooMany(retry)
 	}
 	browser := web.Cookie(r, samlCookie)
 	web.SetCrossSiteCookie(w, samlCookie, "", -1)

@@ -273,6 +273,21 @@ func TestPortalLoginRefusals(t *testing.T) {
 		t.Fatalf("GET acs: %d", resp.StatusCode)
 	}
 	resp.Body.Close()
+	// One network posting answers in a loop is slowed down, and the
+	// admin's list stays bounded.
+	limited := false
+	for range 25 {
+		if code, _, _ := c.acs([]byte("<x/>")); code == http.StatusTooManyRequests {
+			limited = true
+			break
+		}
+	}
+	if !limited {
+		t.Fatal("25 answers in a row from one network were all taken")
+	}
+	if fails, _ := f.sso.Failures(ctx, samlsp.SiteKey(f.site.ID)); len(fails) > samlsp.MaxFailures {
+		t.Fatalf("%d failures kept", len(fails))
+	}
 }
 
 func TestPortalLoginOptional(t *testing.T) {
