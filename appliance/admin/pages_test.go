@@ -44,7 +44,7 @@ func TestNavigationShowsWhatTheRoleMayOpen(t *testing.T) {
 		T:  "Dashboard Console My account",
 		CM: "Dashboard Channels Issue types Console My account",
 		TM: "Dashboard Channels Issue types Console My account",
-		AD: "Dashboard Channels Issue types Teams Technicians Users Public sites Audit log Security Console My account",
+		AD: "Dashboard Channels Issue types Teams Technicians Users Public sites Audit log Console My account",
 	}
 	for _, role := range roles {
 		rec := f.request("GET", "/login/dashboard", role, nil, false)
@@ -405,5 +405,15 @@ func TestDashboardShowsSignInAttack(t *testing.T) {
 	}
 	if body := f.request("GET", "/login/dashboard", T, nil, false).Body.String(); strings.Contains(body, "signin-attacks") {
 		t.Fatal("a technician sees the attack alert")
+	}
+}
+
+func TestSecurityCardOnlyForAdministrators(t *testing.T) {
+	f := newFixture(t)
+	for _, role := range roles {
+		body := f.request("GET", "/login/dashboard", role, nil, false).Body.String()
+		if has := strings.Contains(body, `href="/login/security"`); has != (role == AD) {
+			t.Errorf("%s: security card shown %v", role, has)
+		}
 	}
 }
