@@ -168,6 +168,8 @@ func Run(ctx context.Context, cfg config.Config, env Env) error {
 	if svc.sso, err = samlsp.New(ctx, db, env.Now, log.With("subsys", "saml")); err != nil {
 		return err
 	}
+	// In dev mode IdP metadata may come over plain http from this machine.
+	svc.sso.SetFetchPolicy(samlsp.FetchPolicy{Insecure: cfg.Dev})
 	svc.desk.SetKeyBudget(cfg.KeyFailuresPerHour)
 	if env.Demo && cfg.Dev {
 		if err := seedDemo(ctx, authSvc, svc.desk, env.Stdout); err != nil {

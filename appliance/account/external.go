@@ -3,6 +3,7 @@ package account
 import (
 	"errors"
 	"net/http"
+	"net/url"
 
 	"github.com/switchboardhq/switchboard/appliance/auth"
 	"github.com/switchboardhq/switchboard/appliance/web"
@@ -39,10 +40,10 @@ func (a *Area) externalOffer(w http.ResponseWriter, r *http.Request) (label, act
 var ErrDisabled = errors.New("this account is disabled")
 
 // SignInExternal signs u in after an external check (via names it, for
-// the record), exactly as a password and, where set, a code would: a new
-// session id, the sign-in event and the device cookie. The second factor
-// is the identity provider's business then.
-func (a *Area) SignInExternal(w http.ResponseWriter, r *http.Request, u auth.User, via string) error {
+// the record) as a password would, and sends the browser on to next: a
+// new session id, the sign-in event and the device cookie. An account with
+// a second factor is asked for its code first, as after a password.
+func (a *Area) SignInExternal(w http.ResponseWriter, r *http.Request, u auth.User, via, next string) error {
 	if u.Disabled {
 		return ErrDisabled
 	}
@@ -51,17 +52,22 @@ func (a *Area) SignInExternal(w http.ResponseWriter, r *http.Request, u auth.Use
 			return err
 		}
 	}
-	raw, _, err := a.auth.NewSession(r.Context(), a.cfg.Realm, u.ID, false, a.source(r), r.UserAgent())
+	next = safeNext(next, a.cfg.Home)
+	pending := u.HasTOTP()
+	raw, _, err := a.auth.NewSession(r.Context(), a.cfg.Realm, u.ID, pending, a.source(r), r.UserAgent())
 	if err != nil {
 		return err
 	}
 	a.startSession(w, raw)
+	if pending {
+		return web.Redirect(w, r, a.path("/2fa")+"?next="+url.QueryEscape(next))
+	}
 	if err := a.event(r, Event{Action: EventSignIn, User: u, Source: a.source(r), Via: via}); err != nil {
 		return err
 	}
 	web.SetCookie(w, a.deviceCookie(), a.auth.DeviceToken(a.cfg.Realm, u.Username), deviceTTL)
 	a.log.Info("signed in", "realm", a.cfg.Realm, "user", u.ID, "via", "single sign-on")
-	return nil
+	return web.Redirect(w, r, next)
 }
 
 // Next is the safe place to go after signing in, from a next parameter.

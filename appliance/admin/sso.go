@@ -9,9 +9,11 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"regexp"
 	"slices"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/switchboardhq/switchboard/appliance/account"
 	"github.com/switchboardhq/switchboard/appliance/auth"
@@ -183,7 +185,7 @@ func (a *Admin) serveSecurity(w http.ResponseWriter, r *http.Request, q *req) er
 		return err
 	}
 	if p.Staff == nil {
-		p.Staff = &samlsp.Staff{MatchBy: "email", DefaultRole: auth.RoleTechnician}
+		p.Staff = &samlsp.Staff{MatchBy: "email"}
 		p.Mapping = map[string]string{"email": "mail", "name": "displayName", "groups": "memberOf"}
 	}
 	v := a.area.View(r, q.Who, "Security")
@@ -302,7 +304,7 @@ func (a *Admin) readProvider(r *http.Request, form url.Values, p *samlsp.Provide
 			fe.Add("metadata_file", "The file could not be read. Choose it again.")
 		}
 	} else if mu := strings.TrimSpace(first(form, "metadata_url")); mu != "" {
-		if raw, err = samlsp.FetchMetadata(r.Context(), nil, mu); err != nil {
+		if raw, err = a.sso.FetchMetadata(r.Context(), mu); err != nil {
 			fe.Add("metadata_url", sentence(err))
 		}
 	}
@@ -607,51 +609,113 @@ func (a *Admin) serveStaffACS(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return a.staffFailed(w, r, p.Key, err)
 	}
-	if err := a.area.SignInExternal(w, r, u, p.Name); err != nil {
-		if errors.Is(err, account.ErrDisabled) {
-			return a.staffFailed(w, r, p.Key, &samlsp.Refusal{Why: errAccountDisabled})
-		}
-		return err
+	err = a.area.SignInExternal(w, r, u, p.Name, res.Next)
+	if errors.Is(err, account.ErrDisabled) {
+		return a.staffFailed(w, r, p.Key, &samlsp.Refusal{Why: errAccountDisabled})
 	}
-	return web.Redirect(w, r, a.area.Next(res.Next))
+	return err
 }
 
 var (
 	errNoAccount       = errors.New("no account here matches the identity provider's answer, and accounts are not created on first sign-in")
 	errNoRole          = errors.New("none of the person's groups gives a role here")
 	errNoMatchValue    = errors.New("the identity provider's answer lacks the value accounts are matched by")
+	errBadMatchValue   = errors.New("the value accounts are matched by is not a plain username (letters A–Z, digits and . _ @ -, at most 64)")
 	errAccountDisabled = errors.New("the matching account is disabled")
+	errLocalAdmin      = errors.New("administrators whose account was made on this box sign in with their password, not through the identity provider")
+	errOtherIdP        = errors.New("the matching account was created by another identity provider")
 )
 
+// matchValue is what a username may be; anything else is refused rather
+// than cleaned, so two different IdP values never meet one account.
+var matchValue = regexp.MustCompile(`^[A-Za-z0-9._@-]{1,64}$`)
+
 // staffAccount finds, or creates just in time, the account res signs in.
+//   - A local account (made on the box) matches by username, except an
+//     administrator's: the break-glass accounts only take passwords. Its
+//     second factor is still asked for (SignInExternal).
+//   - An account the same IdP created has its role and teams from the
+//     group rules at every sign-in; with no role left it is refused.
+//   - An account another IdP created is refused.
 func (a *Admin) staffAccount(ctx context.Context, p samlsp.Provider, res samlsp.Result) (auth.User, error) {
 	st := p.Staff
 	match := res.NameID
 	if st.MatchBy == "email" {
 		match = res.Attr(p.Mapping["email"])
 	}
-	match = strings.ToLower(strings.TrimSpace(match))
-	if match == "" {
+	switch {
+	case match == "":
 		return auth.User{}, &samlsp.Refusal{Why: errNoMatchValue}
+	case !matchValue.MatchString(match):
+		return auth.User{}, &samlsp.Refusal{Why: errBadMatchValue}
 	}
+	match = strings.ToLower(match)
+	origin := "saml:" + res.IdP
+	sys := desk.SystemActor("Single sign-on (" + firstNonEmpty(p.Name, "identity provider") + ")")
+	role, teams := groupsGive(st, res.Attributes[p.Mapping["groups"]])
 	u, err := a.auth.UserNamed(ctx, auth.Site, match)
-	if err == nil {
+	switch {
+	case err == nil && u.Local():
+		if u.Role == auth.RoleAdmin {
+			return auth.User{}, &samlsp.Refusal{Why: errLocalAdmin}
+		}
 		return u, nil
+	case err == nil && u.Origin != origin:
+		return auth.User{}, &samlsp.Refusal{Why: errOtherIdP}
+	case err == nil:
+		if role == "" {
+			return auth.User{}, &samlsp.Refusal{Why: errNoRole}
+		}
+		if role != u.Role {
+			if err := a.auth.SetProfile(ctx, auth.Site, u.ID, u.DisplayName, role); err != nil {
+				return auth.User{}, err
+			}
+			t, err := a.desk.Technician(ctx, u.ID)
+			if err == nil {
+				t.Perms = nil // the new role's defaults
+				if _, err := a.desk.SaveTechnician(ctx, sys, t, role); err != nil {
+					return auth.User{}, err
+				}
+			}
+			u.Role = role
+		}
+		return u, a.joinTeams(ctx, sys, u.ID, teams)
+	case !errors.Is(err, auth.ErrNotFound):
+		return auth.User{}, err
+	case !st.JIT:
+		return auth.User{}, &samlsp.Refusal{Why: errNoAccount}
+	case role == "":
+		return auth.User{}, &samlsp.Refusal{Why: errNoRole}
 	}
-	if !errors.Is(err, auth.ErrNotFound) {
+	name := res.Attr(p.Mapping["name"])
+	if name == "" || strings.ContainsRune(name, utf8.RuneError) {
+		name = match
+	}
+	u, err = a.auth.CreateUser(ctx, auth.Site, auth.NewUser{Username: match, DisplayName: clipName(name), Password: unusablePassword(), Role: role, Origin: origin})
+	if err != nil {
+		var fe *auth.FieldError
+		if errors.As(err, &fe) {
+			return auth.User{}, &samlsp.Refusal{Why: fmt.Errorf("the account cannot be created: %s", fe.Msg)}
+		}
 		return auth.User{}, err
 	}
-	if !st.JIT {
-		return auth.User{}, &samlsp.Refusal{Why: errNoAccount}
+	if _, err := a.desk.SaveTechnician(ctx, sys, desk.Technician{UserID: u.ID, PrivateName: u.DisplayName, PublicName: u.DisplayName}, u.Role); err != nil {
+		return auth.User{}, err
 	}
-	groups := map[string]bool{}
-	for _, g := range res.Attributes[p.Mapping["groups"]] {
-		groups[g] = true
+	return u, a.joinTeams(ctx, sys, u.ID, teams)
+}
+
+// groupsGive is the role (first matching rule with one, else the
+// default) and the teams (every matching rule's) of groups.
+func groupsGive(st *samlsp.Staff, groups []string) (string, []uint64) {
+	has := map[string]bool{}
+	for _, g := range groups {
+		has[g] = true
 	}
 	role := ""
 	var teams []uint64
 	for _, g := range st.Groups {
-		if !groups[g.Group] {
+		if !has[g.Group] {
 			continue
 		}
 		if role == "" {
@@ -662,36 +726,23 @@ func (a *Admin) staffAccount(ctx context.Context, p samlsp.Provider, res samlsp.
 	if role == "" {
 		role = st.DefaultRole
 	}
-	if role == "" {
-		return auth.User{}, &samlsp.Refusal{Why: errNoRole}
-	}
-	name := res.Attr(p.Mapping["name"])
-	if name == "" {
-		name = match
-	}
-	u, err = a.auth.CreateUser(ctx, auth.Site, auth.NewUser{Username: match, DisplayName: clipName(name), Password: unusablePassword(), Role: role})
-	if err != nil {
-		var fe *auth.FieldError
-		if errors.As(err, &fe) {
-			return auth.User{}, &samlsp.Refusal{Why: fmt.Errorf("the account cannot be created: %s", fe.Msg)}
-		}
-		return auth.User{}, err
-	}
-	sys := desk.SystemActor("Single sign-on (" + firstNonEmpty(p.Name, "identity provider") + ")")
-	if _, err := a.desk.SaveTechnician(ctx, sys, desk.Technician{UserID: u.ID, PrivateName: u.DisplayName, PublicName: u.DisplayName}, u.Role); err != nil {
-		return auth.User{}, err
-	}
-	for _, id := range dedupe(teams) {
+	return role, dedupe(teams)
+}
+
+// joinTeams adds user to the teams it is not in yet (a rule never takes
+// anyone out of a team: an administrator does).
+func (a *Admin) joinTeams(ctx context.Context, sys desk.Actor, user uint64, teams []uint64) error {
+	for _, id := range teams {
 		t, err := a.desk.Team(ctx, id)
-		if err != nil {
-			continue // the team was deleted since the rule was written
+		if err != nil || slices.Contains(t.Members, user) {
+			continue // deleted since the rule was written, or already in
 		}
-		t.Members = append(t.Members, u.ID)
+		t.Members = append(t.Members, user)
 		if _, err := a.desk.SaveTeam(ctx, sys, t); err != nil {
-			return auth.User{}, err
+			return err
 		}
 	}
-	return u, nil
+	return nil
 }
 
 func dedupe(ids []uint64) []uint64 {

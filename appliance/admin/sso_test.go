@@ -1,12 +1,15 @@
 package admin_test
 
 import (
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
 	"strings"
 	"testing"
 
+	"github.com/pquerna/otp"
+	"github.com/pquerna/otp/totp"
 	"github.com/switchboardhq/switchboard/appliance/auth"
 	"github.com/switchboardhq/switchboard/appliance/desk"
 	"github.com/switchboardhq/switchboard/appliance/samlsp"
@@ -30,11 +33,22 @@ func (f *fixture) staffIdP(staff samlsp.Staff) *samltest.IdP {
 	return idp
 }
 
+var signIns int
+
 // ssoSignIn runs one technician sign-in from a fresh browser whose IdP
 // says attrs about NameID "nid"; it returns the ACS answer.
 func (f *fixture) ssoSignIn(idp *samltest.IdP, attrs map[string]string) *httptest.ResponseRecorder {
 	f.t.Helper()
-	rec := f.request("POST", "/login/saml/login", "", url.Values{"next": {"/console"}}, false)
+	// Each sign-in from its own address: the per-network limit is not
+	// what this test is about.
+	signIns++
+	addr := fmt.Sprintf("198.51.100.%d:4000", signIns%250+1)
+	start := httptest.NewRequest("POST", "https://box/login/saml/login", strings.NewReader(url.Values{"next": {"/console"}, "csrf_token": {f.csrf}}.Encode()))
+	start.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	start.AddCookie(f.csrfCookie)
+	start.RemoteAddr = addr
+	rec := httptest.NewRecorder()
+	f.h.ServeHTTP(rec, start)
 	if rec.Code != http.StatusSeeOther {
 		f.t.Fatalf("start: %d %s", rec.Code, errorText(rec.Body.String()))
 	}
@@ -58,6 +72,7 @@ func (f *fixture) ssoSignIn(idp *samltest.IdP, attrs map[string]string) *httptes
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	req.Header.Set("Sec-Fetch-Site", "cross-site")
 	req.AddCookie(browser)
+	req.RemoteAddr = addr
 	out := httptest.NewRecorder()
 	f.h.ServeHTTP(out, req)
 	return out
@@ -146,6 +161,42 @@ func TestStaffSignIn(t *testing.T) {
 	rec = f.ssoSignIn(idp, map[string]string{"mail": "otheruser"})
 	if rec.Code != http.StatusForbidden || signedIn(rec) || !strings.Contains(rec.Body.String(), "disabled") {
 		t.Fatalf("disabled: %d", rec.Code)
+	}
+	// A local administrator never signs in through the IdP.
+	rec = f.ssoSignIn(idp, map[string]string{"mail": "adminuser"})
+	if rec.Code != http.StatusForbidden || signedIn(rec) || !strings.Contains(rec.Body.String(), "with their password") {
+		t.Fatalf("local admin: %d", rec.Code)
+	}
+	// Values that only look like a username are refused, not cleaned.
+	for _, v := range []string{"adm\u0085inuser", "technicianuser\u202c", "\u212Aevin@example.org"} {
+		if rec = f.ssoSignIn(idp, map[string]string{"mail": v}); rec.Code != http.StatusForbidden || signedIn(rec) {
+			t.Fatalf("%q: %d", v, rec.Code)
+		}
+	}
+	// The created account follows its groups at each sign-in: promoted by
+	// a rule, refused once no rule gives it a role.
+	rec = f.ssoSignIn(idp, map[string]string{"mail": "newbie@example.org", "groups": "g-other"})
+	if rec.Code != http.StatusSeeOther {
+		t.Fatalf("promoted: %d %s", rec.Code, errorText(rec.Body.String()))
+	}
+	if u, _ = f.auth.UserNamed(ctx, auth.Site, "newbie@example.org"); u.Role != desk.RoleAdmin {
+		t.Fatalf("role after the group changed: %s", u.Role)
+	}
+	if rec = f.ssoSignIn(idp, map[string]string{"mail": "newbie@example.org"}); rec.Code != http.StatusForbidden || !strings.Contains(rec.Body.String(), "gives a role") {
+		t.Fatalf("no group left: %d", rec.Code)
+	}
+	// A local account with a second factor is asked for its code.
+	en, err := f.auth.BeginTOTP(ctx, auth.Site, f.user[CM], "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	code, _ := totp.GenerateCodeCustom(en.Secret, f.clock.Now(), totp.ValidateOpts{Period: 30, Digits: otp.DigitsSix, Algorithm: otp.AlgorithmSHA1})
+	if err := f.auth.ConfirmTOTP(ctx, auth.Site, f.user[CM], en.Secret, code); err != nil {
+		t.Fatal(err)
+	}
+	rec = f.ssoSignIn(idp, map[string]string{"mail": "channelmanageruser"})
+	if rec.Code != http.StatusSeeOther || !strings.HasPrefix(rec.Header().Get("Location"), "/login/2fa") {
+		t.Fatalf("second factor: %d %s", rec.Code, rec.Header().Get("Location"))
 	}
 	// Passwords keep working while single sign-on is on.
 	if _, err := f.auth.Authenticate(ctx, auth.Site, "adminuser", deskfix.Password, "192.0.2.9"); err != nil {

@@ -27,7 +27,10 @@ type User struct {
 	TOTPSecret   string    `json:"totp_secret,omitempty"`
 	TOTPLastStep uint64    `json:"totp_last_step,omitempty"` // the last TOTP time step accepted
 	Disabled     bool      `json:"disabled,omitempty"`
-	Created      time.Time `json:"created"`
+	// Origin is "" for an account made here, or "saml:" and the entity ID
+	// of the identity provider whose single sign-on created it.
+	Origin  string    `json:"origin,omitempty"`
+	Created time.Time `json:"created"`
 	Updated      time.Time `json:"updated"`
 }
 
@@ -46,7 +49,13 @@ type NewUser struct {
 	DisplayName string
 	Password    string
 	Role        string
+	// Origin is User.Origin ("" for a local account).
+	Origin string
 }
+
+// Local reports whether the account was made on the box rather than by an
+// identity provider's single sign-on.
+func (u User) Local() bool { return u.Origin == "" }
 
 const (
 	maxUsernameLen    = 64
@@ -123,6 +132,9 @@ func checkNewUser(realm Realm, nu NewUser) (NewUser, error) {
 	if err := checkPassword(nu.Password); err != nil {
 		return nu, err
 	}
+	if nu.Origin != "" && realm != Site {
+		return nu, invalid("origin", "only site accounts can come from single sign-on")
+	}
 	return nu, nil
 }
 
@@ -194,6 +206,7 @@ func (s *Service) insertUser(tx *bolt.Tx, realm Realm, nu NewUser, hash string) 
 		Username:     nu.Username,
 		DisplayName:  nu.DisplayName,
 		Role:         nu.Role,
+		Origin:       nu.Origin,
 		PasswordHash: hash,
 		Created:      now,
 		Updated:      now,
@@ -224,11 +237,13 @@ func forEachUser(tx *bolt.Tx, realm Realm, fn func(User) error) error {
 
 var errStop = errors.New("stop")
 
-// enabledAdmins counts the enabled administrators of realm other than except.
+// enabledAdmins counts the enabled local administrators of realm other
+// than except: those who sign in with a password whatever an identity
+// provider does, so the box never locks itself out.
 func enabledAdmins(tx *bolt.Tx, realm Realm, except uint64) (int, error) {
 	n := 0
 	err := forEachUser(tx, realm, func(u User) error {
-		if u.ID != except && u.Role == RoleAdmin && !u.Disabled {
+		if u.ID != except && u.Role == RoleAdmin && u.Local() && !u.Disabled {
 			n++
 		}
 		return nil
@@ -361,7 +376,7 @@ func (s *Service) updateUser(ctx context.Context, realm Realm, id uint64, fn fun
 func (s *Service) SetDisabled(ctx context.Context, realm Realm, id uint64, disabled bool) error {
 	var ended int
 	err := s.updateUser(ctx, realm, id, func(tx *bolt.Tx, u *User) error {
-		if disabled && u.Role == RoleAdmin && !u.Disabled {
+		if disabled && u.Role == RoleAdmin && u.Local() && !u.Disabled {
 			n, err := enabledAdmins(tx, realm, u.ID)
 			if err != nil {
 				return err
@@ -396,7 +411,7 @@ func (s *Service) SetProfile(ctx context.Context, realm Realm, id uint64, displa
 		return err
 	}
 	return s.updateUser(ctx, realm, id, func(tx *bolt.Tx, u *User) error {
-		if u.Role == RoleAdmin && role != RoleAdmin && !u.Disabled {
+		if u.Role == RoleAdmin && u.Local() && role != RoleAdmin && !u.Disabled {
 			n, err := enabledAdmins(tx, realm, u.ID)
 			if err != nil {
 				return err
@@ -419,7 +434,7 @@ func (s *Service) DeleteUser(ctx context.Context, realm Realm, id uint64) error 
 		if err != nil {
 			return err
 		}
-		if u.Role == RoleAdmin && !u.Disabled {
+		if u.Role == RoleAdmin && u.Local() && !u.Disabled {
 			n, err := enabledAdmins(tx, realm, u.ID)
 			if err != nil {
 				return err

@@ -232,3 +232,14 @@ func TestAuditRecordsBeforeAndAfter(t *testing.T) {
 		t.Fatal("a technician manager read the audit log")
 	}
 }
+
+func TestVerifiedText(t *testing.T) {
+	v := &Verified{By: "Acme IdP", NameID: "_t1", Email: "jo@example.org", Locked: []string{"name"}}
+	if got := v.Text(); got != "Signed in as jo@example.org via Acme IdP" {
+		t.Errorf("%q", got)
+	}
+	v = &Verified{IdP: "https://idp.example/", NameID: "jo"}
+	if got := v.Text(); got != "Signed in as jo via https://idp.example/; the name shown was typed by the customer" {
+		t.Errorf("%q", got)
+	}
+}

@@ -91,7 +91,12 @@ func (v *Verified) Text() string {
 	if by == "" {
 		by = v.IdP
 	}
-	return "Signed in as " + who + " via " + by
+	out := "Signed in as " + who + " via " + by
+	if !slices.Contains(v.Locked, "name") {
+		// The check stands next to the name: say when it is not the IdP's.
+		out += "; the name shown was typed by the customer"
+	}
+	return out
 }
 
 // Answer is one custom survey field's value.

@@ -10,9 +10,12 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
+	"net/netip"
 	"net/url"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/crewjam/saml"
@@ -174,23 +177,69 @@ func parseCert(b64 string) (Cert, error) {
 	return Cert{Subject: clip(c.Subject.String(), 200), Fingerprint: fp.String(), NotAfter: c.NotAfter.UTC()}, nil
 }
 
-// FetchMetadata fetches an IdP's metadata once, for the admin to pin. It
-// follows at most three redirects, waits at most 10 seconds and reads at
-// most MaxMetadata bytes.
-func FetchMetadata(ctx context.Context, client *http.Client, rawURL string) ([]byte, error) {
+// FetchPolicy says where metadata may be fetched from.
+type FetchPolicy struct {
+	// Insecure allows http:// and loopback addresses (dev mode and tests):
+	// without TLS whoever is on the path could pin their own certificate.
+	Insecure bool
+}
+
+// errFetchAddress is a refused destination of a metadata fetch.
+var errFetchAddress = errors.New("the address is on this box or link-local")
+
+// control refuses connections to loopback, link-local, multicast and
+// unspecified addresses (this box's own services, cloud metadata
+// endpoints) unless the policy is insecure. Private networks stay
+// reachable: that is where many identity providers live.
+func (fp FetchPolicy) control(network, address string, _ syscall.RawConn) error {
+	if fp.Insecure {
+		return nil
+	}
+	host, _, err := net.SplitHostPort(address)
+	if err != nil {
+		return err
+	}
+	ip, err := netip.ParseAddr(host)
+	if err != nil {
+		return errFetchAddress
+	}
+	ip = ip.Unmap()
+	if ip.IsLoopback() || ip.IsLinkLocalUnicast() || ip.IsLinkLocalMulticast() || ip.IsMulticast() || ip.IsUnspecified() || ip.IsInterfaceLocalMulticast() {
+		return errFetchAddress
+	}
+	return nil
+}
+
+func (fp FetchPolicy) checkURL(u *url.URL) error {
+	if u.Scheme != "https" && !(fp.Insecure && u.Scheme == "http") {
+		return metadataErr("give the metadata address as an https:// URL (the box then knows the document comes from the identity provider)")
+	}
+	if u.Host == "" || u.User != nil {
+		return metadataErr("the metadata address has no host, or holds a user name")
+	}
+	return nil
+}
+
+// FetchMetadata fetches an IdP's metadata once, for the admin to pin: over
+// https only (every redirect too), never from this box's own or a
+// link-local address (see FetchPolicy), following at most three redirects,
+// waiting at most 10 seconds and reading at most MaxMetadata bytes.
+func FetchMetadata(ctx context.Context, fp FetchPolicy, rawURL string) ([]byte, error) {
 	u, err := url.Parse(strings.TrimSpace(rawURL))
-	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || u.User != nil {
-		return nil, metadataErr("enter the metadata address as an http:// or https:// URL")
+	if err != nil {
+		return nil, metadataErr("the metadata address is not a URL")
 	}
-	if client == nil {
-		client = &http.Client{Timeout: 10 * time.Second}
+	if err := fp.checkURL(u); err != nil {
+		return nil, err
 	}
-	c := *client
+	dialer := &net.Dialer{Timeout: 5 * time.Second, Control: fp.control}
+	c := http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{DialContext: dialer.DialContext, TLSHandshakeTimeout: 5 * time.Second,
+		ResponseHeaderTimeout: 5 * time.Second, MaxResponseHeaderBytes: 16 << 10}}
 	c.CheckRedirect = func(req *http.Request, via []*http.Request) error {
 		if len(via) >= 3 {
 			return errors.New("too many redirects")
 		}
-		return nil
+		return fp.checkURL(req.URL)
 	}
 	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
@@ -218,13 +267,15 @@ func FetchMetadata(ctx context.Context, client *http.Client, rawURL string) ([]b
 
 func fetchReason(err error) string {
 	var ue *url.Error
-	if errors.As(err, &ue) {
-		if ue.Timeout() {
-			return "no answer within 10 seconds"
-		}
-		err = ue.Err
+	switch {
+	case errors.Is(err, errFetchAddress):
+		return errFetchAddress.Error()
+	case errors.Is(err, ErrMetadata):
+		return "a redirect leads to a plain http:// address"
+	case errors.As(err, &ue) && ue.Timeout():
+		return "no answer within 10 seconds"
 	}
-	return clip(err.Error(), 160)
+	return "the box could not connect or the TLS certificate is not trusted"
 }
 
 // clip cuts s to at most n bytes on a rune boundary.

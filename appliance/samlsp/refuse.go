@@ -4,6 +4,8 @@ import (
 	"encoding/xml"
 	"errors"
 	"fmt"
+	"slices"
+	"strings"
 
 	"github.com/crewjam/saml"
 )
@@ -48,6 +50,11 @@ func Reason(err error) string {
 	return "the answer could not be checked"
 }
 
+const statusPrefix = "urn:oasis:names:tc:SAML:2.0:status:"
+
+// topStatuses are SAML core's top-level status codes (§3.2.2.2).
+var topStatuses = []string{"Requester", "Responder", "VersionMismatch"}
+
 // crewjamReason turns crewjam's error into one of ours. Its errors carry
 // parts of the answer (destinations, issuers, whole documents in
 // InvalidResponseError), so only the class survives.
@@ -55,7 +62,12 @@ func crewjamReason(err error) error {
 	var bad saml.ErrBadStatus
 	switch {
 	case errors.As(err, &bad):
-		return fmt.Errorf("%w (status %s)", ErrStatus, clip(bad.Status, 120))
+		// The status is read before any signature is checked: only the
+		// standard codes are named.
+		if strings.HasPrefix(bad.Status, statusPrefix) && slices.Contains(topStatuses, strings.TrimPrefix(bad.Status, statusPrefix)) {
+			return fmt.Errorf("%w (status %s)", ErrStatus, strings.TrimPrefix(bad.Status, statusPrefix))
+		}
+		return fmt.Errorf("%w (an unknown status)", ErrStatus)
 	case errors.Is(err, saml.ErrUnsupported) && errors.Is(err, saml.ErrInvalidSignature):
 		return ErrSHA1
 	case errors.Is(err, saml.ErrAudienceMismatch):

@@ -16,6 +16,7 @@
 package samlsp
 
 import (
+	"bytes"
 	"context"
 	"crypto/ecdsa"
 	"crypto/elliptic"
@@ -37,6 +38,7 @@ import (
 	"strings"
 	"time"
 	"unicode"
+	"unicode/utf8"
 
 	"github.com/crewjam/saml"
 	dsig "github.com/russellhaering/goxmldsig"
@@ -49,9 +51,12 @@ import (
 const (
 	// RequestTTL is how long a sign-in may take at the IdP.
 	RequestTTL = 10 * time.Minute
-	// MaxPending bounds the requests waiting for an answer box-wide; the
+	// MaxPending bounds the requests waiting for an answer box-wide, and
+	// MaxPendingPerProvider those of one provider: a flood against one
+	// site pushes out that site's oldest requests, not other sites'. The
 	// HTTP layer bounds them per source.
-	MaxPending = 20000
+	MaxPending            = 20000
+	MaxPendingPerProvider = 2000
 	// MaxFailures is how many refused answers the box remembers per provider.
 	MaxFailures = 20
 	// MaxIdentities bounds the portal identities kept box-wide.
@@ -138,6 +143,7 @@ type Service struct {
 
 	spKey  *ecdsa.PrivateKey
 	spCert *x509.Certificate
+	fetch  FetchPolicy
 }
 
 // New returns the service; the box's SP key pair is made on first use and
@@ -324,6 +330,14 @@ type pending struct {
 	Expires  time.Time `json:"expires"`
 }
 
+// SetFetchPolicy says where FetchMetadata may go (dev mode: anywhere).
+func (s *Service) SetFetchPolicy(fp FetchPolicy) { s.fetch = fp }
+
+// FetchMetadata fetches an IdP's metadata under the service's policy.
+func (s *Service) FetchMetadata(ctx context.Context, rawURL string) ([]byte, error) {
+	return FetchMetadata(ctx, s.fetch, rawURL)
+}
+
 // ErrNoProvider reports a provider never saved.
 var ErrNoProvider = errors.New("no such service provider")
 
@@ -354,13 +368,58 @@ func (s *Service) Begin(ctx context.Context, p Provider, ep Endpoints, next stri
 				return ErrBusy
 			}
 		}
-		return b.Put(s.hash("request", req.ID), rec)
+		if err := s.makeRoom(b, p.Key); err != nil {
+			return err
+		}
+		return b.Put(s.requestKey(p.Key, req.ID), rec)
 	})
 	if err != nil {
 		return nil, "", err
 	}
 	u, err := req.Redirect("", sp)
 	return u, browser, err
+}
+
+// requestKey is where a request of provider waits: the provider's key,
+// then the keyed hash of the request's ID, so one provider's requests are
+// counted without reading the others'.
+func (s *Service) requestKey(provider, id string) []byte {
+	return append([]byte(provider+"\x00"), s.hash("request", id)...)
+}
+
+// makeRoom keeps provider under MaxPendingPerProvider: expired requests go
+// first, then the oldest.
+func (s *Service) makeRoom(b *bolt.Bucket, provider string) error {
+	prefix := []byte(provider + "\x00")
+	n := 0
+	c := b.Cursor()
+	for k, _ := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, _ = c.Next() {
+		n++
+	}
+	if n < MaxPendingPerProvider {
+		return nil
+	}
+	now := s.clock()
+	var dead [][]byte
+	var oldest []byte
+	var oldestAt time.Time
+	for k, v := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, v = c.Next() {
+		var p pending
+		if json.Unmarshal(v, &p) != nil || now.After(p.Expires) {
+			dead = append(dead, append([]byte(nil), k...))
+		} else if oldest == nil || p.Expires.Before(oldestAt) {
+			oldest, oldestAt = append([]byte(nil), k...), p.Expires
+		}
+	}
+	if len(dead) == 0 && oldest != nil {
+		dead = append(dead, oldest)
+	}
+	for _, k := range dead {
+		if err := b.Delete(k); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // pruneRequests drops expired requests; it returns how many went.
@@ -468,19 +527,22 @@ func (s *Service) claim(ctx context.Context, key, id, browser string) (pending, 
 	err := s.db.Update(ctx, func(tx *bolt.Tx) error {
 		why = nil
 		b := bucket(tx, "requests")
-		k := s.hash("request", id)
+		k := s.requestKey(key, id)
 		v := b.Get(k)
 		if v == nil {
 			why = ErrNoRequest
+			// Say so when it is another provider's: it stays for its
+			// own answer.
+			bucket(tx, "providers").ForEach(func(other, _ []byte) error {
+				if string(other) != key && b.Get(s.requestKey(string(other), id)) != nil {
+					why = ErrOtherProvider
+				}
+				return nil
+			})
 			return nil
 		}
 		if err := json.Unmarshal(v, &p); err != nil {
 			return err
-		}
-		if p.Provider != key {
-			// Another site's request stays for its own answer.
-			why = ErrOtherProvider
-			return nil
 		}
 		if err := b.Delete(k); err != nil {
 			return err
@@ -509,6 +571,7 @@ func result(key, idp string, a *saml.Assertion, next string) (Result, error) {
 		return res, refuse(fmt.Errorf("%w: the NameID is empty, too long or holds control characters", ErrShape))
 	}
 	n := 0
+	friendly := map[string][]string{}
 	for _, st := range a.AttributeStatements {
 		for _, at := range st.Attributes {
 			if n++; n > maxAttrs {
@@ -524,21 +587,31 @@ func result(key, idp string, a *saml.Assertion, next string) (Result, error) {
 				}
 				vals = append(vals, cleanValue(v.Value))
 			}
-			for _, name := range []string{at.Name, at.FriendlyName} {
-				if name != "" && len(name) <= 256 {
-					res.Attributes[name] = append(res.Attributes[name], vals...)
-				}
+			if at.Name != "" && len(at.Name) <= 256 {
+				res.Attributes[at.Name] = append(res.Attributes[at.Name], vals...)
 			}
+			if at.FriendlyName != "" && len(at.FriendlyName) <= 256 {
+				friendly[at.FriendlyName] = append(friendly[at.FriendlyName], vals...)
+			}
+		}
+	}
+	// A friendly name answers only where no attribute has it as its Name,
+	// so another attribute cannot shadow "mail" by calling itself so.
+	for name, vals := range friendly {
+		if _, taken := res.Attributes[name]; !taken {
+			res.Attributes[name] = vals
 		}
 	}
 	return res, nil
 }
 
-// cleanValue drops control and bidi-control characters and trims.
+// cleanValue replaces control and bidi-control characters with U+FFFD and
+// trims. Replacing rather than dropping keeps two different values from
+// becoming one ("adm\u0085in" is not "admin").
 func cleanValue(v string) string {
 	v = strings.Map(func(r rune) rune {
 		if unicode.IsControl(r) || text.BidiControl(r) {
-			return -1
+			return utf8.RuneError
 		}
 		return r
 	}, v)

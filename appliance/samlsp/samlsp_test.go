@@ -52,6 +52,11 @@ func newFixture(t *testing.T) *fixture {
 	}
 	f.site = samlsp.Provider{Key: samlsp.SiteKey(1), Base: "https://help.example.com", IdP: &idp}
 	f.other = samlsp.Provider{Key: samlsp.SiteKey(2), Base: "https://other.example.com", IdP: &idp}
+	for _, p := range []samlsp.Provider{f.site, f.other} {
+		if err := f.svc.SaveProvider(context.Background(), p); err != nil {
+			t.Fatal(err)
+		}
+	}
 	f.ep = samlsp.EndpointsAt(f.site.Base, "/saml")
 	f.oep = samlsp.EndpointsAt(f.other.Base, "/saml")
 	return f
@@ -397,5 +402,53 @@ func TestMetadata(t *testing.T) {
 		if _, _, err := samlsp.ParseMetadata(raw, now); !errors.Is(err, samlsp.ErrMetadata) {
 			t.Errorf("%s: %v", name, err)
 		}
+	}
+}
+
+// TestPendingQuotaPerProvider: a flood of sign-ins started on one site
+// pushes out that site's oldest requests, never another site's.
+func TestPendingQuotaPerProvider(t *testing.T) {
+	if testing.Short() {
+		t.Skip("2000 commits")
+	}
+	f := newFixture(t)
+	siteID, siteBrowser := f.begin(t, f.site, f.ep)
+	firstOther, firstBrowser := f.begin(t, f.other, f.oep)
+	f.now = f.now.Add(time.Second)
+	for range samlsp.MaxPendingPerProvider {
+		if _, _, err := f.svc.Begin(context.Background(), f.other, f.oep, "/"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	a := f.answer(firstOther)
+	a.Audience, a.Destination = f.oep.EntityID, f.oep.ACS
+	if _, err := f.post(t, f.other, f.oep, firstBrowser, samltest.XML(f.idp.Response(a))); !errors.Is(err, samlsp.ErrNoRequest) {
+		t.Fatalf("the flooded site's oldest request: %v", err)
+	}
+	if _, err := f.post(t, f.site, f.ep, siteBrowser, samltest.XML(f.idp.Response(f.answer(siteID)))); err != nil {
+		t.Fatalf("the other site's request: %v", err)
+	}
+}
+
+func TestFetchMetadataPolicy(t *testing.T) {
+	idp := samltest.New("https://idp.example.org/idp", time.Now())
+	srv := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.Write(idp.Metadata()) }))
+	defer srv.Close()
+	plain := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.Write(idp.Metadata()) }))
+	defer plain.Close()
+	ctx := context.Background()
+	// On a box: no plain http, nothing on loopback or link-local.
+	for _, u := range []string{plain.URL, srv.URL, "https://169.254.169.254/latest/meta-data", "https://[::1]:1/x", "ftp://idp.example.org/m"} {
+		if _, err := samlsp.FetchMetadata(ctx, samlsp.FetchPolicy{}, u); !errors.Is(err, samlsp.ErrMetadata) {
+			t.Errorf("%s: %v", u, err)
+		}
+	}
+	if _, err := samlsp.FetchMetadata(ctx, samlsp.FetchPolicy{}, srv.URL); err == nil || !strings.Contains(err.Error(), "on this box") {
+		t.Errorf("loopback refusal says %v", err)
+	}
+	// Dev mode reaches the local test IdP over http.
+	raw, err := samlsp.FetchMetadata(ctx, samlsp.FetchPolicy{Insecure: true}, plain.URL)
+	if err != nil || !bytes.Contains(raw, []byte(idp.EntityID)) {
+		t.Fatalf("dev fetch: %v", err)
 	}
 }

@@ -3,6 +3,7 @@ package web
 import (
 	"net/http"
 	"net/url"
+	"regexp"
 	"strings"
 )
 
@@ -26,6 +27,10 @@ func setSecurityHeaders(h http.Header, altSvc string) {
 	}
 }
 
+// originHost is a DNS name or IPv4 address, or a bracketed IPv6 address,
+// with an optional numeric port: no wildcard or other CSP syntax.
+var originHost = regexp.MustCompile(`^([A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?)*|\[[0-9A-Fa-f:.]+\])(:[0-9]{1,5})?$`)
+
 // AllowFormTarget lets the forms of this response lead to origin as well
 // as to this site (CSP form-action), for a sign-in button whose POST is
 // answered by a redirect to an identity provider. origin must be a
@@ -33,7 +38,7 @@ func setSecurityHeaders(h http.Header, altSvc string) {
 func AllowFormTarget(w http.ResponseWriter, origin string) {
 	u, err := url.Parse(origin)
 	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || u.Path != "" || u.RawQuery != "" || u.User != nil ||
-		strings.ContainsAny(origin, " ;,'\"\t\r\n") {
+		!originHost.MatchString(u.Host) {
 		return
 	}
 	w.Header().Set("Content-Security-Policy", strings.Replace(contentSecurityPolicy, "form-action 'self'", "form-action 'self' "+u.Scheme+"://"+u.Host, 1))

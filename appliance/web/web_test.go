@@ -276,3 +276,23 @@ func TestModuleImportsAreHashed(t *testing.T) {
 		t.Error("a module's own imports are not rewritten")
 	}
 }
+
+func TestAllowFormTarget(t *testing.T) {
+	for origin, want := range map[string]string{
+		"https://idp.example.org":       "form-action 'self' https://idp.example.org;",
+		"http://127.0.0.1:8080":         "form-action 'self' http://127.0.0.1:8080;",
+		"https://[2001:db8::1]:8443":    "form-action 'self' https://[2001:db8::1]:8443;",
+		"https://*":                     "form-action 'self';",
+		"https://*.example.org":         "form-action 'self';",
+		"https://idp.example.org/path":  "form-action 'self';",
+		"https://a.example; script-src": "form-action 'self';",
+		"javascript:alert(1)":           "form-action 'self';",
+	} {
+		rec := httptest.NewRecorder()
+		rec.Header().Set("Content-Security-Policy", contentSecurityPolicy)
+		AllowFormTarget(rec, origin)
+		if got := rec.Header().Get("Content-Security-Policy"); !strings.Contains(got, want) {
+			t.Errorf("%q: %s", origin, got)
+		}
+	}
+}
