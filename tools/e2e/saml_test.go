@@ -16,6 +16,8 @@ import (
 // then posts its answer back through the browser by itself.
 func (p page) idpSignIn(username, password string) {
 	p.t.Helper()
+	// Our own sign-in page has a username field too: wait for the IdP's.
+	p.truthy("the identity provider's login page", `location.pathname.endsWith("/loginuserpass.php") && document.readyState === "complete"`)
 	p.do("sign in at the identity provider",
 		cdp.WaitVisible(cdp.CSS(`input[name=username]`)),
 		cdp.SendKeys(cdp.CSS(`input[name=username]`), username),
