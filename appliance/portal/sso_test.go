@@ -2,6 +2,7 @@ package portal
 
 import (
 	"bytes"
+	"html"
 	"log/slog"
 	"net/http"
 	"net/url"
@@ -12,6 +13,7 @@ import (
 	"github.com/switchboardhq/switchboard/appliance/desk"
 	"github.com/switchboardhq/switchboard/appliance/samlsp"
 	"github.com/switchboardhq/switchboard/appliance/samlsp/samltest"
+	"github.com/switchboardhq/switchboard/appliance/web"
 )
 
 // ssoFixture is the portal with a site whose portal login is required,
@@ -261,6 +263,24 @@ func TestPortalLoginRefusals(t *testing.T) {
 			}
 		})
 	}
+	// The whole corpus, answered as pages: each says why, offers to start
+	// again, signs nobody in and is on the admin's list.
+	limit := f.portal.saml
+	f.portal.saml = web.NewLimiter(1000, time.Millisecond)
+	for _, at := range f.idp.Attacks() {
+		t.Run("corpus/"+at.Name, func(t *testing.T) {
+			c := f.customer(t)
+			code, page, resp := c.acs(at.Build(f.answer(f.begin(t, c))))
+			fails, _ := f.sso.Failures(ctx, samlsp.SiteKey(f.site.ID))
+			if code != http.StatusForbidden || len(fails) == 0 || !strings.Contains(page, html.EscapeString(fails[0].Reason)) || !strings.Contains(page, "Start the sign-in again") {
+				t.Fatalf("%d, the page does not say why or offer to start again", code)
+			}
+			if setsCookie(resp, portalCookie) {
+				t.Fatal("a refused answer signed the browser in")
+			}
+		})
+	}
+	f.portal.saml = limit
 	for _, s := range []string{"student", "Stu Dent", "Admin", "SAMLResponse"} {
 		if strings.Contains(f.logs.String(), s) {
 			t.Errorf("the log holds %q:\n%s", s, f.logs)
