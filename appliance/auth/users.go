@@ -18,20 +18,20 @@ import (
 
 // A User is an account of one realm.
 type User struct {
-	ID           uint64    `json:"id"`
-	Realm        Realm     `json:"realm"`
-	Username     string    `json:"username"` // lower-cased, unique in the realm
-	DisplayName  string    `json:"display_name"`
-	Role         string    `json:"role"`          // RoleAdmin, RoleTechnician, …
-	PasswordHash string    `json:"password_hash"` // Argon2id PHC string; empty in Users handed out by the Service
-	TOTPSecret   string    `json:"totp_secret,omitempty"`
-	TOTPLastStep uint64    `json:"totp_last_step,omitempty"` // the last TOTP time step accepted
-	Disabled     bool      `json:"disabled,omitempty"`
+	ID           uint64 `json:"id"`
+	Realm        Realm  `json:"realm"`
+	Username     string `json:"username"` // lower-cased, unique in the realm
+	DisplayName  string `json:"display_name"`
+	Role         string `json:"role"`          // RoleAdmin, RoleTechnician, …
+	PasswordHash string `json:"password_hash"` // Argon2id PHC string; empty in Users handed out by the Service
+	TOTPSecret   string `json:"totp_secret,omitempty"`
+	TOTPLastStep uint64 `json:"totp_last_step,omitempty"` // the last TOTP time step accepted
+	Disabled     bool   `json:"disabled,omitempty"`
 	// Origin is "" for an account made here, or "saml:" and the entity ID
 	// of the identity provider whose single sign-on created it.
 	Origin  string    `json:"origin,omitempty"`
 	Created time.Time `json:"created"`
-	Updated      time.Time `json:"updated"`
+	Updated time.Time `json:"updated"`
 }
 
 // HasTOTP reports whether the user signs in with a TOTP second factor.

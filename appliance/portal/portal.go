@@ -29,9 +29,9 @@ type Portal struct {
 	// typing notices per session.
 	starts, chat, typing *web.Limiter
 	// joins limits presentation keys tried per source.
-	joins      *web.Limiter
+	joins *web.Limiter
 	// saml limits portal sign-ins started and answers posted per source.
-	saml *web.Limiter
+	saml       *web.Limiter
 	streams    web.Slots
 	chatSource *web.Limiter
 	// remote is nil when the engines are not running (unit tests).
