@@ -146,6 +146,9 @@ func TestSAMLWithSimpleSAMLphp(t *testing.T) {
 	if m := regexp.MustCompile(`tess\.tech@example\.org[\s\S]{0,400}?Technician`).FindString(users); m == "" {
 		t.Fatalf("no technician account for tess on /login/users:\n%s", users)
 	}
+	if strings.Count(users, ">Single sign-on</span>") != 1 {
+		t.Fatal("/login/users does not mark tess's account, and only it, as made by single sign-on")
+	}
 	_, teamPage := e.admin.Page("/login/teams/" + team)
 	if !strings.Contains(teamPage, "Tess Tech") {
 		t.Fatal("tess is not in the Helpdesk team")
