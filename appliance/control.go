@@ -90,7 +90,12 @@ func (c *control) serve(ctx context.Context, conn net.Conn) {
 			fmt.Fprintf(conn, "ERR %v\n", err)
 			return
 		}
-		fmt.Fprintf(conn, "OK expired=%d\n", n)
+		sites, err := c.desk.AnnounceDue(ctx)
+		if err != nil {
+			fmt.Fprintf(conn, "ERR %v\n", err)
+			return
+		}
+		fmt.Fprintf(conn, "OK expired=%d announced=%d\n", n, sites)
 	case "backup":
 		// Copy to a local file first: no transaction waits on the peer.
 		f, n, err := c.db.Snapshot(ctx)

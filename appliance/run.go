@@ -328,6 +328,10 @@ func expireSessions(ctx context.Context, d *desk.Service, log *slog.Logger) erro
 			} else if n > 0 {
 				log.Info("sessions expired", "count", n)
 			}
+			// Important messages that began or ended reach the pages.
+			if _, err := d.AnnounceDue(ctx); err != nil {
+				log.Warn("announcing messages", "err", err)
+			}
 		}
 	}
 }

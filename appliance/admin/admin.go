@@ -155,6 +155,7 @@ func (a *Admin) Routes(rt *web.Router) {
 
 	rt.Handle("GET /login/audit", a.guard(desk.ActViewAudit, a.serveAudit))
 	a.ssoRoutes(rt)
+	a.announcementRoutes(rt)
 }
 
 // render renders the page name of the surface.
@@ -228,6 +229,9 @@ func (a *Admin) serveDashboard(w http.ResponseWriter, r *http.Request, who *acco
 	}
 	if desk.Can(actor, desk.ActViewAudit, desk.Scope{}) {
 		d.Cards = append(d.Cards, card{"audit", "Audit log", "Every change to the desk: who, when, before and after.", "/login/audit", "Open the audit log"})
+	}
+	if desk.CanAnnounce(actor) {
+		d.Cards = append(d.Cards, card{"announcements", "Important messages", "Messages at the top of the public sites' pages, such as an outage; customers already waiting see them at once.", "/login/announcements", "Open important messages"})
 	}
 	// Security has no menu entry (the menu must fit one row); its card is
 	// the way in, for administrators only.

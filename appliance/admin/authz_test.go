@@ -20,6 +20,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/switchboardhq/switchboard/appliance/admin"
 	"github.com/switchboardhq/switchboard/appliance/auth"
@@ -58,6 +59,7 @@ type fixture struct {
 	managed, foreign           uint64 // channels
 	issueManaged, issueForeign uint64
 	team, site                 uint64
+	announcement               uint64
 	session                    map[string]*http.Cookie
 	csrfCookie                 *http.Cookie
 	csrf                       string
@@ -124,6 +126,9 @@ func newFixture(t *testing.T) *fixture {
 	st, err := d.SaveSite(ctx, f.root, desk.Site{Name: "Main", Hostnames: []string{"support.example.com"}, TechList: true})
 	must(err)
 	f.team, f.site = team.ID, st.ID
+	an, err := d.SaveAnnouncement(ctx, f.root, desk.Announcement{Site: st.ID, Title: "Mail is down", Severity: desk.SeverityOutage, Start: f.clock.Now(), End: f.clock.Now().Add(time.Hour)})
+	must(err)
+	f.announcement = an.ID
 
 	// A page visit gives the browser its CSRF cookie and the token.
 	rec := f.request("GET", "/login/dashboard", AD, nil, false)
@@ -367,6 +372,13 @@ func matrix() map[string][]cell {
 
 		"GET /login/audit": {{allow: admins}},
 
+		"GET /login/announcements":              {{allow: announcers}},
+		"GET /login/announcements/new":          {{allow: announcers}},
+		"POST /login/announcements":             {{allow: announcers, form: announcementForm}},
+		"GET /login/announcements/{id}":         {{allow: announcers}},
+		"POST /login/announcements/{id}":        {{allow: announcers, form: announcementForm}},
+		"POST /login/announcements/{id}/delete": {{allow: announcers}},
+
 		"GET /login/sites/{id}/sso":  {{allow: admins}},
 		"POST /login/sites/{id}/sso": {{allow: admins, form: portalLoginForm}},
 		"GET /login/security":        {{allow: admins}},
@@ -396,6 +408,8 @@ func (f *fixture) target(pattern, scope, role string) uint64 {
 		return f.team
 	case strings.HasPrefix(pattern, "/login/sites/"):
 		return f.site
+	case strings.HasPrefix(pattern, "/login/announcements/"):
+		return f.announcement
 	}
 	return 0
 }
@@ -500,4 +514,13 @@ func portalLoginForm(f *fixture, scope string) url.Values {
 
 func securityForm(f *fixture, scope string) url.Values {
 	return url.Values{"base": {"https://box"}, "name": {"Acme IdP"}, "match_by": {"email"}, "map_email": {"mail"}, "default_role": {"technician"}}
+}
+
+// announcers hold the announcements permission by their role's defaults.
+var announcers = []string{CM, TM, AD}
+
+func announcementForm(f *fixture, scope string) url.Values {
+	start := f.clock.Now().UTC()
+	return url.Values{"site": {strconv.FormatUint(f.site, 10)}, "title": {"Planned maintenance"}, "severity": {"warning"},
+		"start": {start.Format("2006-01-02T15:04")}, "end": {start.Add(2 * time.Hour).Format("2006-01-02T15:04")}}
 }

@@ -31,6 +31,7 @@ const (
 	SessionPosition    Kind = "session.position"    // the customer's place in its queue changed
 	ChatMessage        Kind = "chat.message"        // a chat line was stored
 	ChatTyping         Kind = "chat.typing"         // someone is typing (not stored)
+	SiteAnnouncements  Kind = "site.announcements"  // a site's important messages changed, began or ended (Data: the site id)
 )
 
 // IsSession reports whether k is about a session's state (its row in a

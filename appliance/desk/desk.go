@@ -99,6 +99,7 @@ var (
 	bRemote        = []byte("remote-tokens")
 	bPresent       = []byte("presentations")
 	bPresentKeys   = []byte("presentation-keys")
+	bAnnouncements = []byte("announcements")
 )
 
 // Service is the desk. Its methods are safe for concurrent use.
@@ -116,6 +117,7 @@ type Service struct {
 	// unreadBox is the box-wide bound of unread chat (MaxUnreadChatBox;
 	// tests lower it).
 	unreadBox int
+	announced announceClock
 }
 
 // New returns the desk over db; now is the clock (time.Now when nil).

@@ -75,6 +75,10 @@ func (s *Service) Prune(ctx context.Context) (int, error) {
 			return err
 		}
 		n += gone
+		if gone, err = pruneAnnouncements(tx, now); err != nil {
+			return err
+		}
+		n += gone
 		for _, d := range dead {
 			if err := root(tx, d[0]).Delete(d[1]); err != nil {
 				return err

@@ -75,7 +75,7 @@ func (p *Portal) errorLook(r *http.Request) (web.View, bool) {
 			return web.View{}, false
 		}
 	}
-	return p.view(p.site(r.Context(), r), ""), true
+	return p.view(r, p.site(r.Context(), r), ""), true
 }
 
 // Routes registers the public pages.
@@ -143,9 +143,27 @@ func (p *Portal) site(ctx context.Context, r *http.Request) desk.Site {
 	return defaultSite
 }
 
-// view is the base view of a public page.
-func (p *Portal) view(site desk.Site, title string) web.View {
-	return web.View{Title: title, Surface: site.Name, Home: "/"}
+// view is the base view of a public page, with the site's important
+// messages shown now.
+func (p *Portal) view(r *http.Request, site desk.Site, title string) web.View {
+	return web.View{Title: title, Surface: site.Name, Home: "/", Notices: p.notices(r, site)}
+}
+
+// notices are the site's important messages shown now.
+func (p *Portal) notices(r *http.Request, site desk.Site) []web.Notice {
+	if site.ID == 0 {
+		return nil
+	}
+	shown, err := p.desk.Shown(r.Context(), site.ID)
+	if err != nil {
+		p.log.Warn("important messages", "err", err)
+		return nil
+	}
+	out := make([]web.Notice, 0, len(shown))
+	for _, an := range shown {
+		out = append(out, web.Notice{Severity: an.Severity, Title: an.Title, Text: an.Text})
+	}
+	return out
 }
 
 const customerCookie = "sb-customer"

@@ -164,7 +164,7 @@ func (p *Portal) servePresent(w http.ResponseWriter, r *http.Request) error {
 	if sent, err := p.gate(w, r, site, desk.MethodPresentation, r.URL.Path); sent {
 		return err
 	}
-	v := p.view(site, "Join a presentation")
+	v := p.view(r, site, "Join a presentation")
 	v.Data = struct{ Token string }{r.PathValue("token")}
 	return p.pages.Render(w, r, http.StatusOK, "present.html", v)
 }

@@ -24,10 +24,12 @@ type state struct {
 	Ended      bool           `json:"ended"`
 	NeedsAgree bool           `json:"needs_agreement"`
 	Messages   []desk.Message `json:"messages"`
+	// Notices are the site's important messages shown now.
+	Notices []web.Notice `json:"notices"`
 }
 
 func (p *Portal) state(r *http.Request, site desk.Site, ss desk.Session) (state, error) {
-	st := state{Status: ss.Status, Label: ss.Label(), Ended: !ss.Open(), NeedsAgree: ss.AwaitingAgreement()}
+	st := state{Status: ss.Status, Label: ss.Label(), Ended: !ss.Open(), NeedsAgree: ss.AwaitingAgreement(), Notices: p.notices(r, site)}
 	switch ss.Status {
 	case desk.Waiting, desk.Ready:
 		pos, wait, err := p.desk.Position(r.Context(), ss.ID)
@@ -84,7 +86,7 @@ func (p *Portal) renderSession(w http.ResponseWriter, r *http.Request, status in
 	if err != nil {
 		return err
 	}
-	v := p.view(site, st.Headline)
+	v := p.view(r, site, st.Headline)
 	v.Errors = fe
 	data := sessionData{Site: site, State: st, Draft: draft, App: ss.Device}
 	if p.remote != nil && ss.Open() {
@@ -144,7 +146,9 @@ func (p *Portal) serveEvents(w http.ResponseWriter, r *http.Request) error {
 	defer release()
 	rc := http.NewResponseController(w)
 	rc.SetReadDeadline(time.Time{}) // the stream outlives the server's read timeout
-	sub := p.bus.Subscribe(func(e bus.Event) bool { return e.Session == ss.ID }, 32)
+	sub := p.bus.Subscribe(func(e bus.Event) bool {
+		return e.Session == ss.ID || (e.Kind == bus.SiteAnnouncements && e.Data == ss.Site)
+	}, 32)
 	defer sub.Close()
 	flush := func() error {
 		// A customer that stops reading is dropped, not waited for.

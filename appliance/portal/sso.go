@@ -255,7 +255,7 @@ func (p *Portal) renderPortalLogin(w http.ResponseWriter, r *http.Request, statu
 	if failed != "" {
 		title = "Your sign-in did not go through"
 	}
-	v := p.view(site, title)
+	v := p.view(r, site, title)
 	p.allowSignIn(w, r, site)
 	v.Data = portalLoginData{Site: site, Portal: p.portalView(r, site), Next: next, Failed: failed,
 		KeyOpen: site.SessionKey && !site.NeedsPortalLogin(desk.MethodKey)}

@@ -41,7 +41,7 @@ func (p *Portal) home(r *http.Request, site desk.Site) (homeData, error) {
 func (p *Portal) renderHome(w http.ResponseWriter, r *http.Request, status int, site desk.Site, form url.Values, fe web.FieldErrors, msg string) error {
 	if site.NeedsPortalLogin(desk.MethodSurvey) && p.identity(r, site) == nil && p.portalOn(r, site) {
 		// The session key answered from the portal login page goes back there.
-		v := p.view(site, "Sign in to get help")
+		v := p.view(r, site, "Sign in to get help")
 		p.allowSignIn(w, r, site)
 		v.Form, v.Errors = form, fe
 		v.Data = portalLoginData{Site: site, Portal: p.portalView(r, site), Next: "/", Error: msg,
@@ -54,7 +54,7 @@ func (p *Portal) renderHome(w http.ResponseWriter, r *http.Request, status int, 
 	}
 	d.Error, d.Portal = msg, p.portalView(r, site)
 	p.allowSignIn(w, r, site)
-	v := p.view(site, "Get help")
+	v := p.view(r, site, "Get help")
 	v.Form, v.Errors, v.Data = p.lockForm(r, site, form), fe, d
 	return p.pages.Render(w, r, status, "home.html", v)
 }
@@ -136,7 +136,7 @@ func (p *Portal) techFor(r *http.Request, site desk.Site) (desk.Technician, erro
 }
 
 func (p *Portal) renderStartForm(w http.ResponseWriter, r *http.Request, status int, site desk.Site, d techFormData, form url.Values, fe web.FieldErrors) error {
-	v := p.view(site, d.Heading)
+	v := p.view(r, site, d.Heading)
 	if d.Site.Name == "" {
 		d.Site = site
 	}
@@ -359,7 +359,7 @@ func (p *Portal) serveLink(w http.ResponseWriter, r *http.Request) error {
 	if sent, err := p.gate(w, r, site, desk.MethodLink, r.URL.Path); sent {
 		return err
 	}
-	v := p.view(site, "Join your support session")
+	v := p.view(r, site, "Join your support session")
 	v.Data = struct{ Action string }{r.URL.Path}
 	return p.pages.Render(w, r, http.StatusOK, "join.html", v)
 }

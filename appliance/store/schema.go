@@ -28,6 +28,7 @@ var migrations = []Migration{
 	{5, "desk: one-time remote-control tokens", migrateRemoteTokens},
 	{6, "desk: presentations and their keys", migratePresentations},
 	{7, "saml: service providers, pending requests, portal identities, errors", migrateSAML},
+	{8, "desk: important messages of the public sites", migrateAnnouncements},
 }
 
 // SchemaVersion is the schema this build writes.
@@ -251,6 +252,22 @@ func migrateSAML(tx *bolt.Tx) error {
 	}
 	for _, sub := range SAMLBuckets {
 		if _, err := b.CreateBucketIfNotExists([]byte(sub)); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// DeskAnnouncementBuckets hold the public sites' important messages.
+var DeskAnnouncementBuckets = []string{"announcements"}
+
+func migrateAnnouncements(tx *bolt.Tx) error {
+	d := tx.Bucket(BucketDesk)
+	if d == nil {
+		return errors.New("desk bucket missing")
+	}
+	for _, sub := range DeskAnnouncementBuckets {
+		if _, err := d.CreateBucketIfNotExists([]byte(sub)); err != nil {
 			return err
 		}
 	}

@@ -6,7 +6,7 @@
 // transactions handed out by [DB.View] and [DB.Update]; front ends never see
 // this package. Keys are big-endian ids or lower-cased names; values are JSON.
 //
-// Bucket tree (schema version 7):
+// Bucket tree (schema version 8):
 //
 //	meta/
 //	  schema                 uint64 BE: the schema version of this file
@@ -53,6 +53,8 @@
 //	                         shown to attendees; keys only as keyed hashes)
 //	  presentation-keys/<hash>
 //	                         id BE of the presentation a key or link opens
+//	  announcements/<id BE>  JSON desk.Announcement: a public site's
+//	                         important message (severity, start, end)
 //	saml/                    SAML sign-in (package samlsp)
 //	  providers/<key>        JSON samlsp.Provider: one service provider per
 //	                         public site ("site-<id>") and one for

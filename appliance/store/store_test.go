@@ -83,6 +83,11 @@ func TestMigrations(t *testing.T) {
 				}
 			}
 		},
+		8: func(t *testing.T, tx *bolt.Tx) {
+			if tx.Bucket(BucketDesk).Bucket([]byte("announcements")) == nil {
+				t.Error("desk/announcements missing")
+			}
+		},
 		7: func(t *testing.T, tx *bolt.Tx) {
 			b := tx.Bucket(BucketSAML)
 			if b == nil {

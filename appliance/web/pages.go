@@ -34,9 +34,20 @@ type View struct {
 	Errors  FieldErrors
 	Form    url.Values // what the person typed, to fill forms again
 	Data    any
+	// Notices are important messages shown above the page's content
+	// (a public site's announcements), most severe first.
+	Notices []Notice
 
 	CSRF  string
 	Brand string
+}
+
+// Notice is one important message: Severity is "info", "warning" or
+// "outage".
+type Notice struct {
+	Severity string `json:"severity"`
+	Title    string `json:"title"`
+	Text     string `json:"text"`
 }
 
 // Value returns what the person typed in field name.

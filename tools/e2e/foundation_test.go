@@ -520,7 +520,7 @@ func TestControlSocketDevCommands(t *testing.T) {
 	if out, err := d.Control("clock 31m"); err != nil || !strings.Contains(out, "now=") {
 		t.Fatalf("clock: %q %v", out, err)
 	}
-	if out, err := d.Control("expire"); err != nil || out != "OK expired=0" {
+	if out, err := d.Control("expire"); err != nil || out != "OK expired=0 announced=0" {
 		t.Fatalf("expire: %q %v", out, err)
 	}
 	if _, err := d.Control("rm -rf /"); err == nil {

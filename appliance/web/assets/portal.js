@@ -15,7 +15,29 @@
     if (el) el.textContent = value;
   }
 
+  // renderNotices shows the site's important messages as they are now.
+  function renderNotices(notices) {
+    var box = document.getElementById("notices");
+    if (!box) return;
+    box.replaceChildren();
+    (notices || []).forEach(function (n) {
+      var s = document.createElement("section");
+      s.className = "notice-msg sev-" + n.severity;
+      s.setAttribute("role", n.severity === "outage" ? "alert" : "status");
+      var h = document.createElement("h2");
+      h.textContent = n.title;
+      s.appendChild(h);
+      if (n.text) {
+        var p = document.createElement("p");
+        p.textContent = n.text;
+        s.appendChild(p);
+      }
+      box.appendChild(s);
+    });
+  }
+
   function render(st) {
+    renderNotices(st.notices);
     set("headline", st.headline);
     set("detail", st.detail);
     set("status-badge", st.label);
