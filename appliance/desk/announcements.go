@@ -245,9 +245,6 @@ func (s *Service) AnnounceDue(ctx context.Context) (int, error) {
 	defer s.announced.mu.Unlock()
 	now := s.now()
 	last := s.announced.last
-	if last.IsZero() {
-		last = now
-	}
 	all, err := s.Announcements(ctx, 0)
 	if err != nil {
 		return 0, err

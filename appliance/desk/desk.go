@@ -126,7 +126,8 @@ func New(db *store.DB, now func() time.Time, log *slog.Logger) *Service {
 		now = time.Now
 	}
 	return &Service{db: db, now: now, log: log, guard: newKeyGuard(now, DefaultKeyBudget), codeGuard: newKeyGuard(now, DefaultKeyBudget),
-		failed: &failedLimiter{lim: rate.NewLimiter(rate.Every(failedEvery), failedBurst)}, unreadBox: MaxUnreadChatBox}
+		failed: &failedLimiter{lim: rate.NewLimiter(rate.Every(failedEvery), failedBurst)}, unreadBox: MaxUnreadChatBox,
+		announced: announceClock{last: now()}}
 }
 
 func root(tx *bolt.Tx, sub []byte) *bolt.Bucket {
