@@ -74,6 +74,7 @@ func siteForm(st desk.Site) url.Values {
 		"portal_key":       boolValue(st.PortalKey),
 		"custom_rows":      {strconv.Itoa(len(st.Custom))},
 	}
+	hoursForm(v, st.Hours)
 	for i, f := range st.Custom {
 		n := strconv.Itoa(i)
 		v.Set("custom_label_"+n, f.Label)
@@ -146,6 +147,7 @@ func (a *Admin) serveSiteSave(w http.ResponseWriter, r *http.Request, q *req) er
 		PortalLogin:    first(form, "portal_login"),
 		PortalKey:      on(form, "portal_key"),
 	}
+	st.Hours = readHours(form, fe)
 	if st.SurveyMode == "" {
 		fe.Add("survey_mode", "Choose what customers pick in the survey.")
 		st.SurveyMode = "none" // refused by the desk too
@@ -273,6 +275,7 @@ func (a *Admin) renderSite(w http.ResponseWriter, r *http.Request, status int, v
 			textareaField(v, "agreement", "Agreement text", desk.MaxAgreement, 6, "Shown to customers before a session starts; they must accept it. Leave empty for none."),
 		}},
 	}
+	p.Sections = append(p.Sections, hoursSection(v))
 	if a.sso != nil {
 		portal := []option{{Value: desk.PortalOff, Label: "Off"},
 			{Value: desk.PortalOptional, Label: "Optional: customers may sign in to have their details filled in"},

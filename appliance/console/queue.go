@@ -21,6 +21,44 @@ type consolePage struct {
 	Result *toolResult
 	// Problem is a message about the whole page, not one field.
 	Problem string
+	// Sites says which public sites are open, for sites with hours.
+	Sites []siteHours
+}
+
+// siteHours is one public site's opening state and its next change, in
+// the site's time zone.
+type siteHours struct {
+	Name string
+	Open bool
+	Next string
+}
+
+func (c *Console) siteHours(r *http.Request) ([]siteHours, error) {
+	sites, err := c.desk.Sites(r.Context())
+	if err != nil {
+		return nil, err
+	}
+	now := c.desk.Now()
+	var out []siteHours
+	for _, st := range sites {
+		if st.Hours == nil {
+			continue
+		}
+		open, next := st.OpenAt(now)
+		sh := siteHours{Name: st.Name, Open: open}
+		if !next.IsZero() {
+			if loc, err := time.LoadLocation(st.Hours.TimeZone); err == nil {
+				next = next.In(loc)
+			}
+			verb := "opens"
+			if open {
+				verb = "closes"
+			}
+			sh.Next = verb + " " + next.Format("Mon 2 Jan 15:04") + " (" + st.Hours.TimeZone + ")"
+		}
+		out = append(out, sh)
+	}
+	return out, nil
 }
 
 // flashes are the confirmations a redirect back to /console may show.
@@ -60,7 +98,11 @@ func (c *Console) renderConsole(w http.ResponseWriter, r *http.Request, q *req, 
 	if err != nil {
 		return err
 	}
-	v.Data = consolePage{State: st, Tools: tools, Result: res, Problem: v.Errors["_"]}
+	sites, err := c.siteHours(r)
+	if err != nil {
+		return err
+	}
+	v.Data = consolePage{State: st, Tools: tools, Result: res, Problem: v.Errors["_"], Sites: sites}
 	return c.render(w, r, status, "console.html", v)
 }
 

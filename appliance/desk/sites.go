@@ -50,6 +50,8 @@ type Site struct {
 	// passes it; the session key too if PortalKey.
 	PortalLogin string `json:"portal_login,omitempty"`
 	PortalKey   bool   `json:"portal_key,omitempty"`
+	// Hours are the opening hours; nil: always open.
+	Hours *Hours `json:"hours,omitempty"`
 }
 
 // Portal login modes of a site.
@@ -108,6 +110,11 @@ func (st *Site) normalize() error {
 	case PortalOff, PortalOptional, PortalRequired:
 	default:
 		fe.add("portal_login", "Choose off, optional or required.")
+	}
+	if st.Hours != nil {
+		if _, err := st.Hours.check(); err != nil {
+			fe = append(fe, err)
+		}
 	}
 	checkName(&fe, "name", st.Name)
 	seen := map[string]bool{}

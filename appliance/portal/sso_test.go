@@ -344,3 +344,42 @@ func TestPortalLoginOptional(t *testing.T) {
 		t.Fatal("still signed in after signing out")
 	}
 }
+
+// TestClosedSite: outside the opening hours only the session key is
+// offered, with the closed message and when the site opens; every other
+// start method is refused on the server.
+func TestClosedSite(t *testing.T) {
+	f := newFixture(t)
+	opens := time.Now().AddDate(0, 0, 3).Format(time.DateOnly)
+	f.site.Hours = &desk.Hours{TimeZone: "Europe/Paris", Closed: "<b>Closed</b> for the holidays",
+		Special: []desk.SpecialDay{{Date: opens, Spans: []desk.Span{{From: "09:00", To: "17:00"}}}}}
+	var err error
+	if f.site, err = f.desk.SaveSite(ctx, f.admin, f.site); err != nil {
+		t.Fatal(err)
+	}
+	c := f.customer(t)
+	_, home := c.get("/")
+	if !strings.Contains(home, "&lt;b&gt;Closed&lt;/b&gt; for the holidays") || !strings.Contains(home, `action="/start/key"`) ||
+		strings.Contains(home, `action="/start/survey"`) || strings.Contains(home, `/start/technician/2`) || strings.Contains(home, `action="/start/code"`) {
+		t.Fatal("the closed home page shows more than the session key and the closed message")
+	}
+	if !strings.Contains(home, "09:00 (Europe/Paris)") {
+		t.Fatal("the closed page does not say when the site opens")
+	}
+	for _, path := range []string{"/start/technician/2", "/start/survey", "/start/code", "/sos/anything", "/l/anything"} {
+		code, _, page := c.post(path, url.Values{"name": {"Cleo"}})
+		if code != http.StatusConflict || !strings.Contains(page, "We open again on") {
+			t.Errorf("POST %s while closed: %d", path, code)
+		}
+	}
+	if code, _, _ := c.post("/start/key", url.Values{"key": {"123456789"}}); code != http.StatusUnprocessableEntity {
+		t.Errorf("the session key while closed: %d, want the wrong-key answer", code)
+	}
+	// Open around the clock: everything is back.
+	all := desk.Span{From: "00:00", To: "24:00"}
+	f.site.Hours = &desk.Hours{TimeZone: "America/New_York", Weekly: [7][]desk.Span{{all}, {all}, {all}, {all}, {all}, {all}, {all}}}
+	f.desk.SaveSite(ctx, f.admin, f.site)
+	if _, home = c.get("/"); !strings.Contains(home, `action="/start/survey"`) || strings.Contains(home, `id="closed"`) {
+		t.Fatal("an open site hides its start methods")
+	}
+}

@@ -19,6 +19,9 @@ type homeData struct {
 	// Error is a message for the whole page (e.g. key throttling).
 	Error  string
 	Portal portalView
+	// Closed is set outside the site's opening hours: only the session
+	// key is offered.
+	Closed *closedView
 }
 
 func (p *Portal) home(r *http.Request, site desk.Site) (homeData, error) {
@@ -52,7 +55,7 @@ func (p *Portal) renderHome(w http.ResponseWriter, r *http.Request, status int, 
 	if err != nil {
 		return err
 	}
-	d.Error, d.Portal = msg, p.portalView(r, site)
+	d.Error, d.Portal, d.Closed = msg, p.portalView(r, site), p.closed(site)
 	p.allowSignIn(w, r, site)
 	v := p.view(r, site, "Get help")
 	v.Form, v.Errors, v.Data = p.lockForm(r, site, form), fe, d
@@ -152,6 +155,9 @@ func (p *Portal) serveTechForm(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	if err := p.openFor(site, desk.MethodTechList); err != nil {
+		return err
+	}
 	if sent, err := p.gate(w, r, site, desk.MethodTechList, r.URL.Path); sent {
 		return err
 	}
@@ -163,6 +169,9 @@ func (p *Portal) serveStartTech(w http.ResponseWriter, r *http.Request) error {
 	site := p.site(r.Context(), r)
 	t, err := p.techFor(r, site)
 	if err != nil {
+		return err
+	}
+	if err := p.openFor(site, desk.MethodTechList); err != nil {
 		return err
 	}
 	if sent, err := p.gate(w, r, site, desk.MethodTechList, r.URL.Path); sent {
@@ -229,6 +238,9 @@ func (p *Portal) serveStartSurvey(w http.ResponseWriter, r *http.Request) error 
 	if !site.Survey {
 		return web.ErrNotFound
 	}
+	if err := p.openFor(site, desk.MethodSurvey); err != nil {
+		return err
+	}
 	if sent, err := p.gate(w, r, site, desk.MethodSurvey, "/"); sent {
 		return err
 	}
@@ -256,6 +268,9 @@ func (p *Portal) serveStartSurvey(w http.ResponseWriter, r *http.Request) error 
 
 func (p *Portal) serveStartCode(w http.ResponseWriter, r *http.Request) error {
 	site := p.site(r.Context(), r)
+	if err := p.openFor(site, desk.MethodCode); err != nil {
+		return err
+	}
 	if sent, err := p.gate(w, r, site, desk.MethodCode, "/"); sent {
 		return err
 	}
@@ -298,6 +313,9 @@ func (p *Portal) serveSOSForm(w http.ResponseWriter, r *http.Request) error {
 	case l.Paused:
 		return web.Error(http.StatusConflict, "This help link is paused for now.", "Try again later, or contact your help desk another way.")
 	}
+	if err := p.openFor(site, desk.MethodSOS); err != nil {
+		return err
+	}
 	if sent, err := p.gate(w, r, site, desk.MethodSOS, r.URL.Path); sent {
 		return err
 	}
@@ -309,6 +327,9 @@ func (p *Portal) serveStartSOS(w http.ResponseWriter, r *http.Request) error {
 	site := p.site(r.Context(), r)
 	if !site.SOSCall && site.ID != 0 {
 		return web.Error(http.StatusNotFound, "Help links are turned off on this site.", "Contact your help desk another way.")
+	}
+	if err := p.openFor(site, desk.MethodSOS); err != nil {
+		return err
 	}
 	if sent, err := p.gate(w, r, site, desk.MethodSOS, r.URL.Path); sent {
 		return err
@@ -356,6 +377,9 @@ func (p *Portal) serveLink(w http.ResponseWriter, r *http.Request) error {
 	case !ss.Open():
 		return p.renderEnded(w, r, site, ss)
 	}
+	if err := p.openFor(site, desk.MethodLink); err != nil {
+		return err
+	}
 	if sent, err := p.gate(w, r, site, desk.MethodLink, r.URL.Path); sent {
 		return err
 	}
@@ -371,6 +395,9 @@ var (
 )
 
 func (p *Portal) serveJoin(w http.ResponseWriter, r *http.Request) error {
+	if err := p.openFor(p.site(r.Context(), r), desk.MethodLink); err != nil {
+		return err
+	}
 	if sent, err := p.gate(w, r, p.site(r.Context(), r), desk.MethodLink, r.URL.Path); sent {
 		return err
 	}

@@ -7,6 +7,9 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+	// The sites' opening hours need every IANA time zone, whatever the
+	// root file system holds.
+	_ "time/tzdata"
 
 	"github.com/switchboardhq/switchboard/appliance"
 )

@@ -1,0 +1,61 @@
+package portal
+
+import (
+	"net/http"
+	"time"
+
+	"github.com/switchboardhq/switchboard/appliance/desk"
+	"github.com/switchboardhq/switchboard/appliance/web"
+)
+
+// closedView is what a closed site says: its message and when it opens.
+type closedView struct {
+	Message string
+	// Opens is when the site opens again, in its time zone, in words ("" if
+	// not within a year).
+	Opens string
+}
+
+// defaultClosed is said when the site gives no closed message.
+const defaultClosed = "We are closed right now."
+
+// closed returns the site's closed view, or nil while it is open.
+func (p *Portal) closed(site desk.Site) *closedView {
+	open, next := site.OpenAt(p.desk.Now())
+	if open {
+		return nil
+	}
+	cv := &closedView{Message: site.Hours.Closed}
+	if cv.Message == "" {
+		cv.Message = defaultClosed
+	}
+	if !next.IsZero() {
+		cv.Opens = when(next, site.Hours.TimeZone)
+	}
+	return cv
+}
+
+// when writes t in the site's zone: "Monday 2 March, 09:00 (Europe/Paris)".
+func when(t time.Time, zone string) string {
+	if loc, err := time.LoadLocation(zone); err == nil {
+		t = t.In(loc)
+	}
+	return t.Format("Monday 2 January, 15:04") + " (" + zone + ")"
+}
+
+// openFor refuses start method m while the site is closed; the session
+// key stays usable (the seed's rule).
+func (p *Portal) openFor(site desk.Site, m desk.Method) error {
+	if m == desk.MethodKey {
+		return nil
+	}
+	cv := p.closed(site)
+	if cv == nil {
+		return nil
+	}
+	next := "Come back when we are open, or use the session key your technician gives you."
+	if cv.Opens != "" {
+		next = "We open again on " + cv.Opens + ". If a technician gave you a session key, you can use it now on the home page."
+	}
+	return web.Error(http.StatusConflict, cv.Message, next)
+}
