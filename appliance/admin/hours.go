@@ -25,7 +25,9 @@ func spansText(spans []desk.Span) string {
 	return strings.Join(parts, ", ")
 }
 
-// parseSpans reads "09:00-12:00, 13:00-17:30" (empty: closed all day).
+// parseSpans reads "09:00-12:00, 13:00-17:30" (empty: closed all day). A
+// part it cannot read comes back as a span the desk refuses too, so
+// nothing is saved.
 func parseSpans(text string) ([]desk.Span, bool) {
 	var out []desk.Span
 	for _, part := range strings.FieldsFunc(text, func(r rune) bool { return r == ',' || r == ';' }) {
@@ -35,7 +37,7 @@ func parseSpans(text string) ([]desk.Span, bool) {
 		}
 		from, to, ok := strings.Cut(part, "-")
 		if !ok {
-			return nil, false
+			return []desk.Span{{From: part}}, false
 		}
 		out = append(out, desk.Span{From: strings.TrimSpace(from), To: strings.TrimSpace(to)})
 	}

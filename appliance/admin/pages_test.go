@@ -417,3 +417,32 @@ func TestSecurityCardOnlyForAdministrators(t *testing.T) {
 		}
 	}
 }
+
+func TestSiteHoursRefusedWithTheirField(t *testing.T) {
+	f := newFixture(t)
+	base := url.Values{"name": {"Main"}, "hostnames": {"support.example.com"}, "survey_mode": {"issue"}, "tech_list": {"1"}}
+	for field, extra := range map[string]url.Values{
+		"time_zone":      {"time_zone": {"Mars/Olympus"}},
+		"hours_monday":   {"time_zone": {"Europe/Paris"}, "hours_monday": {"17:00-09:00"}},
+		"hours_tuesday":  {"time_zone": {"Europe/Paris"}, "hours_tuesday": {"09:00-12:00, 11:00-13:00"}},
+		"hours_thursday": {"time_zone": {"Europe/Paris"}, "hours_thursday": {"nine to five"}},
+		"holidays":       {"time_zone": {"Europe/Paris"}, "holidays": {"25/12/2026"}},
+	} {
+		form := cloneValues(base)
+		for k, v := range extra {
+			form[k] = v
+		}
+		before := f.snapshot()
+		rec := f.request("POST", "/login/sites/"+strconv.FormatUint(f.site, 10), AD, form, false)
+		if rec.Code != http.StatusUnprocessableEntity || !strings.Contains(rec.Body.String(), `id="`+field+`-err"`) {
+			t.Errorf("%s: %d %s", field, rec.Code, errorText(rec.Body.String()))
+		}
+		if f.snapshot() != before {
+			t.Errorf("%s: refused hours were stored", field)
+		}
+		// What was typed is kept.
+		if v := extra.Get(field); v != "" && !strings.Contains(rec.Body.String(), html.EscapeString(v)) {
+			t.Errorf("%s: the form lost %q", field, v)
+		}
+	}
+}
