@@ -46,6 +46,9 @@ func New(area *account.Area, svc *auth.Service, d *desk.Service) *Admin {
 // of up to desk.MaxPhoto: larger photos get a message next to the field.
 const maxUpload = 4*desk.MaxPhoto + 64<<10
 
+// maxSiteBody bounds the site form, which may carry a logo.
+const maxSiteBody = 2*desk.MaxLogoBytes + 64<<10
+
 // Routes registers the surface's pages and its navigation.
 func (a *Admin) Routes(rt *web.Router) {
 	// A new account gets a technician profile with the role's defaults, so
@@ -148,9 +151,9 @@ func (a *Admin) Routes(rt *web.Router) {
 
 	rt.Handle("GET /login/sites", a.guard(desk.ActManageSites, a.serveSites))
 	rt.Handle("GET /login/sites/new", a.guard(desk.ActManageSites, a.serveSiteNew))
-	rt.Handle("POST /login/sites", a.guard(desk.ActManageSites, a.serveSiteSave))
+	rt.HandleUpload("POST /login/sites", maxSiteBody, a.guard(desk.ActManageSites, a.serveSiteSave))
 	rt.Handle("GET /login/sites/{id}", a.guard(desk.ActManageSites, a.serveSite))
-	rt.Handle("POST /login/sites/{id}", a.guard(desk.ActManageSites, a.serveSiteSave))
+	rt.HandleUpload("POST /login/sites/{id}", maxSiteBody, a.guard(desk.ActManageSites, a.serveSiteSave))
 	rt.Handle("POST /login/sites/{id}/delete", a.guard(desk.ActManageSites, a.serveDelete(a.deleteSite, "/login/sites")))
 
 	rt.Handle("GET /login/audit", a.guard(desk.ActViewAudit, a.serveAudit))

@@ -180,8 +180,8 @@ func (f *fixture) request(method, path, as string, form url.Values, upload bool)
 			var b bytes.Buffer
 			mw := multipart.NewWriter(&b)
 			for k, vs := range form {
-				if k == "photo" {
-					fw, _ := mw.CreateFormFile("photo", "photo.png")
+				if k == "photo" || k == "logo" {
+					fw, _ := mw.CreateFormFile(k, k+".png")
 					fw.Write([]byte(vs[0]))
 					continue
 				}

@@ -446,3 +446,40 @@ func TestSiteHoursRefusedWithTheirField(t *testing.T) {
 		}
 	}
 }
+
+func TestSiteLook(t *testing.T) {
+	f := newFixture(t)
+	path := "/login/sites/" + strconv.FormatUint(f.site, 10)
+	base := url.Values{"name": {"Main"}, "hostnames": {"support.example.com"}, "survey_mode": {"issue"}, "tech_list": {"1"},
+		"display_name": {`<script>alert(1)</script> Acme`}, "accent": {"#1F6FEB"}}
+	for name, bad := range map[string]url.Values{
+		"svg logo":   {"logo": {`<svg xmlns="http://www.w3.org/2000/svg" onload="alert(1)"/>`}},
+		"bad colour": {"accent": {"red; background:url(x)"}},
+	} {
+		form := cloneValues(base)
+		for k, v := range bad {
+			form[k] = v
+		}
+		before := f.snapshot()
+		rec := f.request("POST", path, AD, form, true)
+		if rec.Code != http.StatusUnprocessableEntity || f.snapshot() != before {
+			t.Errorf("%s: %d, or something was stored", name, rec.Code)
+		}
+	}
+	form := cloneValues(base)
+	form.Set("logo", string(pngBytes(t)))
+	if rec := f.request("POST", path, AD, form, true); rec.Code != http.StatusSeeOther {
+		t.Fatalf("save: %d %s", rec.Code, errorText(rec.Body.String()))
+	}
+	st, _ := f.desk.Site(ctx, f.site)
+	if st.Branding.Logo != 1 || st.Branding.Accent != "#1f6feb" {
+		t.Fatalf("branding %+v", st.Branding)
+	}
+	if logo, err := f.desk.SiteLogo(ctx, f.site); err != nil || !bytes.HasPrefix(logo, []byte("\x89PNG")) {
+		t.Fatalf("logo: %v", err)
+	}
+	// The edit page shows the display name literally.
+	if body := f.request("GET", path, AD, nil, false).Body.String(); strings.Contains(body, "<script>alert(1)") {
+		t.Fatal("the display name was taken as markup")
+	}
+}

@@ -71,6 +71,8 @@ func siteForm(st desk.Site) url.Values {
 		"ask_description":  boolValue(st.AskDescription),
 		"agreement":        {st.Agreement},
 		"portal_login":     {st.PortalLogin},
+		"display_name":     {st.Branding.DisplayName},
+		"accent":           {st.Branding.Accent},
 		"portal_key":       boolValue(st.PortalKey),
 		"custom_rows":      {strconv.Itoa(len(st.Custom))},
 	}
@@ -148,6 +150,27 @@ func (a *Admin) serveSiteSave(w http.ResponseWriter, r *http.Request, q *req) er
 		PortalKey:      on(form, "portal_key"),
 	}
 	st.Hours = readHours(form, fe)
+	st.Branding = desk.Branding{DisplayName: first(form, "display_name"), Accent: first(form, "accent")}
+	// The logo is checked before anything is saved.
+	var logo []byte
+	if r.MultipartForm != nil && len(r.MultipartForm.File["logo"]) > 0 {
+		if raw, err := readUpload(r.MultipartForm.File["logo"][0], desk.MaxLogoBytes); err != nil {
+			fe.Add("logo", "The file could not be read, or is larger than 512 KiB. Choose it again.")
+		} else if _, err := desk.CheckLogo(raw); err != nil {
+			fe.Add("logo", sentence(err)+" Choose another file.")
+		} else {
+			logo = raw
+		}
+	}
+	if fe.Any() {
+		title := "New public site"
+		if old.ID != 0 {
+			title = old.Name
+		}
+		v := a.area.View(r, q.Who, title)
+		v.Form, v.Errors = url.Values(form), fe
+		return a.renderSite(w, r, http.StatusUnprocessableEntity, v, old)
+	}
 	if st.SurveyMode == "" {
 		fe.Add("survey_mode", "Choose what customers pick in the survey.")
 		st.SurveyMode = "none" // refused by the desk too
@@ -166,6 +189,9 @@ func (a *Admin) serveSiteSave(w http.ResponseWriter, r *http.Request, q *req) er
 		st.Custom = append(st.Custom, f)
 	}
 	saved, err := a.desk.SaveSite(ctx, q.Actor, st)
+	if err == nil && (logo != nil || on(form, "remove_logo")) {
+		_, err = a.desk.SetSiteLogo(ctx, q.Actor, saved.ID, logo)
+	}
 	if err == nil && !fe.Any() {
 		done := "saved"
 		if old.ID == 0 {
@@ -275,7 +301,16 @@ func (a *Admin) renderSite(w http.ResponseWriter, r *http.Request, status int, v
 			textareaField(v, "agreement", "Agreement text", desk.MaxAgreement, 6, "Shown to customers before a session starts; they must accept it. Leave empty for none."),
 		}},
 	}
-	p.Sections = append(p.Sections, hoursSection(v))
+	p.Multipart = true
+	brand := section{ID: "branding", Title: "Look", Hint: "How the site looks to customers, on every page including errors and the closed page.", Fields: []field{
+		textField(v, "display_name", "Display name", 64, "The name in the header of the site's pages; its name above when empty."),
+		{ID: "accent", Name: "accent", Label: "Accent colour", Type: "text", Value: v.Value("accent"), Err: v.Err("accent"), Hint: "# and six hexadecimal digits, such as #1f6feb; the default blue when empty.", MaxLen: 7},
+		{ID: "logo", Name: "logo", Label: "Logo", Type: "file", Accept: "image/png,image/jpeg,image/webp", Err: v.Err("logo"), Hint: "PNG, JPEG or WebP, at most 512 KiB; it is re-encoded at most 480×160 pixels. SVG is refused."},
+	}}
+	if st.Branding.Logo > 0 {
+		brand.Fields = append(brand.Fields, checkboxField(v, "remove_logo", "Remove the logo", ""))
+	}
+	p.Sections = append(p.Sections, brand, hoursSection(v))
 	if a.sso != nil {
 		portal := []option{{Value: desk.PortalOff, Label: "Off"},
 			{Value: desk.PortalOptional, Label: "Optional: customers may sign in to have their details filled in"},

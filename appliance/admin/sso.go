@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"mime/multipart"
 	"net/http"
 	"net/url"
 	"regexp"
@@ -331,7 +332,7 @@ func (a *Admin) readProvider(r *http.Request, form url.Values, p *samlsp.Provide
 
 // sentence is err's words as a sentence for a form.
 func sentence(err error) string {
-	s := strings.TrimPrefix(err.Error(), samlsp.ErrMetadata.Error()+": ")
+	s := strings.TrimPrefix(strings.TrimPrefix(err.Error(), samlsp.ErrMetadata.Error()+": "), desk.ErrLogo.Error()+": ")
 	if s == "" {
 		return "That did not work."
 	}
@@ -772,4 +773,18 @@ func unusablePassword() string {
 	b := make([]byte, 32)
 	rand.Read(b)
 	return base64.RawURLEncoding.EncodeToString(b)
+}
+
+// readUpload reads an uploaded file of at most limit bytes.
+func readUpload(fh *multipart.FileHeader, limit int64) ([]byte, error) {
+	f, err := fh.Open()
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	raw, err := io.ReadAll(io.LimitReader(f, limit+1))
+	if err == nil && int64(len(raw)) > limit {
+		return nil, errors.New("too large")
+	}
+	return raw, err
 }

@@ -100,6 +100,7 @@ var (
 	bPresent       = []byte("presentations")
 	bPresentKeys   = []byte("presentation-keys")
 	bAnnouncements = []byte("announcements")
+	bSiteLogos     = []byte("site-logos")
 )
 
 // Service is the desk. Its methods are safe for concurrent use.

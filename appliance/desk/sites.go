@@ -52,6 +52,9 @@ type Site struct {
 	PortalKey   bool   `json:"portal_key,omitempty"`
 	// Hours are the opening hours; nil: always open.
 	Hours *Hours `json:"hours,omitempty"`
+	// Branding is the site's look; the logo itself is kept apart
+	// (SetSiteLogo), and SaveSite keeps its version.
+	Branding Branding `json:"branding,omitempty"`
 }
 
 // Portal login modes of a site.
@@ -116,6 +119,7 @@ func (st *Site) normalize() error {
 			fe = append(fe, err)
 		}
 	}
+	st.Branding.normalize(&fe)
 	checkName(&fe, "name", st.Name)
 	seen := map[string]bool{}
 	var hosts []string
@@ -232,6 +236,11 @@ func (s *Service) SaveSite(ctx context.Context, a Actor, st Site) (Site, error) 
 		if st.ID != 0 && before == nil {
 			return fmt.Errorf("site %d: %w", st.ID, ErrNotFound)
 		}
+		if before != nil {
+			st.Branding.Logo = before.Branding.Logo // changed only by SetSiteLogo
+		} else {
+			st.Branding.Logo = 0
+		}
 		hosts := root(tx, bHostnames)
 		for _, h := range st.Hostnames {
 			if owner := hosts.Get([]byte(h)); owner != nil && beUint(owner) != st.ID {
@@ -281,6 +290,9 @@ func (s *Service) DeleteSite(ctx context.Context, a Actor, id uint64) error {
 			}
 		}
 		if err := root(tx, bSites).Delete(idKey(id)); err != nil {
+			return err
+		}
+		if err := root(tx, bSiteLogos).Delete(idKey(id)); err != nil {
 			return err
 		}
 		return s.audit(tx, a, "delete", "site", id, st.Name, st, nil)

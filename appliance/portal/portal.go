@@ -8,6 +8,7 @@ package portal
 import (
 	"context"
 	"embed"
+	"fmt"
 	"log/slog"
 	"net"
 	"net/http"
@@ -65,7 +66,7 @@ func New(d *desk.Service, b *bus.Bus, startsPerMinute int, log *slog.Logger) *Po
 }
 
 // staffPrefixes are the paths that are not the public site's.
-var staffPrefixes = []string{"/login", "/console", "/appliance", "/assets/", "/api/"}
+var staffPrefixes = []string{"/login", "/console", "/appliance", "/assets/", "/api/", "/brand/"}
 
 // errorLook gives the error pages of the public site its look: the site's
 // name in the header and a way back to its home page.
@@ -106,6 +107,8 @@ func (p *Portal) Routes(rt *web.Router) {
 	rt.Handle("GET /present", p.servePresent)
 	rt.Handle("GET /p/{token}", p.servePresent)
 	rt.Handle("POST /present/join", p.servePresentJoin)
+	rt.Handle("GET /brand/logo.png", p.serveLogo)
+	rt.Handle("GET /brand/site.css", p.serveSiteStyle)
 	p.ssoRoutes(rt)
 }
 
@@ -146,7 +149,41 @@ func (p *Portal) site(ctx context.Context, r *http.Request) desk.Site {
 // view is the base view of a public page, with the site's important
 // messages shown now.
 func (p *Portal) view(r *http.Request, site desk.Site, title string) web.View {
-	return web.View{Title: title, Surface: site.Name, Home: "/", Notices: p.notices(r, site)}
+	v := web.View{Title: title, Surface: site.Title(), Home: "/", Notices: p.notices(r, site)}
+	if b := site.Branding; site.ID != 0 {
+		if b.Logo > 0 {
+			v.Logo = fmt.Sprintf("/brand/logo.png?v=%d", b.Logo)
+		}
+		if b.Accent != "" {
+			v.Style = "/brand/site.css?c=" + strings.TrimPrefix(b.Accent, "#")
+		}
+	}
+	return v
+}
+
+func (p *Portal) serveLogo(w http.ResponseWriter, r *http.Request) error {
+	site := p.site(r.Context(), r)
+	logo, err := p.desk.SiteLogo(r.Context(), site.ID)
+	if site.ID == 0 || err != nil {
+		return web.ErrNotFound
+	}
+	w.Header().Set("Content-Type", "image/png")
+	w.Header().Set("Cache-Control", "public, max-age=86400")
+	w.Write(logo)
+	return nil
+}
+
+// serveSiteStyle is the site's accent colour as a stylesheet (inline
+// styles are off by the CSP).
+func (p *Portal) serveSiteStyle(w http.ResponseWriter, r *http.Request) error {
+	site := p.site(r.Context(), r)
+	w.Header().Set("Content-Type", "text/css; charset=utf-8")
+	w.Header().Set("Cache-Control", "public, max-age=3600")
+	if a := site.Branding.Accent; a != "" {
+		// Accent passed desk's #rrggbb check.
+		fmt.Fprintf(w, ":root { --accent: %s; --accent-dark: color-mix(in srgb, %s 80%%, black); }\n", a, a)
+	}
+	return nil
 }
 
 // notices are the site's important messages shown now.

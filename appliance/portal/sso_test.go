@@ -3,6 +3,8 @@ package portal
 import (
 	"bytes"
 	"html"
+	"image"
+	"image/png"
 	"log/slog"
 	"net/http"
 	"net/url"
@@ -381,5 +383,44 @@ func TestClosedSite(t *testing.T) {
 	f.desk.SaveSite(ctx, f.admin, f.site)
 	if _, home = c.get("/"); !strings.Contains(home, `action="/start/survey"`) || strings.Contains(home, `id="closed"`) {
 		t.Fatal("an open site hides its start methods")
+	}
+}
+
+// TestSiteLook: the site's name, logo and accent are on its pages, error
+// and closed pages included, and the display name is text.
+func TestSiteLook(t *testing.T) {
+	f := newFixture(t)
+	f.site.Branding = desk.Branding{DisplayName: `<img src=x onerror=alert(1)> Acme`, Accent: "#1f6feb"}
+	var err error
+	if f.site, err = f.desk.SaveSite(ctx, f.admin, f.site); err != nil {
+		t.Fatal(err)
+	}
+	logo := func() []byte {
+		var b bytes.Buffer
+		png.Encode(&b, image.NewRGBA(image.Rect(0, 0, 20, 10)))
+		return b.Bytes()
+	}()
+	if _, err := f.desk.SetSiteLogo(ctx, f.admin, f.site.ID, logo); err != nil {
+		t.Fatal(err)
+	}
+	c := f.customer(t)
+	for _, path := range []string{"/", "/no/such/page", "/l/not-a-link"} {
+		_, page := c.get(path)
+		if !strings.Contains(page, `class="site-logo" src="/brand/logo.png?v=1"`) || !strings.Contains(page, `href="/brand/site.css?c=1f6feb"`) ||
+			!strings.Contains(page, "&lt;img src=x onerror=alert(1)&gt; Acme") || strings.Contains(page, "<img src=x") {
+			t.Errorf("%s lacks the site's look", path)
+		}
+	}
+	resp, _ := c.http.Get(f.srv.URL + "/brand/site.css")
+	var css bytes.Buffer
+	css.ReadFrom(resp.Body)
+	resp.Body.Close()
+	if !strings.Contains(css.String(), "--accent: #1f6feb") {
+		t.Fatalf("site.css: %s", css.String())
+	}
+	resp, _ = c.http.Get(f.srv.URL + "/brand/logo.png")
+	resp.Body.Close()
+	if resp.StatusCode != 200 || resp.Header.Get("Content-Type") != "image/png" {
+		t.Fatalf("logo: %d %s", resp.StatusCode, resp.Header.Get("Content-Type"))
 	}
 }

@@ -29,6 +29,7 @@ var migrations = []Migration{
 	{6, "desk: presentations and their keys", migratePresentations},
 	{7, "saml: service providers, pending requests, portal identities, errors", migrateSAML},
 	{8, "desk: important messages of the public sites", migrateAnnouncements},
+	{9, "desk: public sites' logos", migrateSiteLogos},
 }
 
 // SchemaVersion is the schema this build writes.
@@ -272,4 +273,13 @@ func migrateAnnouncements(tx *bolt.Tx) error {
 		}
 	}
 	return nil
+}
+
+func migrateSiteLogos(tx *bolt.Tx) error {
+	d := tx.Bucket(BucketDesk)
+	if d == nil {
+		return errors.New("desk bucket missing")
+	}
+	_, err := d.CreateBucketIfNotExists([]byte("site-logos"))
+	return err
 }

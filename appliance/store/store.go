@@ -6,7 +6,7 @@
 // transactions handed out by [DB.View] and [DB.Update]; front ends never see
 // this package. Keys are big-endian ids or lower-cased names; values are JSON.
 //
-// Bucket tree (schema version 8):
+// Bucket tree (schema version 9):
 //
 //	meta/
 //	  schema                 uint64 BE: the schema version of this file
@@ -55,6 +55,7 @@
 //	                         id BE of the presentation a key or link opens
 //	  announcements/<id BE>  JSON desk.Announcement: a public site's
 //	                         important message (severity, start, end)
+//	  site-logos/<id BE>     a public site's logo, re-encoded as PNG
 //	saml/                    SAML sign-in (package samlsp)
 //	  providers/<key>        JSON samlsp.Provider: one service provider per
 //	                         public site ("site-<id>") and one for

@@ -83,6 +83,11 @@ func TestMigrations(t *testing.T) {
 				}
 			}
 		},
+		9: func(t *testing.T, tx *bolt.Tx) {
+			if tx.Bucket(BucketDesk).Bucket([]byte("site-logos")) == nil {
+				t.Error("desk/site-logos missing")
+			}
+		},
 		8: func(t *testing.T, tx *bolt.Tx) {
 			if tx.Bucket(BucketDesk).Bucket([]byte("announcements")) == nil {
 				t.Error("desk/announcements missing")

@@ -37,6 +37,9 @@ type View struct {
 	// Notices are important messages shown above the page's content
 	// (a public site's announcements), most severe first.
 	Notices []Notice
+	// Logo and Style are a public site's logo and stylesheet (its accent
+	// colour) URLs, if it has them.
+	Logo, Style string
 
 	CSRF  string
 	Brand string
