@@ -112,6 +112,7 @@ test: deps ## install deps, then go vet and every test
 	$(GO) test -count=1 -timeout 30m -p 2 $(TESTFLAGS) $(PKGS)
 
 bench: ## run the benchmarks (ratios against baselines measured in the same run)
+	SWITCHBOARD_CACHE='$(CACHE)' bash tools/sysdeps/install.sh nginx-light
 	$(GO) run ./tools/bench
 
 lint: $(STATICCHECK) ## go vet and staticcheck

@@ -31,10 +31,11 @@ type config struct {
 
 // suites holds the benchmarks by the name -suite selects.
 var suites = map[string]func(ctx context.Context, cfg config) (Result, error){
-	"web":   runWeb,
-	"desk":  runDesk,
-	"relay": runRelay,
-	"codec": runCodec,
+	"web":    runWeb,
+	"desk":   runDesk,
+	"relay":  runRelay,
+	"codec":  runCodec,
+	"public": runPublic,
 }
 
 func main() { os.Exit(run()) }
