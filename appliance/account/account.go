@@ -166,12 +166,12 @@ const deviceTTL = 180 * 24 * time.Hour
 
 // signedIn finishes a complete sign-in of u: the browser becomes known to
 // the account and the event is recorded.
-func (a *Area) signedIn(w http.ResponseWriter, r *http.Request, u auth.User, secondFactor bool) error {
-	if err := a.event(r, Event{Action: EventSignIn, User: u, Source: a.source(r), SecondFactor: secondFactor}); err != nil {
+func (a *Area) signedIn(w http.ResponseWriter, r *http.Request, u auth.User, secondFactor bool, via string) error {
+	if err := a.event(r, Event{Action: EventSignIn, User: u, Source: a.source(r), SecondFactor: secondFactor, Via: via}); err != nil {
 		return err
 	}
 	web.SetCookie(w, a.deviceCookie(), a.auth.DeviceToken(a.cfg.Realm, u.Username), deviceTTL)
-	a.log.Info("signed in", "realm", a.cfg.Realm, "user", u.ID, "second_factor", secondFactor)
+	a.log.Info("signed in", "realm", a.cfg.Realm, "user", u.ID, "second_factor", secondFactor, "single_sign_on", via != "")
 	return nil
 }
 

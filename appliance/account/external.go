@@ -3,7 +3,6 @@ package account
 import (
 	"errors"
 	"net/http"
-	"net/url"
 
 	"github.com/switchboardhq/switchboard/appliance/auth"
 	"github.com/switchboardhq/switchboard/appliance/web"
@@ -47,27 +46,7 @@ func (a *Area) SignInExternal(w http.ResponseWriter, r *http.Request, u auth.Use
 	if u.Disabled {
 		return ErrDisabled
 	}
-	if old := web.Cookie(r, a.cookie()); old != "" {
-		if err := a.auth.EndSession(r.Context(), a.cfg.Realm, old); err != nil && !errors.Is(err, auth.ErrSessionExpired) {
-			return err
-		}
-	}
-	next = safeNext(next, a.cfg.Home)
-	pending := u.HasTOTP()
-	raw, _, err := a.auth.NewSession(r.Context(), a.cfg.Realm, u.ID, pending, a.source(r), r.UserAgent())
-	if err != nil {
-		return err
-	}
-	a.startSession(w, raw)
-	if pending {
-		return web.Redirect(w, r, a.path("/2fa")+"?next="+url.QueryEscape(next))
-	}
-	if err := a.event(r, Event{Action: EventSignIn, User: u, Source: a.source(r), Via: via}); err != nil {
-		return err
-	}
-	web.SetCookie(w, a.deviceCookie(), a.auth.DeviceToken(a.cfg.Realm, u.Username), deviceTTL)
-	a.log.Info("signed in", "realm", a.cfg.Realm, "user", u.ID, "via", "single sign-on")
-	return web.Redirect(w, r, next)
+	return a.beginSignIn(w, r, u, via, safeNext(next, a.cfg.Home))
 }
 
 // Next is the safe place to go after signing in, from a next parameter.

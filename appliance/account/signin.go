@@ -64,7 +64,14 @@ func (a *Area) serveSignInPost(w http.ResponseWriter, r *http.Request) error {
 		v.Data = d
 		return a.Render(w, r, status, "signin.html", v)
 	}
-	// A sign-in always gets a new session id; any earlier one ends.
+	return a.beginSignIn(w, r, u, "", next)
+}
+
+// beginSignIn starts the login session of u, whose password or identity
+// provider (via) was checked, and sends the browser on to next: a new
+// session id (any earlier one ends), then the second factor if the account
+// has one, or the sign-in event and the device cookie.
+func (a *Area) beginSignIn(w http.ResponseWriter, r *http.Request, u auth.User, via, next string) error {
 	if old := web.Cookie(r, a.cookie()); old != "" {
 		if err := a.auth.EndSession(r.Context(), a.cfg.Realm, old); err != nil && !errors.Is(err, auth.ErrSessionExpired) {
 			return err
@@ -79,7 +86,7 @@ func (a *Area) serveSignInPost(w http.ResponseWriter, r *http.Request) error {
 	if pending {
 		return web.Redirect(w, r, a.path("/2fa")+"?next="+url.QueryEscape(next))
 	}
-	if err := a.signedIn(w, r, u, false); err != nil {
+	if err := a.signedIn(w, r, u, false, via); err != nil {
 		return err
 	}
 	return web.Redirect(w, r, next)
@@ -141,7 +148,7 @@ func (a *Area) serveSecondFactorPost(w http.ResponseWriter, r *http.Request) err
 		return err
 	}
 	a.startSession(w, fresh)
-	if err := a.signedIn(w, r, u, true); err != nil {
+	if err := a.signedIn(w, r, u, true, ""); err != nil {
 		return err
 	}
 	return web.Redirect(w, r, next)
@@ -264,7 +271,7 @@ func (a *Area) serveSetupPost(w http.ResponseWriter, r *http.Request) error {
 			}
 			a.startSession(w, raw)
 			a.log.Info("first administrator created", "realm", a.cfg.Realm, "user", u.Username)
-			if err := a.signedIn(w, r, u, false); err != nil {
+			if err := a.signedIn(w, r, u, false, ""); err != nil {
 				return err
 			}
 			return web.Redirect(w, r, a.path("/account")+"?welcome=1")

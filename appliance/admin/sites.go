@@ -162,7 +162,8 @@ func (a *Admin) serveSiteSave(w http.ResponseWriter, r *http.Request, q *req) er
 			logo = raw
 		}
 	}
-	if fe.Any() {
+	// again shows the form with what was typed and what is wrong.
+	again := func() error {
 		title := "New public site"
 		if old.ID != 0 {
 			title = old.Name
@@ -170,6 +171,9 @@ func (a *Admin) serveSiteSave(w http.ResponseWriter, r *http.Request, q *req) er
 		v := a.area.View(r, q.Who, title)
 		v.Form, v.Errors = url.Values(form), fe
 		return a.renderSite(w, r, http.StatusUnprocessableEntity, v, old)
+	}
+	if fe.Any() {
+		return again() // hours the form cannot read, or a refused logo: nothing is saved
 	}
 	if st.SurveyMode == "" {
 		fe.Add("survey_mode", "Choose what customers pick in the survey.")
@@ -202,13 +206,7 @@ func (a *Admin) serveSiteSave(w http.ResponseWriter, r *http.Request, q *req) er
 	if err != nil && !web.AddFields(fe, err) {
 		return err
 	}
-	title := "New public site"
-	if old.ID != 0 {
-		title = old.Name
-	}
-	v := a.area.View(r, q.Who, title)
-	v.Form, v.Errors = url.Values(form), fe
-	return a.renderSite(w, r, http.StatusUnprocessableEntity, v, old)
+	return again()
 }
 
 // customTable is the custom survey fields part of the site form: the rows

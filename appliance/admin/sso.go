@@ -6,6 +6,7 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"github.com/switchboardhq/switchboard/appliance/text"
 	"io"
 	"mime/multipart"
 	"net/http"
@@ -533,15 +534,11 @@ func (a *Admin) staffProvider(r *http.Request) (samlsp.Provider, samlsp.Endpoint
 }
 
 func (a *Admin) serveStaffMetadata(w http.ResponseWriter, r *http.Request) error {
-	p, err := a.sso.Provider(r.Context(), samlsp.StaffKey)
-	if err != nil || p.Base == "" {
+	raw, err := a.sso.ProviderMetadata(r.Context(), samlsp.StaffKey, staffPrefix)
+	if err != nil {
 		return web.ErrNotFound
 	}
-	raw, err := a.sso.Metadata(samlsp.EndpointsAt(p.Base, staffPrefix))
-	if err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/samlmetadata+xml")
+	w.Header().Set("Content-Type", samlsp.MetadataType)
 	w.Write(raw)
 	return nil
 }
@@ -758,13 +755,7 @@ func firstNonEmpty(a, b string) string {
 	return b
 }
 
-func clipName(s string) string {
-	r := []rune(strings.TrimSpace(s))
-	if len(r) > 64 {
-		r = r[:64]
-	}
-	return string(r)
-}
+func clipName(s string) string { return text.ClipRunes(strings.TrimSpace(s), 64) }
 
 // unusablePassword is the password of an account created by single
 // sign-on: random and never shown, so the account signs in only through

@@ -47,9 +47,7 @@ func (c *Console) siteHours(r *http.Request) ([]siteHours, error) {
 		open, next := st.OpenAt(now)
 		sh := siteHours{Name: st.Name, Open: open}
 		if !next.IsZero() {
-			if loc, err := time.LoadLocation(st.Hours.TimeZone); err == nil {
-				next = next.In(loc)
-			}
+			next = next.In(st.Hours.Location())
 			verb := "opens"
 			if open {
 				verb = "closes"

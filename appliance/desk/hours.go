@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 	"unicode/utf8"
 
@@ -92,11 +93,36 @@ func checkDate(d string) bool {
 	return err == nil
 }
 
+// zones caches the time zones sites use: loading one parses its tzdata,
+// and the public pages ask on every request.
+var zones sync.Map // name → *time.Location
+
+// loadZone is time.LoadLocation, cached.
+func loadZone(name string) (*time.Location, error) {
+	if loc, ok := zones.Load(name); ok {
+		return loc.(*time.Location), nil
+	}
+	loc, err := time.LoadLocation(name)
+	if err == nil {
+		zones.Store(name, loc)
+	}
+	return loc, err
+}
+
+// Location is the site's time zone (UTC if it cannot be loaded, which
+// SaveSite refuses).
+func (h *Hours) Location() *time.Location {
+	if loc, err := loadZone(h.TimeZone); err == nil {
+		return loc
+	}
+	return time.UTC
+}
+
 // Check validates h; the error names what is wrong in words.
 func (h *Hours) check() (*time.Location, *FieldError) {
-	loc, err := time.LoadLocation(h.TimeZone)
+	loc, err := loadZone(h.TimeZone)
 	if h.TimeZone == "" || err != nil || h.TimeZone == "Local" {
-		return nil, &FieldError{"time_zone", fmt.Sprintf("%q is not a time zone; use an IANA name such as Europe/Paris.", clipText(h.TimeZone, 60))}
+		return nil, &FieldError{"time_zone", fmt.Sprintf("%q is not a time zone; use an IANA name such as Europe/Paris.", text.ClipRunes(h.TimeZone, 60))}
 	}
 	days := []string{"sunday", "monday", "tuesday", "wednesday", "thursday", "friday", "saturday"}
 	for i, spans := range h.Weekly {
@@ -109,12 +135,12 @@ func (h *Hours) check() (*time.Location, *FieldError) {
 	}
 	for _, d := range h.Holidays {
 		if !checkDate(d) {
-			return nil, &FieldError{"holidays", fmt.Sprintf("%q is not a date; write 2026-12-25.", clipText(d, 40))}
+			return nil, &FieldError{"holidays", fmt.Sprintf("%q is not a date; write 2026-12-25.", text.ClipRunes(d, 40))}
 		}
 	}
 	for _, sd := range h.Special {
 		if !checkDate(sd.Date) {
-			return nil, &FieldError{"special", fmt.Sprintf("%q is not a date; write 2026-12-24 09:00-12:00.", clipText(sd.Date, 40))}
+			return nil, &FieldError{"special", fmt.Sprintf("%q is not a date; write 2026-12-24 09:00-12:00.", text.ClipRunes(sd.Date, 40))}
 		}
 		if err := checkSpans(sd.Spans); err != nil {
 			return nil, &FieldError{"special", sd.Date + ": " + err.Error() + "."}
@@ -132,14 +158,6 @@ func upperFirst(s string) string {
 		return s
 	}
 	return strings.ToUpper(s[:1]) + s[1:]
-}
-
-func clipText(s string, n int) string {
-	r := []rune(s)
-	if len(r) > n {
-		return string(r[:n])
-	}
-	return s
 }
 
 // spansOn returns the ranges of the local date of day.
@@ -167,7 +185,7 @@ func at(day time.Time, hhmm string, loc *time.Location) time.Time {
 // State says whether the site is open at t and when that next changes
 // (zero when it never does within a year).
 func (h *Hours) State(t time.Time) (open bool, next time.Time) {
-	loc, err := time.LoadLocation(h.TimeZone)
+	loc, err := loadZone(h.TimeZone)
 	if err != nil {
 		return true, time.Time{}
 	}

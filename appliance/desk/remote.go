@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/switchboardhq/switchboard/appliance/text"
 	"slices"
 	"strings"
 	"time"
@@ -338,17 +339,7 @@ func deviceLine(d Device) string {
 	return clip(strings.Join(parts, ", "), 300)
 }
 
-func clip(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	for n > 0 && !utf8Start(s[n]) {
-		n--
-	}
-	return s[:n]
-}
-
-func utf8Start(b byte) bool { return b&0xC0 != 0x80 }
+func clip(s string, n int) string { return text.Clip(s, n) }
 
 // pruneRemote deletes expired remote-control tokens.
 func pruneRemote(tx *bolt.Tx, now time.Time) [][2][]byte {

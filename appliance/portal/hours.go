@@ -2,7 +2,6 @@ package portal
 
 import (
 	"net/http"
-	"time"
 
 	"github.com/switchboardhq/switchboard/appliance/desk"
 	"github.com/switchboardhq/switchboard/appliance/web"
@@ -30,23 +29,27 @@ func (p *Portal) closed(site desk.Site) *closedView {
 		cv.Message = defaultClosed
 	}
 	if !next.IsZero() {
-		cv.Opens = when(next, site.Hours.TimeZone)
+		// In the site's zone: "Monday 2 March, 09:00 (Europe/Paris)".
+		cv.Opens = next.In(site.Hours.Location()).Format("Monday 2 January, 15:04") + " (" + site.Hours.TimeZone + ")"
 	}
 	return cv
 }
 
-// when writes t in the site's zone: "Monday 2 March, 09:00 (Europe/Paris)".
-func when(t time.Time, zone string) string {
-	if loc, err := time.LoadLocation(zone); err == nil {
-		t = t.In(loc)
+// admit lets a customer on to start method m: the site must be open for
+// it and, where the site requires it, the customer signed in to its
+// portal. It reports whether it answered the request itself.
+func (p *Portal) admit(w http.ResponseWriter, r *http.Request, site desk.Site, m desk.Method, back string) (bool, error) {
+	if err := p.openFor(site, m); err != nil {
+		return true, err
 	}
-	return t.Format("Monday 2 January, 15:04") + " (" + zone + ")"
+	return p.gate(w, r, site, m, back)
 }
 
 // openFor refuses start method m while the site is closed; the session
-// key stays usable (the seed's rule).
+// key stays usable (the seed's rule), and presentations are no start
+// method.
 func (p *Portal) openFor(site desk.Site, m desk.Method) error {
-	if m == desk.MethodKey {
+	if m == desk.MethodKey || m == desk.MethodPresentation {
 		return nil
 	}
 	cv := p.closed(site)

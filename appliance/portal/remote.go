@@ -161,7 +161,7 @@ func (p *Portal) serveShare(w http.ResponseWriter, r *http.Request) error {
 // with the link's token filled in.
 func (p *Portal) servePresent(w http.ResponseWriter, r *http.Request) error {
 	site := p.site(r.Context(), r)
-	if sent, err := p.gate(w, r, site, desk.MethodPresentation, r.URL.Path); sent {
+	if sent, err := p.admit(w, r, site, desk.MethodPresentation, r.URL.Path); sent {
 		return err
 	}
 	v := p.view(r, site, "Join a presentation")

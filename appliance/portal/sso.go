@@ -3,6 +3,7 @@ package portal
 import (
 	"errors"
 	"fmt"
+	"github.com/switchboardhq/switchboard/appliance/text"
 	"net"
 	"net/http"
 	"net/url"
@@ -44,7 +45,7 @@ func (p *Portal) ssoRoutes(rt *web.Router) {
 // provider returns the site's service provider and its addresses, or
 // false when the site has no usable portal login.
 func (p *Portal) provider(r *http.Request, site desk.Site) (samlsp.Provider, samlsp.Endpoints, bool) {
-	if p.sso == nil || site.ID == 0 {
+	if p.sso == nil || site.ID == 0 || site.PortalLogin == desk.PortalOff {
 		return samlsp.Provider{}, samlsp.Endpoints{}, false
 	}
 	pr, err := p.sso.Provider(r.Context(), samlsp.SiteKey(site.ID))
@@ -56,9 +57,6 @@ func (p *Portal) provider(r *http.Request, site desk.Site) (samlsp.Provider, sam
 
 // portalOn reports whether the site offers its portal login.
 func (p *Portal) portalOn(r *http.Request, site desk.Site) bool {
-	if site.PortalLogin == desk.PortalOff {
-		return false
-	}
 	_, _, ok := p.provider(r, site)
 	return ok
 }
@@ -103,7 +101,7 @@ type portalView struct {
 
 // allowSignIn lets the page's sign-in button lead to the site's IdP.
 func (p *Portal) allowSignIn(w http.ResponseWriter, r *http.Request, site desk.Site) {
-	if pr, _, ok := p.provider(r, site); ok && site.PortalLogin != desk.PortalOff {
+	if pr, _, ok := p.provider(r, site); ok {
 		web.AllowFormTarget(w, pr.IdP.Origin())
 	}
 }
@@ -111,45 +109,45 @@ func (p *Portal) allowSignIn(w http.ResponseWriter, r *http.Request, site desk.S
 func (p *Portal) portalView(r *http.Request, site desk.Site) portalView {
 	pv := portalView{Next: samlsp.LocalPath(r.URL.RequestURI())}
 	pr, _, ok := p.provider(r, site)
-	if !ok || site.PortalLogin == desk.PortalOff {
+	if !ok {
 		return pv
 	}
 	pv.On, pv.Label = true, pr.Label()
 	if id := p.identity(r, site); id != nil {
 		pv.Identity = id
 		pv.Locked = map[string]bool{}
-		for field := range lockedValues(site, pr, *id) {
-			pv.Locked[field] = true
+		for _, lf := range lockedFields(site, pr, *id) {
+			pv.Locked[lf.Field] = true
 		}
 	}
 	return pv
 }
 
-// lockedValues maps the survey's field names to the values the IdP gave
-// for them, as the site's attribute mapping says.
-func lockedValues(site desk.Site, pr samlsp.Provider, id samlsp.Identity) map[string]string {
-	out := map[string]string{}
-	set := func(field, target string, max int) {
+// lockedField is a survey field the IdP filled: its form name, the custom
+// field it is (-1 for name and company) and the value.
+type lockedField struct {
+	Field  string
+	Custom int
+	Value  string
+}
+
+// lockedFields are the survey's fields the IdP gave values for, as the
+// site's attribute mapping says.
+func lockedFields(site desk.Site, pr samlsp.Provider, id samlsp.Identity) []lockedField {
+	var out []lockedField
+	set := func(field, target string, custom, max int) {
 		if attr := pr.Mapping[target]; attr != "" {
 			if v := id.Attr(attr); v != "" {
-				out[field] = clipRunes(v, max)
+				out = append(out, lockedField{field, custom, text.ClipRunes(v, max)})
 			}
 		}
 	}
-	set("name", "name", 100)
-	set("company", "company", 100)
+	set("name", "name", -1, 100)
+	set("company", "company", -1, 100)
 	for i, f := range site.Custom {
-		set(fmt.Sprintf("custom_%d", i), "custom:"+f.Label, max(f.MaxLen, 1))
+		set(fmt.Sprintf("custom_%d", i), "custom:"+f.Label, i, max(f.MaxLen, 1))
 	}
 	return out
-}
-
-func clipRunes(s string, n int) string {
-	r := []rune(s)
-	if len(r) > n {
-		return string(r[:n])
-	}
-	return s
 }
 
 // verify fills c with what the IdP said, replacing whatever was posted
@@ -166,35 +164,34 @@ func (p *Portal) verify(r *http.Request, site desk.Site, c *desk.Customer, form 
 	}
 	v := &desk.Verified{By: pr.Name, IdP: id.IdP, NameID: id.NameID}
 	if a := pr.Mapping["email"]; a != "" {
-		v.Email = clipRunes(id.Attr(a), 254)
+		v.Email = text.ClipRunes(id.Attr(a), 254)
 	}
-	for field, val := range lockedValues(site, pr, *id) {
-		v.Locked = append(v.Locked, field)
+	for _, lf := range lockedFields(site, pr, *id) {
+		v.Locked = append(v.Locked, lf.Field)
 		if form != nil {
-			form.Set(field, val)
+			form.Set(lf.Field, lf.Value)
 		}
-		switch field {
-		case "name":
-			c.Name = val
-		case "company":
-			c.Company = val
+		switch {
+		case lf.Field == "name":
+			c.Name = lf.Value
+		case lf.Field == "company":
+			c.Company = lf.Value
 		default:
-			var i int
-			if _, err := fmt.Sscanf(field, "custom_%d", &i); err == nil && i < len(site.Custom) {
-				label := site.Custom[i].Label
-				found := false
-				for j := range c.Custom {
-					if c.Custom[j].Label == label {
-						c.Custom[j].Value, found = val, true
-					}
-				}
-				if !found {
-					c.Custom = append(c.Custom, desk.Answer{Label: label, Value: val})
-				}
-			}
+			c.Custom = setAnswer(c.Custom, site.Custom[lf.Custom].Label, lf.Value)
 		}
 	}
 	c.Verified = v
+}
+
+// setAnswer sets the answer labelled label in answers, adding it if absent.
+func setAnswer(answers []desk.Answer, label, value string) []desk.Answer {
+	for j := range answers {
+		if answers[j].Label == label {
+			answers[j].Value = value
+			return answers
+		}
+	}
+	return append(answers, desk.Answer{Label: label, Value: value})
 }
 
 // lockForm puts the IdP's values into a form shown to a signed-in customer.
@@ -212,15 +209,11 @@ func (p *Portal) serveSAMLMetadata(w http.ResponseWriter, r *http.Request) error
 	if p.sso == nil || site.ID == 0 {
 		return web.ErrNotFound
 	}
-	pr, err := p.sso.Provider(r.Context(), samlsp.SiteKey(site.ID))
-	if err != nil || pr.Base == "" {
+	raw, err := p.sso.ProviderMetadata(r.Context(), samlsp.SiteKey(site.ID), "/saml")
+	if err != nil {
 		return web.ErrNotFound
 	}
-	raw, err := p.sso.Metadata(samlsp.EndpointsAt(pr.Base, "/saml"))
-	if err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/samlmetadata+xml")
+	w.Header().Set("Content-Type", samlsp.MetadataType)
 	w.Write(raw)
 	return nil
 }
@@ -268,7 +261,7 @@ func (p *Portal) renderPortalLogin(w http.ResponseWriter, r *http.Request, statu
 func (p *Portal) serveSAMLBegin(w http.ResponseWriter, r *http.Request) error {
 	site := p.site(r.Context(), r)
 	pr, ep, ok := p.provider(r, site)
-	if !ok || site.PortalLogin == desk.PortalOff {
+	if !ok {
 		return web.ErrNotFound
 	}
 	form, err := web.Form(r)

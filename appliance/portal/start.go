@@ -155,10 +155,7 @@ func (p *Portal) serveTechForm(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	if err := p.openFor(site, desk.MethodTechList); err != nil {
-		return err
-	}
-	if sent, err := p.gate(w, r, site, desk.MethodTechList, r.URL.Path); sent {
+	if sent, err := p.admit(w, r, site, desk.MethodTechList, r.URL.Path); sent {
 		return err
 	}
 	d := techFormData{Technician: t, Action: r.URL.Path, Heading: "Get help from " + t.PublicName}
@@ -171,10 +168,7 @@ func (p *Portal) serveStartTech(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	if err := p.openFor(site, desk.MethodTechList); err != nil {
-		return err
-	}
-	if sent, err := p.gate(w, r, site, desk.MethodTechList, r.URL.Path); sent {
+	if sent, err := p.admit(w, r, site, desk.MethodTechList, r.URL.Path); sent {
 		return err
 	}
 	if err := p.limitStart(r); err != nil {
@@ -203,7 +197,7 @@ func (p *Portal) serveStartKey(w http.ResponseWriter, r *http.Request) error {
 	if !site.SessionKey {
 		return web.ErrNotFound
 	}
-	if sent, err := p.gate(w, r, site, desk.MethodKey, "/"); sent {
+	if sent, err := p.admit(w, r, site, desk.MethodKey, "/"); sent {
 		return err
 	}
 	if err := p.limitStart(r); err != nil {
@@ -238,10 +232,7 @@ func (p *Portal) serveStartSurvey(w http.ResponseWriter, r *http.Request) error 
 	if !site.Survey {
 		return web.ErrNotFound
 	}
-	if err := p.openFor(site, desk.MethodSurvey); err != nil {
-		return err
-	}
-	if sent, err := p.gate(w, r, site, desk.MethodSurvey, "/"); sent {
+	if sent, err := p.admit(w, r, site, desk.MethodSurvey, "/"); sent {
 		return err
 	}
 	if err := p.limitStart(r); err != nil {
@@ -268,10 +259,7 @@ func (p *Portal) serveStartSurvey(w http.ResponseWriter, r *http.Request) error 
 
 func (p *Portal) serveStartCode(w http.ResponseWriter, r *http.Request) error {
 	site := p.site(r.Context(), r)
-	if err := p.openFor(site, desk.MethodCode); err != nil {
-		return err
-	}
-	if sent, err := p.gate(w, r, site, desk.MethodCode, "/"); sent {
+	if sent, err := p.admit(w, r, site, desk.MethodCode, "/"); sent {
 		return err
 	}
 	if err := p.limitStart(r); err != nil {
@@ -313,10 +301,7 @@ func (p *Portal) serveSOSForm(w http.ResponseWriter, r *http.Request) error {
 	case l.Paused:
 		return web.Error(http.StatusConflict, "This help link is paused for now.", "Try again later, or contact your help desk another way.")
 	}
-	if err := p.openFor(site, desk.MethodSOS); err != nil {
-		return err
-	}
-	if sent, err := p.gate(w, r, site, desk.MethodSOS, r.URL.Path); sent {
+	if sent, err := p.admit(w, r, site, desk.MethodSOS, r.URL.Path); sent {
 		return err
 	}
 	d := sosForm(site, r.URL.Path)
@@ -328,10 +313,7 @@ func (p *Portal) serveStartSOS(w http.ResponseWriter, r *http.Request) error {
 	if !site.SOSCall && site.ID != 0 {
 		return web.Error(http.StatusNotFound, "Help links are turned off on this site.", "Contact your help desk another way.")
 	}
-	if err := p.openFor(site, desk.MethodSOS); err != nil {
-		return err
-	}
-	if sent, err := p.gate(w, r, site, desk.MethodSOS, r.URL.Path); sent {
+	if sent, err := p.admit(w, r, site, desk.MethodSOS, r.URL.Path); sent {
 		return err
 	}
 	if err := p.limitStart(r); err != nil {
@@ -377,10 +359,7 @@ func (p *Portal) serveLink(w http.ResponseWriter, r *http.Request) error {
 	case !ss.Open():
 		return p.renderEnded(w, r, site, ss)
 	}
-	if err := p.openFor(site, desk.MethodLink); err != nil {
-		return err
-	}
-	if sent, err := p.gate(w, r, site, desk.MethodLink, r.URL.Path); sent {
+	if sent, err := p.admit(w, r, site, desk.MethodLink, r.URL.Path); sent {
 		return err
 	}
 	v := p.view(r, site, "Join your support session")
@@ -395,13 +374,11 @@ var (
 )
 
 func (p *Portal) serveJoin(w http.ResponseWriter, r *http.Request) error {
-	if err := p.openFor(p.site(r.Context(), r), desk.MethodLink); err != nil {
+	site := p.site(r.Context(), r)
+	if sent, err := p.admit(w, r, site, desk.MethodLink, r.URL.Path); sent {
 		return err
 	}
-	if sent, err := p.gate(w, r, p.site(r.Context(), r), desk.MethodLink, r.URL.Path); sent {
-		return err
-	}
-	ss, tok, err := p.desk.RedeemLink(r.Context(), p.site(r.Context(), r), r.PathValue("token"), web.Cookie(r, customerCookie))
+	ss, tok, err := p.desk.RedeemLink(r.Context(), site, r.PathValue("token"), web.Cookie(r, customerCookie))
 	switch {
 	case errors.Is(err, desk.ErrLinkTaken):
 		return errLinkTaken
@@ -412,7 +389,7 @@ func (p *Portal) serveJoin(w http.ResponseWriter, r *http.Request) error {
 	}
 	if tok == "" {
 		// The link's session ended before anyone opened it.
-		return p.renderEnded(w, r, p.site(r.Context(), r), ss)
+		return p.renderEnded(w, r, site, ss)
 	}
 	return p.begin(w, r, tok)
 }

@@ -75,17 +75,5 @@ func (s *Service) Forget(ctx context.Context, token string) error {
 }
 
 func (s *Service) pruneIdentities(b *bolt.Bucket) int {
-	now := s.clock()
-	var dead [][]byte
-	b.ForEach(func(k, v []byte) error {
-		var id Identity
-		if json.Unmarshal(v, &id) != nil || now.After(id.Expires) {
-			dead = append(dead, append([]byte(nil), k...))
-		}
-		return nil
-	})
-	for _, k := range dead {
-		b.Delete(k)
-	}
-	return len(dead)
+	return pruneExpired(b, s.clock(), func(id Identity) time.Time { return id.Expires })
 }

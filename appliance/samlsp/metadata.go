@@ -9,6 +9,7 @@ import (
 	"encoding/xml"
 	"errors"
 	"fmt"
+	"github.com/switchboardhq/switchboard/appliance/text"
 	"io"
 	"net"
 	"net/http"
@@ -279,14 +280,4 @@ func fetchReason(err error) string {
 }
 
 // clip cuts s to at most n bytes on a rune boundary.
-func clip(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	for n > 0 && !utf8Start(s[n]) {
-		n--
-	}
-	return s[:n]
-}
-
-func utf8Start(b byte) bool { return b&0xC0 != 0x80 }
+func clip(s string, n int) string { return text.Clip(s, n) }

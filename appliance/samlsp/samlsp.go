@@ -322,6 +322,22 @@ func (s *Service) Metadata(ep Endpoints) ([]byte, error) {
 	return xmlMarshal(el)
 }
 
+// ProviderMetadata is the SP metadata of provider key under prefix, once
+// its address is saved (ErrNoProvider before).
+func (s *Service) ProviderMetadata(ctx context.Context, key, prefix string) ([]byte, error) {
+	p, err := s.Provider(ctx, key)
+	if err == nil && p.Base == "" {
+		err = ErrNoProvider
+	}
+	if err != nil {
+		return nil, err
+	}
+	return s.Metadata(EndpointsAt(p.Base, prefix))
+}
+
+// MetadataType is the media type of SP metadata.
+const MetadataType = "application/samlmetadata+xml"
+
 // pending is a request waiting for its answer.
 type pending struct {
 	Provider string    `json:"provider"`
@@ -424,11 +440,16 @@ func (s *Service) makeRoom(b *bolt.Bucket, provider string) error {
 
 // pruneRequests drops expired requests; it returns how many went.
 func (s *Service) pruneRequests(b *bolt.Bucket) int {
-	now := s.clock()
+	return pruneExpired(b, s.clock(), func(p pending) time.Time { return p.Expires })
+}
+
+// pruneExpired deletes the records of b that do not decode or whose
+// expiry has passed at now; it returns how many went.
+func pruneExpired[T any](b *bolt.Bucket, now time.Time, expires func(T) time.Time) int {
 	var dead [][]byte
 	b.ForEach(func(k, v []byte) error {
-		var p pending
-		if json.Unmarshal(v, &p) != nil || now.After(p.Expires) {
+		var rec T
+		if json.Unmarshal(v, &rec) != nil || now.After(expires(rec)) {
 			dead = append(dead, append([]byte(nil), k...))
 		}
 		return nil

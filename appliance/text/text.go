@@ -31,3 +31,26 @@ func StripBidiControls(s string) string {
 		return r
 	}, s)
 }
+
+// Clip cuts s to at most n bytes, on a rune boundary.
+func Clip(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	for n > 0 && s[n]&0xC0 == 0x80 {
+		n--
+	}
+	return s[:n]
+}
+
+// ClipRunes cuts s to at most n runes.
+func ClipRunes(s string, n int) string {
+	i := 0
+	for pos := range s {
+		if i == n {
+			return s[:pos]
+		}
+		i++
+	}
+	return s
+}

@@ -32,3 +32,24 @@ func FuzzStripBidiControls(f *testing.F) {
 		}
 	})
 }
+
+func TestClip(t *testing.T) {
+	for _, c := range []struct {
+		in   string
+		n    int
+		want string
+	}{{"héllo", 2, "h"}, {"héllo", 3, "hé"}, {"abc", 5, "abc"}, {"", 0, ""}} {
+		if got := Clip(c.in, c.n); got != c.want {
+			t.Errorf("Clip(%q, %d) = %q", c.in, c.n, got)
+		}
+	}
+	for _, c := range []struct {
+		in   string
+		n    int
+		want string
+	}{{"héllo", 2, "hé"}, {"abc", 5, "abc"}, {"日本語", 1, "日"}, {"ab", 0, ""}} {
+		if got := ClipRunes(c.in, c.n); got != c.want {
+			t.Errorf("ClipRunes(%q, %d) = %q", c.in, c.n, got)
+		}
+	}
+}
