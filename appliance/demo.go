@@ -102,14 +102,24 @@ func seedDemo(ctx context.Context, a *auth.Service, d *desk.Service, out io.Writ
 			return fmt.Errorf("demo data: issue type %s: %w", it.Name, err)
 		}
 	}
-	if _, err := d.SaveSite(ctx, demoActor, desk.Site{
+	site, err := d.SaveSite(ctx, demoActor, desk.Site{
 		Name: "Help desk", Hostnames: []string{"localhost"},
 		TechList: true, SessionKey: true, Survey: true, SOSCall: true, SurveyMode: desk.SurveyIssue,
 		AskName: true, AskCompany: true, AskDescription: true,
 		Custom:    []desk.CustomField{{Label: "Computer name", MaxLen: 64}},
 		Agreement: "A technician will see your screen and may control it while you watch. You can end the session at any time.",
-	}); err != nil {
+		Welcome:   "Our technicians answer from 8 in the morning to 6 in the evening.",
+		Texts: map[string]desk.SiteTexts{
+			"fr": {Welcome: "Nos techniciens répondent de 8 h à 18 h.", Agreement: "Un technicien verra votre écran et pourra le contrôler sous vos yeux. Vous pouvez arrêter la session à tout moment."},
+			"es": {Welcome: "Nuestros técnicos responden de 8 a 18 h."},
+			"de": {Welcome: "Unsere Techniker antworten von 8 bis 18 Uhr."},
+		},
+	})
+	if err != nil {
 		return fmt.Errorf("demo data: site: %w", err)
+	}
+	if _, err := d.AddProfile(ctx, demoActor, desk.Profile{Site: site.ID, Name: "Office Wi-Fi"}, demoProfile); err != nil {
+		return fmt.Errorf("demo data: iOS profile: %w", err)
 	}
 	fmt.Fprintln(out, "Demo data: a small help desk was added (development only; these passwords are public):")
 	for i, p := range demoPeople {
@@ -118,6 +128,32 @@ func seedDemo(ctx context.Context, a *auth.Service, d *desk.Service, out io.Writ
 	fmt.Fprintln(out, "  The public site \"Help desk\" answers on the host name localhost.")
 	return nil
 }
+
+// demoProfile is a public iOS profile of the demo site: one Wi-Fi
+// network, no password.
+var demoProfile = []byte(`<?xml version="1.0" encoding="UTF-8"?>
+<!DOCTYPE plist PUBLIC "-//Apple//DTD PLIST 1.0//EN" "http://www.apple.com/DTDs/PropertyList-1.0.dtd">
+<plist version="1.0">
+<dict>
+	<key>PayloadContent</key>
+	<array>
+		<dict>
+			<key>PayloadType</key><string>com.apple.wifi.managed</string>
+			<key>PayloadIdentifier</key><string>com.example.helpdesk.wifi.network</string>
+			<key>PayloadUUID</key><string>8D3F6C2A-5B1E-4F7D-9A0C-2E4B6D8F1A3C</string>
+			<key>PayloadVersion</key><integer>1</integer>
+			<key>SSID_STR</key><string>Example Guest</string>
+			<key>EncryptionType</key><string>None</string>
+		</dict>
+	</array>
+	<key>PayloadDisplayName</key><string>Office Wi-Fi</string>
+	<key>PayloadIdentifier</key><string>com.example.helpdesk.wifi</string>
+	<key>PayloadOrganization</key><string>Example help desk</string>
+	<key>PayloadType</key><string>Configuration</string>
+	<key>PayloadUUID</key><string>1C9E7A5B-3D2F-4A6E-8B0D-7F5E3C1A9B2D</string>
+	<key>PayloadVersion</key><integer>1</integer>
+</dict>
+</plist>`)
 
 // demoEmpty reports whether the desk holds nothing and no demo username is
 // taken.

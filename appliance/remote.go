@@ -5,9 +5,12 @@ import (
 	"crypto/rand"
 	"errors"
 	"fmt"
+	"github.com/switchboardhq/switchboard/appliance/text"
 	"log/slog"
 	"net"
+	"net/url"
 	"strconv"
+	"unicode/utf8"
 
 	"github.com/switchboardhq/switchboard/appliance/bus"
 	"github.com/switchboardhq/switchboard/appliance/clients"
@@ -147,9 +150,12 @@ func (rm *remote) Stats(session uint64) (map[string]uint64, bool) {
 
 func (rm *remote) Platforms() []portal.Platform { return rm.builds.Available() }
 
-func (rm *remote) Client(session uint64, platform, host string, issue func() (string, error)) (*clients.Download, error) {
+func (rm *remote) Client(session uint64, platform string, to portal.Stamp, issue func() (string, error)) (*clients.Download, error) {
 	return rm.builds.Open(session, platform, func() ([]byte, error) {
-		addr, err := rm.boxAddr(host)
+		addr, err := rm.boxAddr(to.Host)
+		if err == nil {
+			addr = withPage(addr, to.Lang, to.Site)
+		}
 		if err != nil {
 			return nil, err
 		}
@@ -159,6 +165,18 @@ func (rm *remote) Client(session uint64, platform, host string, issue func() (st
 		}
 		return stamp.Trailer(tok, addr)
 	})
+}
+
+// withPage adds the customer page's language and the site's name to a
+// stamped address (after its pin), the name cut to what the stamp holds.
+func withPage(addr, lang, site string) string {
+	addr += "&lang=" + url.QueryEscape(lang)
+	for site = text.ClipRunes(site, 60); site != ""; site = text.ClipRunes(site, utf8.RuneCountInString(site)-1) {
+		if q := "&site=" + url.QueryEscape(site); len(addr)+len(q) <= stamp.MaxAddr {
+			return addr + q
+		}
+	}
+	return addr
 }
 
 // boxAddr is the address the support app dials (the host the customer's

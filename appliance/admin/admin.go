@@ -159,6 +159,7 @@ func (a *Admin) Routes(rt *web.Router) {
 	rt.Handle("GET /login/audit", a.guard(desk.ActViewAudit, a.serveAudit))
 	a.ssoRoutes(rt)
 	a.announcementRoutes(rt)
+	a.profileRoutes(rt)
 }
 
 // render renders the page name of the surface.

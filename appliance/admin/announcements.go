@@ -2,6 +2,7 @@ package admin
 
 import (
 	"fmt"
+	"github.com/switchboardhq/switchboard/appliance/i18n"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -87,6 +88,10 @@ func announcementForm(an desk.Announcement) url.Values {
 		v.Set("start", an.Start.UTC().Format(announcementTime))
 		v.Set("end", an.End.UTC().Format(announcementTime))
 	}
+	for lang, t := range an.Texts {
+		v.Set("title_"+lang, t.Title)
+		v.Set("text_"+lang, t.Text)
+	}
 	return v
 }
 
@@ -128,7 +133,13 @@ func (a *Admin) serveAnnouncementSave(w http.ResponseWriter, r *http.Request, q 
 	}
 	fe := web.FieldErrors{}
 	site, _ := strconv.ParseUint(first(form, "site"), 10, 64)
-	an := desk.Announcement{ID: old.ID, Site: site, Title: first(form, "title"), Text: first(form, "text"), Severity: first(form, "severity")}
+	an := desk.Announcement{ID: old.ID, Site: site, Title: first(form, "title"), Text: first(form, "text"), Severity: first(form, "severity"),
+		Texts: map[string]desk.AnnouncementText{}}
+	for _, lang := range i18n.Langs {
+		if t := (desk.AnnouncementText{Title: first(form, "title_"+lang), Text: first(form, "text_"+lang)}); t != (desk.AnnouncementText{}) {
+			an.Texts[lang] = t
+		}
+	}
 	for _, f := range []struct {
 		name string
 		t    *time.Time
@@ -191,6 +202,15 @@ func (a *Admin) renderAnnouncement(w http.ResponseWriter, r *http.Request, statu
 		textareaField(v, "text", "Text", desk.MaxAnnouncementText, 4, "Optional. Line breaks are kept."),
 		start, end,
 	}}}
+	// The same message in the other languages: customers whose page is
+	// in one of them read it there, the others the title and text above.
+	var texts []field
+	for _, lang := range i18n.Langs {
+		name := i18n.Name(lang)
+		texts = append(texts, textField(v, "title_"+lang, "Title in "+name, desk.MaxAnnouncementTitle, ""),
+			textareaField(v, "text_"+lang, "Text in "+name, desk.MaxAnnouncementText, 2, ""))
+	}
+	p.Sections = append(p.Sections, section{ID: "languages", Title: "In other languages", Hint: "Optional; leave the site's default language empty. Customers whose page is in a language given here read it in that language, everyone else the title and text above.", Fields: texts})
 	v.Data = p
 	return a.render(w, r, status, "edit.html", v)
 }

@@ -60,6 +60,7 @@ type fixture struct {
 	issueManaged, issueForeign uint64
 	team, site                 uint64
 	announcement               uint64
+	profile                    uint64
 	session                    map[string]*http.Cookie
 	csrfCookie                 *http.Cookie
 	csrf                       string
@@ -129,6 +130,9 @@ func newFixture(t *testing.T) *fixture {
 	an, err := d.SaveAnnouncement(ctx, f.root, desk.Announcement{Site: st.ID, Title: "Mail is down", Severity: desk.SeverityOutage, Start: f.clock.Now(), End: f.clock.Now().Add(time.Hour)})
 	must(err)
 	f.announcement = an.ID
+	pr, err := d.AddProfile(ctx, f.root, desk.Profile{Site: st.ID, Private: true}, iosProfile("wifi"))
+	must(err)
+	f.profile = pr.ID
 
 	// A page visit gives the browser its CSRF cookie and the token.
 	rec := f.request("GET", "/login/dashboard", AD, nil, false)
@@ -180,7 +184,7 @@ func (f *fixture) request(method, path, as string, form url.Values, upload bool)
 			var b bytes.Buffer
 			mw := multipart.NewWriter(&b)
 			for k, vs := range form {
-				if k == "photo" || k == "logo" {
+				if k == "photo" || k == "logo" || k == "file" {
 					fw, _ := mw.CreateFormFile(k, k+".png")
 					fw.Write([]byte(vs[0]))
 					continue
@@ -228,6 +232,7 @@ func (f *fixture) snapshot() string {
 		Techs    []desk.Technician
 		Issues   []desk.IssueType
 		Sites    []desk.Site
+		Profiles []desk.Profile
 		Users    []auth.User
 		Audit    int
 	}
@@ -244,6 +249,8 @@ func (f *fixture) snapshot() string {
 	s.Techs, e = f.desk.Technicians(ctx)
 	chk(e)
 	s.Issues, e = f.desk.IssueTypes(ctx)
+	chk(e)
+	s.Profiles, e = f.desk.Profiles(ctx, 0)
 	chk(e)
 	s.Sites, e = f.desk.Sites(ctx)
 	chk(e)
@@ -379,6 +386,11 @@ func matrix() map[string][]cell {
 		"POST /login/announcements/{id}":        {{allow: announcers, form: announcementForm}},
 		"POST /login/announcements/{id}/delete": {{allow: announcers}},
 
+		"GET /login/sites/{id}/ios":               {{allow: admins}},
+		"POST /login/sites/{id}/ios":              {{allow: admins, upload: true, form: profileForm}},
+		"POST /login/sites/{id}/ios/{pid}":        {{allow: admins, form: func(*fixture, string) url.Values { return url.Values{"name": {"Renamed"}} }}},
+		"POST /login/sites/{id}/ios/{pid}/delete": {{allow: admins}},
+
 		"GET /login/sites/{id}/sso":  {{allow: admins}},
 		"POST /login/sites/{id}/sso": {{allow: admins, form: portalLoginForm}},
 		"GET /login/security":        {{allow: admins}},
@@ -452,6 +464,7 @@ func TestAuthorizationMatrix(t *testing.T) {
 						c.prep(f, id)
 					}
 					path := strings.Replace(pattern, "{id}", strconv.FormatUint(id, 10), 1)
+					path = strings.Replace(path, "{pid}", strconv.FormatUint(f.profile, 10), 1)
 					var form url.Values
 					if method == "POST" {
 						form = url.Values{}
@@ -523,4 +536,19 @@ func announcementForm(f *fixture, scope string) url.Values {
 	start := f.clock.Now().UTC()
 	return url.Values{"site": {strconv.FormatUint(f.site, 10)}, "title": {"Planned maintenance"}, "severity": {"warning"},
 		"start": {start.Format("2006-01-02T15:04")}, "end": {start.Add(2 * time.Hour).Format("2006-01-02T15:04")}}
+}
+
+// iosProfile is a small configuration profile as an XML property list.
+func iosProfile(name string) []byte {
+	return []byte(`<?xml version="1.0" encoding="UTF-8"?>
+<plist version="1.0"><dict>
+<key>PayloadType</key><string>Configuration</string>
+<key>PayloadIdentifier</key><string>com.example.` + name + `</string>
+<key>PayloadUUID</key><string>0A1B2C3D-` + name + `</string>
+<key>PayloadDisplayName</key><string>` + name + `</string>
+</dict></plist>`)
+}
+
+func profileForm(*fixture, string) url.Values {
+	return url.Values{"file": {string(iosProfile("vpn"))}, "name": {"VPN"}, "private": {"1"}}
 }

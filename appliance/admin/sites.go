@@ -77,6 +77,7 @@ func siteForm(st desk.Site) url.Values {
 		"custom_rows":      {strconv.Itoa(len(st.Custom))},
 	}
 	hoursForm(v, st.Hours)
+	languagesForm(v, st)
 	for i, f := range st.Custom {
 		n := strconv.Itoa(i)
 		v.Set("custom_label_"+n, f.Label)
@@ -150,6 +151,7 @@ func (a *Admin) serveSiteSave(w http.ResponseWriter, r *http.Request, q *req) er
 		PortalKey:      on(form, "portal_key"),
 	}
 	st.Hours = readHours(form, fe)
+	readTexts(form, &st)
 	st.Branding = desk.Branding{DisplayName: first(form, "display_name"), Accent: first(form, "accent")}
 	// The logo is checked before anything is saved.
 	var logo []byte
@@ -308,7 +310,7 @@ func (a *Admin) renderSite(w http.ResponseWriter, r *http.Request, status int, v
 	if st.Branding.Logo > 0 {
 		brand.Fields = append(brand.Fields, checkboxField(v, "remove_logo", "Remove the logo", ""))
 	}
-	p.Sections = append(p.Sections, brand, hoursSection(v))
+	p.Sections = append(p.Sections, brand, hoursSection(v), languagesSection(v))
 	if a.sso != nil {
 		portal := []option{{Value: desk.PortalOff, Label: "Off"},
 			{Value: desk.PortalOptional, Label: "Optional: customers may sign in to have their details filled in"},
@@ -322,8 +324,14 @@ func (a *Admin) renderSite(w http.ResponseWriter, r *http.Request, status int, v
 			checkboxField(v, "portal_key", "Also before a session key", "Off: customers with a key from a technician may start without signing in."),
 		}})
 		if st.ID != 0 {
-			p.Related = &related{Title: "Portal login", Links: []link{{Href: fmt.Sprintf("/login/sites/%d/sso", st.ID), Label: "Identity provider and attributes"}}}
+			p.Related = &related{Title: "More for this site", Links: []link{{Href: fmt.Sprintf("/login/sites/%d/sso", st.ID), Label: "Portal login: identity provider and attributes"}}}
 		}
+	}
+	if st.ID != 0 {
+		if p.Related == nil {
+			p.Related = &related{Title: "More for this site"}
+		}
+		p.Related.Links = append(p.Related.Links, link{Href: fmt.Sprintf("/login/sites/%d/ios", st.ID), Label: "iOS profiles"})
 	}
 	v.Data = p
 	return a.render(w, r, status, "edit.html", v)

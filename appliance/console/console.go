@@ -67,6 +67,7 @@ func (c *Console) Routes(rt *web.Router) {
 	rt.Handle("POST /console/availability", c.guard(c.serveAvailability))
 	rt.Handle("POST /console/keys", c.guard(c.serveKey))
 	rt.Handle("POST /console/links", c.guard(c.serveLink))
+	rt.Handle("POST /console/ios-keys", c.guard(c.serveIOSKey))
 	rt.Handle("POST /console/claim", c.guard(c.serveClaim))
 	rt.Handle("POST /console/sos", c.guard(c.serveSOSCreate))
 	rt.Handle("POST /console/sos/{id}/{action}", c.guard(c.serveSOSAction))

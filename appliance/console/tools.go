@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"net/http"
 	"net/url"
 	"slices"
@@ -30,11 +31,14 @@ type toolsView struct {
 	Lifetimes    []option
 	Sites        []option
 	Links        bool
-	Claim        bool
-	LinkQueues   []option
-	SOS          bool
-	SOSChannels  []option
-	SOSLinks     []sosRow
+	// IOS offers iOS access keys, for the sites in IOSSites.
+	IOS         bool
+	IOSSites    []option
+	Claim       bool
+	LinkQueues  []option
+	SOS         bool
+	SOSChannels []option
+	SOSLinks    []sosRow
 }
 
 // sosRow is one SOS Call link in the list.
@@ -88,6 +92,17 @@ func (c *Console) tools(ctx context.Context, a desk.Actor, dir *directory, me Me
 				t.Sites = append(t.Sites, option{v, s.Name, form.Get("site") == v})
 			}
 		}
+	}
+	if t.IOS = perm(desk.PermIOSAccessKeys); t.IOS {
+		sites, err := c.desk.Sites(ctx)
+		if err != nil {
+			return t, err
+		}
+		for _, s := range sites {
+			v := strconv.FormatUint(s.ID, 10)
+			t.IOSSites = append(t.IOSSites, option{v, s.Name, form.Get("ios_site") == v})
+		}
+		t.IOS = len(sites) > 0
 	}
 	t.Claim = perm(desk.PermStartSessions)
 	if t.Links = perm(desk.PermSupportLinks); t.Links {
@@ -193,6 +208,45 @@ func (c *Console) serveKey(w http.ResponseWriter, r *http.Request, q *req) error
 	v.Form = vals
 	res := &toolResult{Kind: "key", Digits: groupKey(key), URL: baseURL(r) + "/?key=" + key, Expires: exp}
 	return c.renderConsole(w, r, q, http.StatusOK, v, res)
+}
+
+// serveIOSKey makes an iOS access key: the customer enters it on the
+// site's iOS page to see its private profiles.
+func (c *Console) serveIOSKey(w http.ResponseWriter, r *http.Request, q *req) error {
+	vals, err := form(r)
+	if err != nil {
+		return err
+	}
+	site, err := strconv.ParseUint(vals.Get("ios_site"), 10, 64)
+	if err != nil {
+		return c.toolFailed(w, r, q, vals, &desk.FieldError{Field: "ios_site", Msg: "Choose a site from the list."})
+	}
+	key, exp, err := c.desk.GenerateIOSKey(r.Context(), q.Actor, site, 0)
+	if err != nil {
+		return c.toolFailed(w, r, q, vals, err)
+	}
+	st, err := c.desk.Site(r.Context(), site)
+	if err != nil {
+		return err
+	}
+	v := c.view(r, q, "Queues")
+	v.Form = vals
+	res := &toolResult{Kind: "ios", Digits: groupKey(key), URL: siteURL(r, st) + "/ios", Expires: exp}
+	return c.renderConsole(w, r, q, http.StatusOK, v, res)
+}
+
+// siteURL is the address of site's pages: its first host name, on the
+// port the console was reached on.
+func siteURL(r *http.Request, st desk.Site) string {
+	if len(st.Hostnames) == 0 {
+		return baseURL(r)
+	}
+	host := st.Hostnames[0]
+	if _, port, err := net.SplitHostPort(r.Host); err == nil && port != "443" {
+		host = net.JoinHostPort(host, port)
+	}
+	scheme, _, _ := strings.Cut(baseURL(r), "://")
+	return scheme + "://" + host
 }
 
 // parseQueue reads a queue key ("technician-5", "channel-2").

@@ -3,6 +3,7 @@ package desk
 import (
 	"context"
 	"fmt"
+	"github.com/switchboardhq/switchboard/appliance/i18n"
 	"slices"
 	"strings"
 	"sync"
@@ -26,6 +27,25 @@ type Announcement struct {
 	Severity string    `json:"severity"`
 	Start    time.Time `json:"start"`
 	End      time.Time `json:"end"`
+	// Texts are the title and text in languages other than the site's
+	// default; an empty field falls back to the default's.
+	Texts map[string]AnnouncementText `json:"texts,omitempty"`
+}
+
+// AnnouncementText is an important message's words in one language.
+type AnnouncementText struct {
+	Title string `json:"title,omitempty"`
+	Text  string `json:"text,omitempty"`
+}
+
+// Localized returns the message's title and text in lang where it has
+// them.
+func (an Announcement) Localized(lang string) AnnouncementText {
+	out := AnnouncementText{Title: an.Title, Text: an.Text}
+	if t, ok := an.Texts[lang]; ok {
+		out.Title, out.Text = or(t.Title, out.Title), or(t.Text, out.Text)
+	}
+	return out
 }
 
 // Severities of an announcement, mildest first.
@@ -74,6 +94,26 @@ func (an *Announcement) normalize() error {
 		fe.add("text", fmt.Sprintf("Keep the text under %d characters.", MaxAnnouncementText))
 	case text.HasBidiControl(an.Text):
 		fe.add("text", text.BidiMessage)
+	}
+	for lang, t := range an.Texts {
+		t = AnnouncementText{Title: strings.TrimSpace(t.Title), Text: strings.TrimSpace(t.Text)}
+		switch {
+		case !i18n.Valid(lang):
+			fe.add("texts", fmt.Sprintf("%q is not a language the site can show.", text.ClipRunes(lang, 20)))
+			delete(an.Texts, lang)
+			continue
+		case t == (AnnouncementText{}):
+			delete(an.Texts, lang)
+			continue
+		}
+		if n := utf8.RuneCountInString(t.Title); n > MaxAnnouncementTitle || text.HasBidiControl(t.Title) {
+			fe.add("title_"+lang, fmt.Sprintf("Keep the title under %d characters, without direction controls.", MaxAnnouncementTitle))
+		}
+		checkLongText(&fe, "text_"+lang, t.Text, MaxAnnouncementText)
+		an.Texts[lang] = t
+	}
+	if len(an.Texts) == 0 {
+		an.Texts = nil
 	}
 	if !slices.Contains(Severities, an.Severity) {
 		fe.add("severity", "Choose information, warning or outage.")
@@ -125,7 +165,12 @@ func (s *Service) Announcements(ctx context.Context, site uint64) ([]Announcemen
 // newest.
 func (s *Service) Shown(ctx context.Context, site uint64) ([]Announcement, error) {
 	all, err := s.Announcements(ctx, site)
-	now := s.now()
+	return ShownAt(all, s.now()), err
+}
+
+// ShownAt returns the messages of all shown at now, most severe first,
+// then in the order of all.
+func ShownAt(all []Announcement, now time.Time) []Announcement {
 	var out []Announcement
 	for _, an := range all {
 		if an.ShownAt(now) {
@@ -135,7 +180,7 @@ func (s *Service) Shown(ctx context.Context, site uint64) ([]Announcement, error
 	slices.SortStableFunc(out, func(a, b Announcement) int {
 		return slices.Index(Severities, b.Severity) - slices.Index(Severities, a.Severity)
 	})
-	return out, err
+	return out
 }
 
 // Announcement returns message id.
@@ -156,7 +201,7 @@ func (s *Service) SaveAnnouncement(ctx context.Context, a Actor, an Announcement
 		return an, err
 	}
 	now := s.now()
-	err := s.db.Update(ctx, func(tx *bolt.Tx) error {
+	err := s.updatePublic(ctx, func(tx *bolt.Tx) error {
 		var st Site
 		if err := get(tx, bSites, an.Site, &st); err != nil {
 			return FieldErrors{{"site", "Choose a public site."}}
@@ -210,7 +255,7 @@ func (s *Service) DeleteAnnouncement(ctx context.Context, a Actor, id uint64) er
 		return err
 	}
 	var old Announcement
-	err := s.db.Update(ctx, func(tx *bolt.Tx) error {
+	err := s.updatePublic(ctx, func(tx *bolt.Tx) error {
 		if err := get(tx, bAnnouncements, id, &old); err != nil {
 			return err
 		}

@@ -135,7 +135,7 @@ func (s *Service) SetSiteLogo(ctx context.Context, a Actor, id uint64, raw []byt
 		}
 	}
 	var st Site
-	err := s.db.Update(ctx, func(tx *bolt.Tx) error {
+	err := s.updatePublic(ctx, func(tx *bolt.Tx) error {
 		if err := get(tx, bSites, id, &st); err != nil {
 			return err
 		}

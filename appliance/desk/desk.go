@@ -9,11 +9,13 @@
 package desk
 
 import (
+	"context"
 	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
+	"sync/atomic"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
@@ -105,12 +107,14 @@ var (
 
 // Service is the desk. Its methods are safe for concurrent use.
 type Service struct {
-	db    *store.DB
-	now   func() time.Time
-	log   *slog.Logger
-	pub   Publisher
-	hash  Hasher
-	guard *keyGuard
+	// publicGen counts the changes to what the public site shows.
+	publicGen atomic.Uint64
+	db        *store.DB
+	now       func() time.Time
+	log       *slog.Logger
+	pub       Publisher
+	hash      Hasher
+	guard     *keyGuard
 	// codeGuard limits wrong classic SOS codes per technician.
 	codeGuard *keyGuard
 	// failed bounds the failed sign-ins listed in the audit log.
@@ -178,3 +182,18 @@ func all[T any](tx *bolt.Tx, sub []byte) ([]T, error) {
 
 // nextID returns the next id of bucket sub.
 func nextID(tx *bolt.Tx, sub []byte) (uint64, error) { return root(tx, sub).NextSequence() }
+
+// updatePublic runs fn in a write transaction that changes what the
+// public site shows (sites, technicians, issue types, important messages,
+// iOS profiles) and, once it committed, moves PublicGeneration on.
+func (s *Service) updatePublic(ctx context.Context, fn func(tx *bolt.Tx) error) error {
+	err := s.db.Update(ctx, fn)
+	if err == nil {
+		s.publicGen.Add(1)
+	}
+	return err
+}
+
+// PublicGeneration changes after every committed change to what the
+// public site shows; a cache of it is current while this stays the same.
+func (s *Service) PublicGeneration() uint64 { return s.publicGen.Load() }

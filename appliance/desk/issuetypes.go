@@ -62,7 +62,7 @@ func (s *Service) SaveIssueType(ctx context.Context, a Actor, it IssueType) (Iss
 	if err := fe.err(); err != nil {
 		return it, err
 	}
-	err := s.db.Update(ctx, func(tx *bolt.Tx) error {
+	err := s.updatePublic(ctx, func(tx *bolt.Tx) error {
 		if root(tx, bChannels).Get(idKey(it.Channel)) == nil {
 			return FieldErrors{{"channel", "That channel does not exist any more. Reload the page."}}
 		}
@@ -107,7 +107,7 @@ func (s *Service) SaveIssueType(ctx context.Context, a Actor, it IssueType) (Iss
 
 // DeleteIssueType deletes issue type id.
 func (s *Service) DeleteIssueType(ctx context.Context, a Actor, id uint64) error {
-	return s.db.Update(ctx, func(tx *bolt.Tx) error {
+	return s.updatePublic(ctx, func(tx *bolt.Tx) error {
 		var it IssueType
 		if err := get(tx, bIssues, id, &it); err != nil {
 			return err

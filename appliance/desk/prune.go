@@ -66,6 +66,7 @@ func (s *Service) Prune(ctx context.Context) (int, error) {
 			return nil
 		})
 		dead = append(dead, pruneRemote(tx, now)...)
+		dead = append(dead, pruneIOS(tx, now)...)
 		gone, err := pruneUnanswered(tx, now)
 		if err != nil {
 			return err

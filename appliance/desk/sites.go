@@ -45,6 +45,14 @@ type Site struct {
 	Custom         []CustomField `json:"custom,omitempty"`
 	// Agreement is shown to the customer before a session starts.
 	Agreement string `json:"agreement,omitempty"`
+	// Welcome is shown on the home page, under its heading.
+	Welcome string `json:"welcome,omitempty"`
+	// Language is the language of the site's own texts (Welcome,
+	// Agreement, the closed message, its important messages) and the
+	// one customers get when their browser asks for none the box has;
+	// "" is English. Texts holds the same texts in other languages.
+	Language string               `json:"language,omitempty"`
+	Texts    map[string]SiteTexts `json:"texts,omitempty"`
 	// PortalLogin is the site's portal login (SAML): PortalOff, PortalOptional
 	// or PortalRequired. With PortalRequired every start method first
 	// passes it; the session key too if PortalKey.
@@ -120,6 +128,7 @@ func (st *Site) normalize() error {
 		}
 	}
 	st.Branding.normalize(&fe)
+	st.normalizeTexts(&fe)
 	checkName(&fe, "name", st.Name)
 	seen := map[string]bool{}
 	var hosts []string
@@ -217,7 +226,7 @@ func (s *Service) SaveSite(ctx context.Context, a Actor, st Site) (Site, error) 
 	if err := st.normalize(); err != nil {
 		return st, err
 	}
-	err := s.db.Update(ctx, func(tx *bolt.Tx) error {
+	err := s.updatePublic(ctx, func(tx *bolt.Tx) error {
 		sites, err := all[Site](tx, bSites)
 		if err != nil {
 			return err
@@ -279,7 +288,7 @@ func (s *Service) DeleteSite(ctx context.Context, a Actor, id uint64) error {
 	if err := Authorize(a, ActManageSites, Scope{}); err != nil {
 		return err
 	}
-	return s.db.Update(ctx, func(tx *bolt.Tx) error {
+	return s.updatePublic(ctx, func(tx *bolt.Tx) error {
 		var st Site
 		if err := get(tx, bSites, id, &st); err != nil {
 			return err

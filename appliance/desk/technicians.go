@@ -123,7 +123,7 @@ func (s *Service) SaveTechnician(ctx context.Context, a Actor, t Technician, rol
 	if role != "" {
 		t.Role = role
 	}
-	err := s.db.Update(ctx, func(tx *bolt.Tx) error {
+	err := s.updatePublic(ctx, func(tx *bolt.Tx) error {
 		var before *Technician
 		var old Technician
 		if err := get(tx, bTechs, t.UserID, &old); err == nil {
@@ -166,7 +166,7 @@ func (s *Service) SetAvailability(ctx context.Context, a Actor, availability str
 	default:
 		return &FieldError{"availability", "Choose available, busy or away."}
 	}
-	return s.db.Update(ctx, func(tx *bolt.Tx) error {
+	return s.updatePublic(ctx, func(tx *bolt.Tx) error {
 		var t Technician
 		if err := get(tx, bTechs, a.UserID, &t); err != nil {
 			return err
@@ -182,7 +182,7 @@ func (s *Service) DeleteTechnician(ctx context.Context, a Actor, id uint64) erro
 	if err := Authorize(a, ActManageUsers, Scope{}); err != nil {
 		return err
 	}
-	return s.db.Update(ctx, func(tx *bolt.Tx) error {
+	return s.updatePublic(ctx, func(tx *bolt.Tx) error {
 		var t Technician
 		if err := get(tx, bTechs, id, &t); err != nil {
 			return err

@@ -1,6 +1,7 @@
 package portal
 
 import (
+	"github.com/switchboardhq/switchboard/appliance/i18n"
 	"net/http"
 
 	"github.com/switchboardhq/switchboard/appliance/desk"
@@ -19,18 +20,18 @@ type closedView struct {
 const defaultClosed = "We are closed right now."
 
 // closed returns the site's closed view, or nil while it is open.
-func (p *Portal) closed(site desk.Site) *closedView {
+func (p *Portal) closed(lang string, site desk.Site) *closedView {
 	open, next := site.OpenAt(p.desk.Now())
 	if open {
 		return nil
 	}
-	cv := &closedView{Message: site.Hours.Closed}
+	cv := &closedView{Message: site.Localized(lang).Closed}
 	if cv.Message == "" {
-		cv.Message = defaultClosed
+		cv.Message = i18n.T(lang, defaultClosed)
 	}
 	if !next.IsZero() {
 		// In the site's zone: "Monday 2 March, 09:00 (Europe/Paris)".
-		cv.Opens = next.In(site.Hours.Location()).Format("Monday 2 January, 15:04") + " (" + site.Hours.TimeZone + ")"
+		cv.Opens = i18n.Date(lang, next.In(site.Hours.Location())) + " (" + site.Hours.TimeZone + ")"
 	}
 	return cv
 }
@@ -39,7 +40,7 @@ func (p *Portal) closed(site desk.Site) *closedView {
 // it and, where the site requires it, the customer signed in to its
 // portal. It reports whether it answered the request itself.
 func (p *Portal) admit(w http.ResponseWriter, r *http.Request, site desk.Site, m desk.Method, back string) (bool, error) {
-	if err := p.openFor(site, m); err != nil {
+	if err := p.openFor(p.lang(r, site), site, m); err != nil {
 		return true, err
 	}
 	return p.gate(w, r, site, m, back)
@@ -48,17 +49,17 @@ func (p *Portal) admit(w http.ResponseWriter, r *http.Request, site desk.Site, m
 // openFor refuses start method m while the site is closed; the session
 // key stays usable (the seed's rule), and presentations are no start
 // method.
-func (p *Portal) openFor(site desk.Site, m desk.Method) error {
+func (p *Portal) openFor(lang string, site desk.Site, m desk.Method) error {
 	if m == desk.MethodKey || m == desk.MethodPresentation {
 		return nil
 	}
-	cv := p.closed(site)
+	cv := p.closed(lang, site)
 	if cv == nil {
 		return nil
 	}
-	next := "Come back when we are open, or use the session key your technician gives you."
+	next := i18n.T(lang, "Come back when we are open, or use the session key your technician gives you.")
 	if cv.Opens != "" {
-		next = "We open again on " + cv.Opens + ". If a technician gave you a session key, you can use it now on the home page."
+		next = i18n.T(lang, "We open again on %s. If a technician gave you a session key, you can use it now on the home page.", cv.Opens)
 	}
 	return web.Error(http.StatusConflict, cv.Message, next)
 }

@@ -9,6 +9,7 @@ import (
 	"context"
 	"embed"
 	"fmt"
+	"github.com/switchboardhq/switchboard/appliance/i18n"
 	"log/slog"
 	"net"
 	"net/http"
@@ -39,6 +40,9 @@ type Portal struct {
 	remote Remote
 	// sso is nil when portal logins are off (SetSSO).
 	sso *samlsp.Service
+
+	// cache holds what the public pages show that changes rarely.
+	cache publishedCache
 
 	pages *web.Pages
 	rt    *web.Router
@@ -107,6 +111,10 @@ func (p *Portal) Routes(rt *web.Router) {
 	rt.Handle("GET /present", p.servePresent)
 	rt.Handle("GET /p/{token}", p.servePresent)
 	rt.Handle("POST /present/join", p.servePresentJoin)
+	rt.Handle("POST /language", p.serveLanguage)
+	rt.Handle("GET /ios", p.serveIOS)
+	rt.Handle("POST /ios/key", p.serveIOSKey)
+	rt.Handle("GET /ios/profiles/{id}", p.serveProfile)
 	rt.Handle("GET /brand/logo.png", p.serveLogo)
 	rt.Handle("GET /brand/site.css", p.serveSiteStyle)
 	p.ssoRoutes(rt)
@@ -137,19 +145,20 @@ func (p *Portal) site(ctx context.Context, r *http.Request) desk.Site {
 	if h, _, err := net.SplitHostPort(host); err == nil {
 		host = h
 	}
-	if st, err := p.desk.SiteByHost(ctx, strings.ToLower(host)); err == nil {
-		return st
+	c, err := p.published(ctx)
+	if err != nil {
+		p.log.Warn("public site data", "err", err)
+		return defaultSite
 	}
-	if sites, err := p.desk.Sites(ctx); err == nil && len(sites) > 0 {
-		return sites[0]
-	}
-	return defaultSite
+	return c.siteFor(host)
 }
 
 // view is the base view of a public page, with the site's important
 // messages shown now.
 func (p *Portal) view(r *http.Request, site desk.Site, title string) web.View {
-	v := web.View{Title: title, Surface: site.Title(), Home: "/", Notices: p.notices(r, site)}
+	lang := p.lang(r, site)
+	v := web.View{Title: i18n.T(lang, title), Surface: site.Title(), Home: "/", Notices: p.notices(r, lang, site),
+		Lang: lang, Langs: langOptions, Here: here(r), Strings: web.ScriptStrings(lang)}
 	if b := site.Branding; site.ID != 0 {
 		if b.Logo > 0 {
 			v.Logo = fmt.Sprintf("/brand/logo.png?v=%d", b.Logo)
@@ -187,18 +196,20 @@ func (p *Portal) serveSiteStyle(w http.ResponseWriter, r *http.Request) error {
 }
 
 // notices are the site's important messages shown now.
-func (p *Portal) notices(r *http.Request, site desk.Site) []web.Notice {
+func (p *Portal) notices(r *http.Request, lang string, site desk.Site) []web.Notice {
 	if site.ID == 0 {
 		return nil
 	}
-	shown, err := p.desk.Shown(r.Context(), site.ID)
+	c, err := p.published(r.Context())
 	if err != nil {
 		p.log.Warn("important messages", "err", err)
 		return nil
 	}
+	shown := desk.ShownAt(c.messages[site.ID], p.desk.Now())
 	out := make([]web.Notice, 0, len(shown))
 	for _, an := range shown {
-		out = append(out, web.Notice{Severity: an.Severity, Title: an.Title, Text: an.Text})
+		t := an.Localized(lang)
+		out = append(out, web.Notice{Severity: an.Severity, Title: t.Title, Text: t.Text})
 	}
 	return out
 }

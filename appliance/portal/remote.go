@@ -13,6 +13,11 @@ import (
 	"github.com/switchboardhq/switchboard/appliance/web"
 )
 
+// Stamp is what a support app download carries besides its token: the
+// host name the browser reached (the app dials it), the language of the
+// customer's page and the site's name (the app's texts and window title).
+type Stamp struct{ Host, Lang, Site string }
+
 // Remote is what the public site needs from the remote-control engines;
 // the appliance adapts the support app builds, the relay and the WebRTC
 // gateway to it.
@@ -22,7 +27,7 @@ type Remote interface {
 	// Client reserves a download of platform for session, stamped with the
 	// token that issue makes (called only once the download has its slot)
 	// and the box's address (host, as the customer's browser reached it).
-	Client(session uint64, platform, host string, issue func() (string, error)) (*clients.Download, error)
+	Client(session uint64, platform string, to Stamp, issue func() (string, error)) (*clients.Download, error)
 	// Share answers the WebRTC offer of a customer's browser sharing its
 	// screen (view only) in session.
 	Share(ctx context.Context, ss desk.Session, offer string) (string, error)
@@ -88,7 +93,9 @@ func (p *Portal) serveClient(w http.ResponseWriter, r *http.Request) error {
 	if !known {
 		return web.Error(http.StatusNotFound, "There is no support app for that system.", "Go back and choose one of the systems listed.")
 	}
-	dl, err := p.remote.Client(ss.ID, platform, r.Host, func() (string, error) { return p.desk.IssueClientToken(r.Context(), ss.ID) })
+	site := p.site(r.Context(), r)
+	to := Stamp{Host: r.Host, Lang: p.lang(r, site), Site: site.Title()}
+	dl, err := p.remote.Client(ss.ID, platform, to, func() (string, error) { return p.desk.IssueClientToken(r.Context(), ss.ID) })
 	switch {
 	case errors.Is(err, clients.ErrBusy):
 		w.Header().Set("Retry-After", "30")

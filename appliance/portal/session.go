@@ -3,6 +3,7 @@ package portal
 import (
 	"errors"
 	"fmt"
+	"github.com/switchboardhq/switchboard/appliance/i18n"
 	"net/http"
 	"time"
 
@@ -29,7 +30,8 @@ type state struct {
 }
 
 func (p *Portal) state(r *http.Request, site desk.Site, ss desk.Session) (state, error) {
-	st := state{Status: ss.Status, Label: ss.Label(), Ended: !ss.Open(), NeedsAgree: ss.AwaitingAgreement(), Notices: p.notices(r, site)}
+	lang := p.lang(r, site)
+	st := state{Status: ss.Status, Label: i18n.T(lang, ss.Label()), Ended: !ss.Open(), NeedsAgree: ss.AwaitingAgreement(), Notices: p.notices(r, lang, site)}
 	switch ss.Status {
 	case desk.Waiting, desk.Ready:
 		pos, wait, err := p.desk.Position(r.Context(), ss.ID)
@@ -37,43 +39,38 @@ func (p *Portal) state(r *http.Request, site desk.Site, ss desk.Session) (state,
 			return st, err
 		}
 		st.Position, st.WaitMins = pos, int((wait+time.Minute-1)/time.Minute)
-		st.Headline = "You are in the queue"
-		st.Detail = fmt.Sprintf("You are number %d. Estimated wait: about %d minute%s. Keep this page open.", pos, st.WaitMins, plural(st.WaitMins))
+		st.Headline = i18n.T(lang, "You are in the queue")
+		st.Detail = i18n.T(lang, "You are number %d. Estimated wait: about %d min. Keep this page open.", pos, st.WaitMins)
 		if ss.Queue == (desk.Queue{Kind: desk.QueueTechnician}) {
 			if c, ok := desk.NormalizeKey(web.Cookie(r, codeCookie)); ok {
 				st.Code = c
 			}
-			st.Headline = "Read this code to your technician"
-			st.Detail = "A technician will enter it to take your request. Keep this page open."
+			st.Headline = i18n.T(lang, "Read this code to your technician")
+			st.Detail = i18n.T(lang, "A technician will enter it to take your request. Keep this page open.")
 		}
 	case desk.Active:
-		st.Headline = "A technician is helping you"
+		st.Headline = i18n.T(lang, "A technician is helping you")
 		if t, err := p.desk.Technician(r.Context(), ss.Owner); err == nil {
 			st.Technician = t.PublicName
-			st.Headline = t.PublicName + " is helping you"
+			st.Headline = i18n.T(lang, "%s is helping you", t.PublicName)
 		}
-		st.Detail = "Chat with your technician below."
+		st.Detail = i18n.T(lang, "Chat with your technician below.")
 	case desk.Closed:
-		st.Headline, st.Detail = "This session has ended", "Thank you. Start a new session from the home page if you need more help."
+		st.Headline, st.Detail = i18n.T(lang, "This session has ended"), i18n.T(lang, "Thank you. Start a new session from the home page if you need more help.")
 	case desk.Expired:
-		st.Headline, st.Detail = "This session has ended", "Nobody could take your request in time. Start a new session from the home page to try again."
+		st.Headline, st.Detail = i18n.T(lang, "This session has ended"), i18n.T(lang, "Nobody could take your request in time. Start a new session from the home page to try again.")
 	}
 	msgs, err := p.desk.Messages(r.Context(), ss.ID, 0)
 	st.Messages = msgs
 	return st, err
 }
 
-func plural(n int) string {
-	if n == 1 {
-		return ""
-	}
-	return "s"
-}
-
 type sessionData struct {
-	Site  desk.Site
-	State state
-	Draft string
+	Site desk.Site
+	// Agreement is the site's agreement in the page's language.
+	Agreement string
+	State     state
+	Draft     string
 	// Platforms are the support app builds, the customer's system first;
 	// App is what the support app reported (nil before it connected).
 	Platforms []Platform
@@ -88,7 +85,7 @@ func (p *Portal) renderSession(w http.ResponseWriter, r *http.Request, status in
 	}
 	v := p.view(r, site, st.Headline)
 	v.Errors = fe
-	data := sessionData{Site: site, State: st, Draft: draft, App: ss.Device}
+	data := sessionData{Site: site, Agreement: site.Localized(v.Lang).Agreement, State: st, Draft: draft, App: ss.Device}
 	if p.remote != nil && ss.Open() {
 		data.Platforms = platformFor(r, p.remote.Platforms())
 	}

@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"net/url"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/switchboardhq/switchboard/appliance/desk"
@@ -22,23 +23,18 @@ type homeData struct {
 	// Closed is set outside the site's opening hours: only the session
 	// key is offered.
 	Closed *closedView
+	// Welcome is the site's welcome text in the page's language.
+	Welcome string
+	// IOS: the site offers iOS profiles.
+	IOS bool
 }
 
 func (p *Portal) home(r *http.Request, site desk.Site) (homeData, error) {
-	d := homeData{Site: site}
-	techs, err := p.desk.Technicians(r.Context())
+	c, err := p.published(r.Context())
 	if err != nil {
-		return d, err
+		return homeData{}, err
 	}
-	for _, t := range techs {
-		if t.Availability == desk.Available {
-			d.Technicians = append(d.Technicians, t)
-		}
-	}
-	if d.IssueTypes, err = p.desk.IssueTypes(r.Context()); err != nil {
-		return d, err
-	}
-	return d, nil
+	return homeData{Site: site, Technicians: c.technicians, IssueTypes: c.issueTypes, IOS: c.profiles[site.ID]}, nil
 }
 
 func (p *Portal) renderHome(w http.ResponseWriter, r *http.Request, status int, site desk.Site, form url.Values, fe web.FieldErrors, msg string) error {
@@ -51,15 +47,52 @@ func (p *Portal) renderHome(w http.ResponseWriter, r *http.Request, status int, 
 			KeyOpen: site.SessionKey && !site.NeedsPortalLogin(desk.MethodKey)}
 		return p.pages.Render(w, r, status, "portal-login.html", v)
 	}
-	d, err := p.home(r, site)
+	p.allowSignIn(w, r, site)
+	build := func() (web.View, error) {
+		d, err := p.home(r, site)
+		if err != nil {
+			return web.View{}, err
+		}
+		v := p.view(r, site, "Get help")
+		d.Error, d.Portal, d.Closed = msg, p.portalView(r, site), p.closed(v.Lang, site)
+		d.Welcome = site.Localized(v.Lang).Welcome
+		v.Form, v.Errors, v.Data = p.lockForm(r, site, form), fe, d
+		return v, nil
+	}
+	// The plain home page of a site without portal login is the same for
+	// everyone in a language: rendered once per change, not per request.
+	if status == http.StatusOK && len(fe) == 0 && msg == "" && form.Get("key") == "" && r.URL.RawQuery == "" && site.PortalLogin == desk.PortalOff {
+		key, err := p.homeKey(r, site)
+		if err != nil {
+			return err
+		}
+		return p.pages.RenderShared(w, r, status, "home.html", key, build)
+	}
+	v, err := build()
 	if err != nil {
 		return err
 	}
-	d.Error, d.Portal, d.Closed = msg, p.portalView(r, site), p.closed(site)
-	p.allowSignIn(w, r, site)
-	v := p.view(r, site, "Get help")
-	v.Form, v.Errors, v.Data = p.lockForm(r, site, form), fe, d
 	return p.pages.Render(w, r, status, "home.html", v)
+}
+
+// homeKey names everything the plain home page shows: the public data's
+// version, the site, the language, whether it is closed and until when,
+// and which important messages show now.
+func (p *Portal) homeKey(r *http.Request, site desk.Site) (string, error) {
+	c, err := p.published(r.Context())
+	if err != nil {
+		return "", err
+	}
+	lang := p.lang(r, site)
+	var b strings.Builder
+	fmt.Fprintf(&b, "home\x00%d\x00%d\x00%s\x00", c.gen, site.ID, lang)
+	if cv := p.closed(lang, site); cv != nil {
+		b.WriteString("closed\x00" + cv.Opens + "\x00")
+	}
+	for _, an := range desk.ShownAt(c.messages[site.ID], p.desk.Now()) {
+		fmt.Fprintf(&b, "%d,", an.ID)
+	}
+	return b.String(), nil
 }
 
 func (p *Portal) serveHome(w http.ResponseWriter, r *http.Request) error {

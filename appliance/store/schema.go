@@ -30,6 +30,7 @@ var migrations = []Migration{
 	{7, "saml: service providers, pending requests, portal identities, errors", migrateSAML},
 	{8, "desk: important messages of the public sites", migrateAnnouncements},
 	{9, "desk: public sites' logos", migrateSiteLogos},
+	{10, "desk: iOS configuration profiles and their access keys", migrateIOSProfiles},
 }
 
 // SchemaVersion is the schema this build writes.
@@ -282,4 +283,20 @@ func migrateSiteLogos(tx *bolt.Tx) error {
 	}
 	_, err := d.CreateBucketIfNotExists([]byte("site-logos"))
 	return err
+}
+
+// DeskIOSBuckets are the iOS profiles portal's buckets under desk.
+var DeskIOSBuckets = []string{"ios-profiles", "ios-profile-files", "ios-keys", "ios-grants"}
+
+func migrateIOSProfiles(tx *bolt.Tx) error {
+	d := tx.Bucket(BucketDesk)
+	if d == nil {
+		return errors.New("desk bucket missing")
+	}
+	for _, sub := range DeskIOSBuckets {
+		if _, err := d.CreateBucketIfNotExists([]byte(sub)); err != nil {
+			return err
+		}
+	}
+	return nil
 }

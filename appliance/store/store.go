@@ -56,6 +56,15 @@
 //	  announcements/<id BE>  JSON desk.Announcement: a public site's
 //	                         important message (severity, start, end)
 //	  site-logos/<id BE>     a public site's logo, re-encoded as PNG
+//	  ios-profiles/<id BE>   JSON desk.Profile: an Apple configuration
+//	                         profile's description (site, public or private,
+//	                         what the file says, its signer)
+//	  ios-profile-files/<id BE>
+//	                         the profile file as uploaded (validated)
+//	  ios-keys/<hash>        JSON one-time iOS access key (site, expiry),
+//	                         keyed by its keyed hash
+//	  ios-grants/<hash>      JSON a browser's leave to see a site's private
+//	                         profiles after it entered a key (site, expiry)
 //	saml/                    SAML sign-in (package samlsp)
 //	  providers/<key>        JSON samlsp.Provider: one service provider per
 //	                         public site ("site-<id>") and one for

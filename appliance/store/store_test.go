@@ -83,6 +83,13 @@ func TestMigrations(t *testing.T) {
 				}
 			}
 		},
+		10: func(t *testing.T, tx *bolt.Tx) {
+			for _, sub := range DeskIOSBuckets {
+				if tx.Bucket(BucketDesk).Bucket([]byte(sub)) == nil {
+					t.Errorf("desk/%s missing", sub)
+				}
+			}
+		},
 		9: func(t *testing.T, tx *bolt.Tx) {
 			if tx.Bucket(BucketDesk).Bucket([]byte("site-logos")) == nil {
 				t.Error("desk/site-logos missing")

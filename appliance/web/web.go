@@ -10,6 +10,7 @@ package web
 import (
 	"errors"
 	"fmt"
+	"github.com/switchboardhq/switchboard/appliance/i18n"
 	"log/slog"
 	"net/http"
 	"runtime/debug"
@@ -106,8 +107,12 @@ func (rt *Router) WriteError(w http.ResponseWriter, r *http.Request, he *HTTPErr
 func (rt *Router) writeError(w http.ResponseWriter, r *http.Request, he *HTTPError) {
 	if WantsJSON(r) {
 		// Scripts read answers, and errors, as JSON.
-		je := jsonError{Error: he.Msg, Next: he.Next}
+		lang := rt.look(r).Lang
+		je := jsonError{Error: i18n.Text(lang, he.Msg), Next: i18n.Text(lang, he.Next)}
 		if fe := (FieldErrors{}); AddFields(fe, he) {
+			for k, msg := range fe {
+				fe[k] = i18n.Text(lang, msg)
+			}
 			je.Fields = fe
 		}
 		WriteJSON(w, he.Code, je)

@@ -86,17 +86,20 @@ var (
 	wireLeaves = []string{"appliance/wire", "appliance/wire/stamp", "appliance/wire/tile"}
 	// Infrastructure the composition root and others use; no desk, auth,
 	// store or front end.
-	infra    = []string{"appliance/bus", "appliance/config", "appliance/sysd", "appliance/tlscert", "appliance/update", "appliance/clients", "appliance/text"}
+	infra = []string{"appliance/bus", "appliance/config", "appliance/sysd", "appliance/tlscert", "appliance/update", "appliance/clients", "appliance/text", "appliance/mobileconfig"}
+	// The message catalog, shared by the box and the support app: a leaf
+	// (nothing from the module).
+	catalog  = []string{"appliance/i18n"}
 	commands = []string{"cmd/applianced", "cmd/mkbundle", "cmd/mkimage"}
-	// The support app: appliance/wire and its subpackages only.
+	// The support app: appliance/wire and its subpackages, and the catalog.
 	client   = []string{"cmd/supportclient", "cmd/supportclient/client", "cmd/supportclient/prompt", "cmd/supportclient/x11"}
 	hardware = []string{"hw", "hw/linux", "hw/sim"}
 	images   = []string{"image", "image/bundle"}
-	tools    = []string{"appliance/samlsp/samltest", "tools/bench", "tools/daemon", "tools/deskfix", "tools/e2e", "tools/qemu", "tools/rules", "tools/testenv"}
+	tools    = []string{"appliance/i18n/i18ntest", "appliance/samlsp/samltest", "tools/bench", "tools/daemon", "tools/deskfix", "tools/e2e", "tools/qemu", "tools/rules", "tools/testenv"}
 )
 
 func classes() [][]string {
-	return [][]string{{root}, frontEnds, frontHelpers, boltOwners, engines, wireLeaves, infra, commands, client, hardware, images, tools}
+	return [][]string{{root}, frontEnds, frontHelpers, boltOwners, engines, wireLeaves, infra, catalog, commands, client, hardware, images, tools}
 }
 
 // TestEveryPackageIsClassified: the lists above name exactly the module's
@@ -175,9 +178,12 @@ func TestDependencyRules(t *testing.T) {
 				}
 			}
 		}
+		if has(catalog, r) && len(deps) > 0 {
+			t.Errorf("%s is a leaf but depends on %v", r, deps)
+		}
 		if has(client, r) || has(hardware, r) || has(images, r) {
 			for _, d := range deps {
-				if (d == root || strings.HasPrefix(d, root+"/")) && !has(wireLeaves, d) {
+				if (d == root || strings.HasPrefix(d, root+"/")) && !has(wireLeaves, d) && !(has(client, r) && has(catalog, d)) {
 					t.Errorf("%s depends on %s", r, d)
 				}
 			}

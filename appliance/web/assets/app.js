@@ -21,6 +21,13 @@
       });
     }
   });
+  // Choices that apply at once: <select data-autosubmit> sends its form
+  // on change, so its button is only needed without this script.
+  document.querySelectorAll("select[data-autosubmit]").forEach(function (sel) {
+    var btn = sel.form && sel.form.querySelector("button[type=submit]");
+    if (btn) btn.hidden = true;
+    sel.addEventListener("change", function () { sel.form.requestSubmit(); });
+  });
   // The CSRF token for scripts that post with fetch().
   window.switchboard = {
     csrf: function () {

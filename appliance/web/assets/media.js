@@ -21,6 +21,9 @@
   // so far.
   const GATHER_MS = 5000;
 
+  // tr translates with the public site's table (portal.js), if the page
+  // has one; elsewhere the English stays.
+  const tr = (s) => (typeof window.switchboardT === "function" ? window.switchboardT(s) : s);
   const csrf = () => {
     if (window.switchboard && typeof window.switchboard.csrf === "function") {
       const t = window.switchboard.csrf();
@@ -65,10 +68,10 @@
     if (!resp.ok) {
       throw new Error(data && typeof data.error === "string" && data.error
         ? data.error
-        : "The appliance refused the connection (HTTP " + resp.status + ").");
+        : tr("The appliance refused the connection.") + " (HTTP " + resp.status + ")");
     }
     if (!data || typeof data.sdp !== "string" || !data.sdp) {
-      throw new Error("The appliance sent no answer.");
+      throw new Error(tr("The appliance sent no answer."));
     }
     return data;
   };

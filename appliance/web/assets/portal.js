@@ -2,6 +2,12 @@
 // page. Without this script the page refreshes itself and forms post.
 (function () {
   "use strict";
+  // t translates an English sentence with the table the page carries
+  // (data-i18n on <main>, filled by the server in the page's language).
+  var strings = {};
+  try { strings = JSON.parse(document.getElementById("main").getAttribute("data-i18n") || "{}"); } catch (e) { strings = {}; }
+  function t(s) { return strings[s] || s; }
+  window.switchboardT = t;
   var status = document.getElementById("status");
   if (!status) return;
   var form = document.getElementById("chat-form");
@@ -52,14 +58,14 @@
         li.className = "msg " + (m.from === "customer" ? "customer" : "technician");
         var who = document.createElement("span");
         who.className = "who";
-        who.textContent = m.from === "customer" ? "You" : m.author;
-        var t = document.createElement("span");
-        t.className = "text";
-        t.textContent = m.text;
+        who.textContent = m.from === "customer" ? t("You") : m.author;
+        var txt = document.createElement("span");
+        txt.className = "text";
+        txt.textContent = m.text;
         // The name is a line of its own: no space before the text, which
         // keeps its own line breaks.
         li.appendChild(who);
-        li.appendChild(t);
+        li.appendChild(txt);
         list.appendChild(li);
       });
       list.scrollTop = list.scrollHeight;
@@ -81,7 +87,7 @@
   var sharing = null; // {stream, conn}
   var canShare = !!(window.switchboardMedia && window.RTCPeerConnection && navigator.mediaDevices && navigator.mediaDevices.getDisplayMedia);
   // What else the customer can do when the browser cannot share.
-  var otherWay = document.getElementById("app") ? " You can also download the support app above." : " You can also tell your technician in the chat.";
+  var otherWay = document.getElementById("app") ? " " + t("You can also download the support app above.") : " " + t("You can also tell your technician in the chat.");
 
   function shareError(text) {
     if (!shareErr) return;
@@ -112,14 +118,14 @@
   function shareFailure(e) {
     switch (e && e.name) {
       case "NotAllowedError":
-        return "Your screen is not shared: sharing was not allowed, or no screen was chosen. Press Share my screen from the browser and choose a screen, window or tab. If your computer asks, let the browser record the screen (on a Mac: System Settings, Privacy & Security, Screen Recording).";
+        return t("Your screen is not shared: sharing was not allowed, or no screen was chosen. Press Share my screen from the browser and choose a screen, window or tab. If your computer asks, let the browser record the screen (on a Mac: System Settings, Privacy & Security, Screen Recording).");
       case "NotReadableError":
       case "AbortError":
-        return "Your screen is not shared: your computer did not let the browser capture it. Allow screen recording for this browser in your system settings, close other apps that record the screen, then try again." + otherWay;
+        return t("Your screen is not shared: your computer did not let the browser capture it. Allow screen recording for this browser in your system settings, close other apps that record the screen, then try again.") + otherWay;
       case "NotSupportedError":
-        return "Your screen is not shared: this browser cannot share a screen." + otherWay;
+        return t("Your screen is not shared: this browser cannot share a screen.") + otherWay;
     }
-    return "Your screen is not shared. " + ((e && e.message) || "Something went wrong.") + otherWay;
+    return t("Your screen is not shared.") + " " + ((e && e.message) || t("Something went wrong.")) + otherWay;
   }
 
   if (shareBox && !canShare) {
@@ -134,21 +140,21 @@
       sharing = s;
       // The browser's own "Stop sharing" button ends the track.
       stream.getVideoTracks()[0].addEventListener("ended", function () {
-        if (sharing === s) stopShare("You stopped sharing your screen.");
+        if (sharing === s) stopShare(t("You stopped sharing your screen."));
       });
-      set("share-status", "Connecting to your technician…");
+      set("share-status", t("Connecting to your technician…"));
       return window.switchboardMedia.publish("/session/share", stream, {}).then(function (conn) {
         if (sharing !== s) { conn.close(); return; }
         s.conn = conn;
-        return window.switchboardMedia.connected(conn.pc, 20000, "Your browser could not reach the support appliance for the screen share; a firewall may block it. Try again in a moment.").then(function () {
+        return window.switchboardMedia.connected(conn.pc, 20000, t("Your browser could not reach the support appliance for the screen share; a firewall may block it. Try again in a moment.")).then(function () {
           if (sharing !== s) return;
           shareStart.hidden = true;
           shareStop.hidden = false;
-          set("share-status", "Your technician can see your screen. Press Stop sharing at any time.");
+          set("share-status", t("Your technician can see your screen. Press Stop sharing at any time."));
           conn.pc.addEventListener("connectionstatechange", function () {
             var st = conn.pc.connectionState;
             if (sharing === s && (st === "failed" || st === "closed")) {
-              stopShare("", "Your screen is no longer shared: the connection to the support appliance was lost. Press Share my screen from the browser to share it again.");
+              stopShare("", t("Your screen is no longer shared: the connection to the support appliance was lost. Press Share my screen from the browser to share it again."));
             }
           });
         });
@@ -159,13 +165,13 @@
     shareStart.addEventListener("click", function () {
       shareStart.disabled = true;
       shareError("");
-      set("share-status", "Choose the screen, window or tab to share…");
+      set("share-status", t("Choose the screen, window or tab to share…"));
       navigator.mediaDevices.getDisplayMedia({ video: true, audio: false }).then(startSharing, function (e) {
         set("share-status", "");
         shareError(shareFailure(e));
       }).then(function () { shareStart.disabled = false; });
     });
-    shareStop.addEventListener("click", function () { stopShare("You stopped sharing your screen."); });
+    shareStop.addEventListener("click", function () { stopShare(t("You stopped sharing your screen.")); });
   }
   showShare(rendered === "active");
 
@@ -205,11 +211,11 @@
         } else {
           // Keep the text; say what went wrong.
           return r.text().then(function () {
-            if (err) err.textContent = r.status === 422 ? "The message could not be sent: keep it under 2000 characters of plain text." : "The message could not be sent. Check your connection and press Send again.";
+            if (err) err.textContent = r.status === 422 ? t("The message could not be sent: keep it under 2000 characters of plain text.") : t("The message could not be sent. Check your connection and press Send again.");
           });
         }
       }).catch(function () {
-        if (err) err.textContent = "The message could not be sent. Check your connection and press Send again.";
+        if (err) err.textContent = t("The message could not be sent. Check your connection and press Send again.");
       });
     });
     text.addEventListener("input", function () {
@@ -226,6 +232,7 @@
 // watches.
 (function () {
   "use strict";
+  var t = window.switchboardT;
   var box = document.getElementById("present-join");
   if (!box) return;
   var form = document.getElementById("present-form");
@@ -238,7 +245,7 @@
   var lostTimer = 0;
 
   if (!window.switchboardMedia || !window.RTCPeerConnection) {
-    statusEl.textContent = "This browser cannot show the presentation. Open the page in a current Chrome, Edge, Firefox or Safari.";
+    statusEl.textContent = t("This browser cannot show the presentation. Open the page in a current Chrome, Edge, Firefox or Safari.");
     form.hidden = true;
     return;
   }
@@ -258,7 +265,7 @@
 
   function ended(text) {
     clearTimeout(lostTimer);
-    setHeading(token ? "The presentation has ended" : "Enter the presentation key");
+    setHeading(token ? t("The presentation has ended") : t("Enter the presentation key"));
     if (!conn) return;
     var c = conn;
     conn = null;
@@ -276,25 +283,25 @@
       var st = pc.connectionState;
       clearTimeout(lostTimer);
       if (st === "connected") {
-        statusEl.textContent = "You are watching the presentation.";
-        setHeading("The presentation");
+        statusEl.textContent = t("You are watching the presentation.");
+        setHeading(t("The presentation"));
       } else if (st === "failed" || st === "closed") {
-        ended("The presentation has ended, or the connection to it was lost." + (token ? " Reload the page to join again." : " Press Join to try again."));
+        ended(t("The presentation has ended, or the connection to it was lost.") + " " + (token ? t("Reload the page to join again.") : t("Press Join to try again.")));
       } else if (st === "disconnected") {
-        statusEl.textContent = "The connection is interrupted; waiting for it to come back…";
+        statusEl.textContent = t("The connection is interrupted; waiting for it to come back…");
         // A stopped presentation shows as a connection that went quiet
         // (browsers report "disconnected" after some seconds of silence,
         // "failed" only much later), so a short grace decides.
         lostTimer = setTimeout(function () {
-          if (conn === c) ended("The presentation has ended, or the connection to it was lost." + (token ? " Reload the page to join again." : " Press Join to try again."));
+          if (conn === c) ended(t("The presentation has ended, or the connection to it was lost.") + " " + (token ? t("Reload the page to join again.") : t("Press Join to try again.")));
         }, 2000);
       }
     });
   }
 
   function join(extra) {
-    statusEl.textContent = "Connecting to the presentation…";
-    setHeading("Connecting to the presentation");
+    statusEl.textContent = t("Connecting to the presentation…");
+    setHeading(t("Connecting to the presentation"));
     showError("", false);
     form.hidden = true;
     window.switchboardMedia.subscribe("/present/join", video, extra).then(function (c) {

@@ -108,7 +108,7 @@ func (s *session) consent(m wire.ConsentAsk) error {
 	case "view":
 		switch {
 		case s.cfg.Screen == nil:
-			fmt.Fprintf(s.out, "%s asked to see your screen, but screen sharing is not supported here.\n", tech)
+			s.say("%s asked to see your screen, but screen sharing is not supported here.", tech)
 			return s.reply(false, m.What, m.Viewer)
 		case vc.view == granted:
 			return s.reply(true, m.What, m.Viewer)
@@ -116,21 +116,21 @@ func (s *session) consent(m wire.ConsentAsk) error {
 			return nil // the question is on screen
 		}
 		vc.view = asking
-		s.ask(fmt.Sprintf("Technician %s wants to see your screen. Allow?", tech), func(ok bool) error {
+		s.ask(s.t("Technician %s wants to see your screen. Allow?", tech), func(ok bool) error {
 			if !ok {
 				vc.view = notAsked
-				fmt.Fprintf(s.out, "You did not allow %s to see your screen.\n", tech)
+				s.say("You did not allow %s to see your screen.", tech)
 				return s.reply(false, m.What, m.Viewer)
 			}
 			vc.view = granted
 			if err := s.reply(true, m.What, m.Viewer); err != nil {
 				return err
 			}
-			fmt.Fprintf(s.out, "%s is viewing your screen.\n", tech)
-			fmt.Fprintln(s.out, "Press Ctrl-C or close this window to stop at any time.")
+			s.say("%s is viewing your screen.", tech)
+			s.say("Press Ctrl-C or close this window to stop at any time.")
 			if s.stopCapture == nil {
 				s.startCapture()
-				s.notify(fmt.Sprintf("Technician %s is viewing your screen.", tech))
+				s.notify(s.t("Technician %s is viewing your screen.", tech))
 			}
 			s.showPresence()
 			return nil
@@ -138,7 +138,7 @@ func (s *session) consent(m wire.ConsentAsk) error {
 	case "control":
 		switch {
 		case s.cfg.Input == nil:
-			fmt.Fprintf(s.out, "%s asked to use your mouse and keyboard, but that is not supported here.\n", tech)
+			s.say("%s asked to use your mouse and keyboard, but that is not supported here.", tech)
 			return s.reply(false, m.What, m.Viewer)
 		case vc.control == granted:
 			return s.reply(true, m.What, m.Viewer)
@@ -146,14 +146,14 @@ func (s *session) consent(m wire.ConsentAsk) error {
 			return nil
 		}
 		vc.control = asking
-		s.ask(fmt.Sprintf("Technician %s wants to use your mouse and keyboard. Allow?", tech), func(ok bool) error {
+		s.ask(s.t("Technician %s wants to use your mouse and keyboard. Allow?", tech), func(ok bool) error {
 			if !ok {
 				vc.control = notAsked
-				fmt.Fprintf(s.out, "You did not allow %s to use your mouse and keyboard.\n", tech)
+				s.say("You did not allow %s to use your mouse and keyboard.", tech)
 				return s.reply(false, m.What, m.Viewer)
 			}
 			vc.control = granted
-			fmt.Fprintf(s.out, "%s can now use your mouse and keyboard.\n", tech)
+			s.say("%s can now use your mouse and keyboard.", tech)
 			s.showPresence()
 			return s.reply(true, m.What, m.Viewer)
 		})
@@ -185,11 +185,11 @@ func (s *session) showPresence() {
 			watching = append(watching, vc.name)
 		}
 	}
-	line := "Nobody is watching your screen now."
+	line := s.t("Nobody is watching your screen now.")
 	if len(watching) > 0 {
-		line = "Watching your screen now: " + strings.Join(watching, ", ") + "."
+		line = s.t("Watching your screen now: %s.", strings.Join(watching, ", "))
 		if s.controlling() {
-			line += " " + s.viewers[s.controller].name + " can use your mouse and keyboard."
+			line += " " + s.t("%s can use your mouse and keyboard.", s.viewers[s.controller].name)
 		}
 	}
 	if line == s.shown || (s.shown == "" && len(watching) == 0) {

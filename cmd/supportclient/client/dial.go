@@ -8,7 +8,10 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"github.com/switchboardhq/switchboard/appliance/i18n"
+	"github.com/switchboardhq/switchboard/cmd/supportclient/prompt"
 	"net"
+	"net/url"
 	"strings"
 	"time"
 
@@ -23,23 +26,31 @@ type Box struct {
 	Addr string // host:port
 	Host string
 	Pin  []byte // SHA-256 of the leaf certificate's DER; nil: system roots
+	// Lang is the language of the customer's support page, Site the
+	// public site's name, both from the stamp (&lang=fr&site=… after the
+	// pin); Lang "" is English.
+	Lang, Site string
 }
 
 // ParseBox parses a stamped address.
 func ParseBox(s string) (Box, error) {
-	addr, pin, pinned := strings.Cut(s, "#")
+	addr, frag, pinned := strings.Cut(s, "#")
 	host, _, err := net.SplitHostPort(addr)
 	if err != nil || host == "" {
 		return Box{}, fmt.Errorf("box address %q is not host:port", addr)
 	}
 	b := Box{Addr: addr, Host: host}
 	if pinned {
-		h, ok := strings.CutPrefix(pin, "sha256=")
-		sum, err := hex.DecodeString(h)
-		if !ok || err != nil || len(sum) != sha256.Size {
+		q, err := url.ParseQuery(frag)
+		sum, herr := hex.DecodeString(q.Get("sha256"))
+		if err != nil || herr != nil || len(sum) != sha256.Size {
 			return Box{}, fmt.Errorf("box address %q: the pin is not sha256=<64 hex digits>", s)
 		}
 		b.Pin = sum
+		if l := q.Get("lang"); i18n.Valid(l) {
+			b.Lang = l
+		}
+		b.Site = prompt.Clean(q.Get("site"), 60)
 	}
 	return b, nil
 }

@@ -47,6 +47,15 @@ func TestParseBox(t *testing.T) {
 	if err != nil || b.Addr != "box.example.com:443" || b.Host != "box.example.com" || hex.EncodeToString(b.Pin) != pin {
 		t.Fatalf("ParseBox = %+v, %v", b, err)
 	}
+	// The page's language and the site's name ride after the pin; a
+	// language the catalog lacks is English, and the name is cleaned.
+	b, err = ParseBox("box.example.com:443#sha256=" + pin + "&lang=de&site=Acme+%E2%80%AEHilfe%0A")
+	if err != nil || b.Lang != "de" || b.Site != "Acme Hilfe" {
+		t.Fatalf("with page: %+v, %v", b, err)
+	}
+	if b, _ = ParseBox("h:1#sha256=" + pin + "&lang=xx"); b.Lang != "" {
+		t.Fatalf("unknown language kept: %q", b.Lang)
+	}
 	for _, bad := range []string{"", "nohost", ":443", "h:1#sha256=abc", "h:1#md5=" + pin, "h:1#sha256=" + strings.Repeat("zz", 32)} {
 		if _, err := ParseBox(bad); err == nil {
 			t.Errorf("ParseBox(%q) accepted", bad)

@@ -91,7 +91,7 @@ func (s *session) fileOffer(m wire.FileOffer) error {
 		return s.cancelIn(m.ID, "a file with this id is already being sent")
 	}
 	if m.Size > MaxFileSize {
-		fmt.Fprintf(s.out, "%s tried to send %s (%s), which is larger than 2 GiB.\n", cmp.Or(prompt.Clean(m.From, maxShownName), s.tech()), prompt.Clean(m.Name, 80), size(m.Size))
+		s.say("%s tried to send %s (%s), which is larger than 2 GiB.", cmp.Or(prompt.Clean(m.From, maxShownName), s.tech()), prompt.Clean(m.Name, 80), size(m.Size))
 		return s.cancelIn(m.ID, "file is larger than 2 GiB")
 	}
 	name := prompt.Clean(m.Name, 120)
@@ -100,27 +100,27 @@ func (s *session) fileOffer(m wire.FileOffer) error {
 		from = s.tech()
 	}
 	s.incoming[m.ID] = nil // being asked
-	s.ask(fmt.Sprintf("Technician %s wants to send you %s (%s). Accept?", from, name, size(m.Size)), func(ok bool) error {
+	s.ask(s.t("Technician %s wants to send you %s (%s). Accept?", from, name, size(m.Size)), func(ok bool) error {
 		if in, asked := s.incoming[m.ID]; !asked || in != nil {
 			return nil // withdrawn while the question was open
 		}
 		if !ok {
 			delete(s.incoming, m.ID)
-			fmt.Fprintf(s.out, "You refused %s.\n", name)
+			s.say("You refused %s.", name)
 			return s.send(wire.FileAnswer{ID: m.ID})
 		}
 		in, err := s.openPart(m, name)
 		if err != nil {
 			delete(s.incoming, m.ID)
 			s.log.Warn("receive file", "err", err)
-			fmt.Fprintf(s.out, "%s cannot be saved: %v\n", name, err)
+			s.say("%s cannot be saved: %v", name, err)
 			return s.cancelIn(m.ID, "the customer's computer cannot save the file: "+err.Error())
 		}
 		s.incoming[m.ID] = in
 		if in.next > 0 {
-			fmt.Fprintf(s.out, "Receiving %s, resuming at %d %%…\n", name, percent(in.next, in.size))
+			s.say("Receiving %s, resuming at %d %%…", name, percent(in.next, in.size))
 		} else {
-			fmt.Fprintf(s.out, "Receiving %s…\n", name)
+			s.say("Receiving %s…", name)
 		}
 		return s.send(wire.FileAnswer{ID: m.ID, Accept: true, Offset: in.next})
 	})
@@ -183,7 +183,7 @@ func (s *session) fileChunk(m wire.FileChunk) error {
 	}
 	if _, err := in.f.Write(m.Data); err != nil {
 		s.stopIn(in, "")
-		fmt.Fprintf(s.out, "%s could not be saved: %v\n", in.name, err)
+		s.say("%s could not be saved: %v", in.name, err)
 		return s.cancelIn(m.ID, "the customer's computer could not save the file (is the disk full?)")
 	}
 	in.h.Write(m.Data)
@@ -194,7 +194,7 @@ func (s *session) fileChunk(m wire.FileChunk) error {
 func (s *session) fileDone(m wire.FileDone) error {
 	if out := s.outgoing[m.ID]; out != nil {
 		delete(s.outgoing, m.ID)
-		fmt.Fprintf(s.out, "%s was sent to %s.\n", out.name, s.tech())
+		s.say("%s was sent to %s.", out.name, s.tech())
 		return nil
 	}
 	in := s.incoming[m.ID]
@@ -210,16 +210,16 @@ func (s *session) fileDone(m wire.FileDone) error {
 	if !bytes.Equal(sum[:], m.SHA256[:]) {
 		s.stopIn(in, "")
 		os.Remove(in.part)
-		fmt.Fprintf(s.out, "%s arrived damaged and was deleted.\n", in.name)
+		s.say("%s arrived damaged and was deleted.", in.name)
 		return s.cancelIn(m.ID, "the file arrived damaged (its SHA-256 does not match) and was deleted; send it again")
 	}
 	s.stopIn(in, "")
 	final, err := keep(in.part, filepath.Join(filepath.Dir(in.part), diskName(strings.TrimSuffix(filepath.Base(in.part), ".part"))))
 	if err != nil {
-		fmt.Fprintf(s.out, "%s could not be saved: %v\n", in.name, err)
+		s.say("%s could not be saved: %v", in.name, err)
 		return s.cancelIn(m.ID, "the customer's computer could not save the file")
 	}
-	fmt.Fprintf(s.out, "Received %s (%s), saved as %s\n", in.name, size(in.size), final)
+	s.say("Received %s (%s), saved as %s", in.name, size(in.size), final)
 	return s.send(wire.FileDone{ID: m.ID, SHA256: sum})
 }
 
@@ -229,7 +229,7 @@ func (s *session) stopIn(in *incoming, reason string) {
 	in.f.Close()
 	delete(s.incoming, in.id)
 	if reason != "" {
-		fmt.Fprintf(s.out, "Receiving %s stopped after %d %%: %s\n", in.name, percent(in.next, in.size), reason)
+		s.say("Receiving %s stopped after %d %%: %s", in.name, percent(in.next, in.size), reason)
 	}
 }
 
@@ -267,7 +267,7 @@ func (s *session) fileCancel(m wire.FileCancel) {
 			out.cancel()
 		}
 		delete(s.outgoing, m.ID)
-		fmt.Fprintf(s.out, "Sending %s stopped: %s\n", out.name, reason)
+		s.say("Sending %s stopped: %s", out.name, reason)
 		return
 	}
 	in, ok := s.incoming[m.ID]
@@ -299,7 +299,7 @@ func (s *session) endTransfers() {
 func (s *session) pickFile(tech string, viewer uint64) {
 	job := func() {
 		ctx, cancel := context.WithTimeout(s.ctx, s.cfg.ConsentTimeout)
-		path, err := s.cfg.Prompter.PickFile(ctx, fmt.Sprintf("Technician %s asks you to choose a file to send.", tech))
+		path, err := s.cfg.Prompter.PickFile(ctx, s.t("Technician %s asks you to choose a file to send.", tech))
 		cancel()
 		if err != nil {
 			s.log.Info("no file picked", "err", err)
@@ -318,7 +318,7 @@ func (s *session) pickFile(tech string, viewer uint64) {
 // (technician viewer) asked for.
 func (s *session) offer(path, tech string, viewer uint64) error {
 	if path == "" {
-		fmt.Fprintln(s.out, "No file was sent.")
+		s.say("No file was sent.")
 		return s.reply(false, "pick-file", viewer)
 	}
 	st, err := os.Stat(path)
@@ -330,7 +330,7 @@ func (s *session) offer(path, tech string, viewer uint64) error {
 		err = errors.New("it is larger than 2 GiB")
 	}
 	if err != nil {
-		fmt.Fprintf(s.out, "%s cannot be sent: %v\n", path, err)
+		s.say("%s cannot be sent: %v", path, err)
 		return s.reply(false, "pick-file", viewer)
 	}
 	name := wireName(filepath.Base(path))
@@ -340,7 +340,7 @@ func (s *session) offer(path, tech string, viewer uint64) error {
 	if err := s.reply(true, "pick-file", viewer); err != nil {
 		return err
 	}
-	fmt.Fprintf(s.out, "Offering %s (%s) to %s…\n", name, size(uint64(st.Size())), tech)
+	s.say("Offering %s (%s) to %s…", name, size(uint64(st.Size())), tech)
 	return s.send(wire.FileOffer{ID: id, Name: name, Size: uint64(st.Size())})
 }
 
@@ -365,7 +365,7 @@ func (s *session) fileAnswer(m wire.FileAnswer) error {
 	}
 	if !m.Accept {
 		delete(s.outgoing, m.ID)
-		fmt.Fprintf(s.out, "%s declined %s.\n", s.tech(), out.name)
+		s.say("%s declined %s.", s.tech(), out.name)
 		return nil
 	}
 	if m.Offset > out.size {
@@ -379,7 +379,7 @@ func (s *session) fileAnswer(m wire.FileAnswer) error {
 			s.log.Warn("send file", "err", err)
 			s.post(func() error {
 				delete(s.outgoing, out.id)
-				fmt.Fprintf(s.out, "Sending %s stopped: %v\n", out.name, err)
+				s.say("Sending %s stopped: %v", out.name, err)
 				return s.send(wire.FileCancel{ID: out.id, Reason: "the customer's computer could not read the file; ask for it again"})
 			})
 		}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"github.com/switchboardhq/switchboard/appliance/i18n"
 	"io"
 	"log/slog"
 	"os"
@@ -55,6 +56,7 @@ func Main(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io
 		}
 	}
 	if err != nil {
+		// No stamp, so no language: English.
 		fmt.Fprintln(stdout, "This program does not know which support session to join.")
 		fmt.Fprintln(stdout, "Download it again from the support page and run the new copy.")
 		log.Debug("stamp", "err", err)
@@ -65,13 +67,20 @@ func Main(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io
 		fmt.Fprintf(stderr, "supportclient: %v\n", err)
 		return 2
 	}
+	say := func(format string, args ...any) { fmt.Fprintln(stdout, i18n.T(box.Lang, format, args...)) }
+	prompt.SetLanguage(box.Lang)
+	if box.Site != "" {
+		prompt.SetTitle(i18n.T(box.Lang, "%s remote support", box.Site))
+	} else {
+		prompt.SetTitle(i18n.T(box.Lang, "Switchboard remote support"))
+	}
 	p, err := prompt.Choose(*promptKind, stdin, stdout)
 	if err != nil {
 		fmt.Fprintf(stderr, "supportclient: %v\n", err)
 		return 2
 	}
 
-	cfg := Config{Box: box.Host, Prompter: p, Out: stdout, Log: log, Downloads: downloadDir(*downloads)}
+	cfg := Config{Box: box.Host, Lang: box.Lang, Prompter: p, Out: stdout, Log: log, Downloads: downloadDir(*downloads)}
 	var screens []wire.Screen
 	d, why := openDisplay(*display, log)
 	if d != nil {
@@ -84,10 +93,10 @@ func Main(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io
 	cfg.Info = DeviceInfo(screens)
 	if why != "" {
 		cfg.Info.Note = why
-		fmt.Fprintf(stdout, "Note: %s. The technician can still chat with you and exchange files.\n", why)
+		say("Note: %s. The technician can still chat with you and exchange files.", i18n.Text(box.Lang, why))
 	}
 
-	fmt.Fprintf(stdout, "Connecting to %s…\n", box.Host)
+	say("Connecting to %s…", box.Host)
 	dctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	conn, st, err := Dial(dctx, box)
 	cancel()
@@ -95,11 +104,12 @@ func Main(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io
 	case errors.Is(err, ErrWrongCertificate):
 		// Not a network problem: retrying or checking the connection
 		// would not help, and connecting anyway would not be safe.
-		fmt.Fprintf(stdout, "Did not connect to %s: the server that answered is not the support appliance this app was made for (%v).\n"+
-			"Download the support app again from your support session page, then open the new one. If it happens again, tell your technician.\n", box.Host, err)
+		say("Did not connect to %s: the server that answered is not the support appliance this app was made for (%v).", box.Host, err)
+		say("Download the support app again from your support session page, then open the new one. If it happens again, tell your technician.")
 		return 1
 	case err != nil:
-		fmt.Fprintf(stdout, "Could not connect to %s: %v\nCheck your internet connection and try again.\n", box.Host, err)
+		say("Could not connect to %s: %v", box.Host, err)
+		say("Check your internet connection and try again.")
 		return 1
 	}
 	err = Run(ctx, st, wire.Hello{Token: token, DeviceID: DeviceID()}, cfg)
@@ -114,9 +124,9 @@ func Main(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io
 	case err == nil:
 		return 0
 	case errors.As(err, &closed):
-		fmt.Fprintf(stdout, "The session was closed: %s\n", prompt.Clean(closed.Close.Reason, wire.MaxReason))
+		say("The session was closed: %s", prompt.Clean(closed.Close.Reason, wire.MaxReason))
 	default:
-		fmt.Fprintf(stdout, "The session ended: %v\n", err)
+		say("The session ended: %v", err)
 	}
 	return 1
 }

@@ -14,6 +14,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/switchboardhq/switchboard/appliance/i18n"
 	"io"
 	"log/slog"
 	"math/rand/v2"
@@ -53,6 +54,7 @@ type Input interface {
 // Config is what a session works with.
 type Config struct {
 	Box      string // the box's name, shown to the person
+	Lang     string // the language of what the person reads (i18n)
 	Prompter prompt.Prompter
 	// Screen and Input are nil where capture or input is not available.
 	Screen Screen
@@ -168,8 +170,8 @@ func Run(ctx context.Context, rw io.ReadWriter, hello wire.Hello, cfg Config) er
 	if err := s.send(cfg.Info); err != nil {
 		return fmt.Errorf("device info: %w", err)
 	}
-	fmt.Fprintf(s.out, "Connected to %s. Waiting for a technician…\n", cfg.Box)
-	fmt.Fprintln(s.out, "Press Ctrl-C or close this window to stop at any time.")
+	s.say("Connected to %s. Waiting for a technician…", cfg.Box)
+	s.say("Press Ctrl-C or close this window to stop at any time.")
 
 	msgs := make(chan wire.Message)
 	readErr := make(chan error, 1)
@@ -185,7 +187,7 @@ func Run(ctx context.Context, rw io.ReadWriter, hello wire.Hello, cfg Config) er
 		wd.SetWriteDeadline(time.Now().Add(closeTimeout))
 	}
 	if s.anyone(viewState) || s.anyone(controlState) {
-		fmt.Fprintln(s.out, "Screen sharing has ended.")
+		s.say("Screen sharing has ended.")
 	}
 	s.endTransfers()
 	if cfg.Input != nil {
@@ -193,7 +195,7 @@ func Run(ctx context.Context, rw io.ReadWriter, hello wire.Hello, cfg Config) er
 	}
 	if errors.Is(err, errStopped) {
 		s.send(wire.Close{Reason: StopReason})
-		fmt.Fprintln(s.out, "You stopped the session.")
+		s.say("You stopped the session.")
 		return nil
 	}
 	return err
@@ -330,19 +332,29 @@ func (s *session) clipboard(text string) {
 	}
 	if s.cfg.Clipboard != nil {
 		if err := s.cfg.Clipboard(text); err == nil {
-			fmt.Fprintf(s.out, "%s put text on your clipboard.\n", s.tech())
+			s.say("%s put text on your clipboard.", s.tech())
 			return
 		} else {
 			s.log.Warn("clipboard", "err", err)
 		}
 	}
-	fmt.Fprintf(s.out, "%s sent text for your clipboard, which cannot be set here:\n%s\n", s.tech(), prompt.Clean(text, 2000))
+	s.say("%s sent text for your clipboard, which cannot be set here:", s.tech())
+	fmt.Fprintln(s.out, prompt.Clean(text, 2000))
 }
 
 // tech is the technician's name for messages.
+// say tells the person at the keyboard format, in their language, on a
+// line of its own.
+func (s *session) say(format string, args ...any) {
+	fmt.Fprintln(s.out, s.t(format, args...))
+}
+
+// t is format in the person's language.
+func (s *session) t(format string, args ...any) string { return i18n.T(s.cfg.Lang, format, args...) }
+
 func (s *session) tech() string {
 	if s.technician == "" {
-		return "The technician"
+		return s.t("The technician")
 	}
 	return s.technician
 }

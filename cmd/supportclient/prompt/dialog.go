@@ -19,7 +19,7 @@ var pango = strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;")
 // Confirm implements Prompter.
 func (z *ZenityPrompter) Confirm(ctx context.Context, question string) (bool, error) {
 	code, _, err := run(ctx, z.Path, "--question", "--title="+title, "--width=420",
-		"--ok-label=Allow", "--cancel-label=Deny", "--text="+pango.Replace(question))
+		"--ok-label="+tr("Allow"), "--cancel-label="+tr("Deny"), "--text="+pango.Replace(question))
 	if err != nil {
 		return false, err
 	}
@@ -39,7 +39,7 @@ func (z *ZenityPrompter) PickFile(ctx context.Context, what string) (string, err
 // the session.
 func (z *ZenityPrompter) Sharing(ctx context.Context, text string) error {
 	_, _, err := run(ctx, z.Path, "--info", "--title="+title, "--width=360",
-		"--ok-label=Stop sharing", "--text="+pango.Replace(text))
+		"--ok-label="+tr("Stop sharing"), "--text="+pango.Replace(text))
 	return err
 }
 
@@ -58,7 +58,7 @@ func qtPlain(s string) string {
 
 // Confirm implements Prompter.
 func (k *KDialogPrompter) Confirm(ctx context.Context, question string) (bool, error) {
-	code, _, err := run(ctx, k.Path, "--title", title, "--yes-label", "Allow", "--no-label", "Deny",
+	code, _, err := run(ctx, k.Path, "--title", title, "--yes-label", tr("Allow"), "--no-label", tr("Deny"),
 		"--yesno", qtPlain(question))
 	if err != nil {
 		return false, err

@@ -9,6 +9,7 @@ package prompt
 import (
 	"context"
 	"fmt"
+	"github.com/switchboardhq/switchboard/appliance/i18n"
 	"io"
 	"os"
 	"os/exec"
@@ -93,8 +94,31 @@ func Clean(s string, max int) string {
 	return strings.TrimSpace(b.String())
 }
 
-// title is the window title of every dialog.
-const title = "Switchboard remote support"
+// title is the window title of every dialog (SetTitle).
+var title = "Switchboard remote support"
+
+// lang is the language of the dialogs' own words (SetLanguage).
+var lang = i18n.English
+
+// SetLanguage sets the language of the dialogs' buttons and the
+// terminal's questions; call it before the first dialog.
+func SetLanguage(l string) {
+	if i18n.Valid(l) {
+		lang = l
+	}
+}
+
+// tr is s in the dialogs' language.
+func tr(s string) string { return i18n.T(lang, s) }
+
+// SetTitle sets the window title of every dialog, such as the public
+// site's name with the words for remote support; call it before the
+// first dialog.
+func SetTitle(s string) {
+	if s = Clean(s, 100); s != "" {
+		title = s
+	}
+}
 
 // run starts a dialog and returns its exit code and standard output; an
 // exit code of -1 with ctx.Err() means ctx ended it.

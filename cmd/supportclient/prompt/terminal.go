@@ -81,14 +81,19 @@ func (p *TerminalPrompter) ask(ctx context.Context, question string) (string, er
 	}
 }
 
-// Confirm implements Prompter: "y" or "yes" allows, anything else denies.
+// Confirm implements Prompter: "y" or "yes" allows (or the word for yes
+// in the dialogs' language, or its first letter), anything else denies.
 func (p *TerminalPrompter) Confirm(ctx context.Context, question string) (bool, error) {
-	line, err := p.ask(ctx, question+" [y/N] ")
+	line, err := p.ask(ctx, question+" "+tr("[y/N]")+" ")
 	if err != nil {
 		return false, err
 	}
-	switch strings.ToLower(line) {
-	case "y", "yes":
+	line = strings.ToLower(line)
+	yes := strings.ToLower(tr("yes"))
+	switch {
+	case line == "y", line == "yes", line == yes:
+		return true, nil
+	case line != "" && strings.HasPrefix(yes, line) && len([]rune(line)) == 1:
 		return true, nil
 	}
 	return false, nil
@@ -97,7 +102,7 @@ func (p *TerminalPrompter) Confirm(ctx context.Context, question string) (bool, 
 // PickFile implements Prompter: the person types a path (~ is their home
 // directory); an empty line chooses nothing.
 func (p *TerminalPrompter) PickFile(ctx context.Context, what string) (string, error) {
-	line, err := p.ask(ctx, what+"\nType the path of the file, or press Enter to send nothing: ")
+	line, err := p.ask(ctx, what+"\n"+tr("Type the path of the file, or press Enter to send nothing:")+" ")
 	if err != nil || line == "" {
 		return "", err
 	}
