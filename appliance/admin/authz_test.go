@@ -130,7 +130,7 @@ func newFixture(t *testing.T) *fixture {
 	an, err := d.SaveAnnouncement(ctx, f.root, desk.Announcement{Site: st.ID, Title: "Mail is down", Severity: desk.SeverityOutage, Start: f.clock.Now(), End: f.clock.Now().Add(time.Hour)})
 	must(err)
 	f.announcement = an.ID
-	pr, err := d.AddProfile(ctx, f.root, desk.Profile{Site: st.ID, Private: true}, iosProfile("wifi"))
+	pr, err := d.AddProfile(ctx, f.root, desk.Profile{Site: st.ID, Private: true}, deskfix.Profile("wifi"))
 	must(err)
 	f.profile = pr.ID
 
@@ -538,17 +538,6 @@ func announcementForm(f *fixture, scope string) url.Values {
 		"start": {start.Format("2006-01-02T15:04")}, "end": {start.Add(2 * time.Hour).Format("2006-01-02T15:04")}}
 }
 
-// iosProfile is a small configuration profile as an XML property list.
-func iosProfile(name string) []byte {
-	return []byte(`<?xml version="1.0" encoding="UTF-8"?>
-<plist version="1.0"><dict>
-<key>PayloadType</key><string>Configuration</string>
-<key>PayloadIdentifier</key><string>com.example.` + name + `</string>
-<key>PayloadUUID</key><string>0A1B2C3D-` + name + `</string>
-<key>PayloadDisplayName</key><string>` + name + `</string>
-</dict></plist>`)
-}
-
 func profileForm(*fixture, string) url.Values {
-	return url.Values{"file": {string(iosProfile("vpn"))}, "name": {"VPN"}, "private": {"1"}}
+	return url.Values{"file": {string(deskfix.Profile("vpn"))}, "name": {"VPN"}, "private": {"1"}}
 }

@@ -25,6 +25,7 @@ import (
 	"crypto/x509"
 	"errors"
 	"fmt"
+	"github.com/switchboardhq/switchboard/appliance/text"
 	"net/http"
 	"strings"
 	"time"
@@ -266,19 +267,7 @@ func stringField(dict *value, key, owner string, required bool) (string, error) 
 	if required && strings.TrimSpace(v.s) == "" {
 		return "", fmt.Errorf("%s's %s is empty.", owner, key)
 	}
-	return clipRunes(v.s, maxTextRunes), nil
-}
-
-// clipRunes cuts s to at most n runes.
-func clipRunes(s string, n int) string {
-	i := 0
-	for pos := range s {
-		if i == n {
-			return s[:pos]
-		}
-		i++
-	}
-	return s
+	return text.ClipRunes(v.s, maxTextRunes), nil
 }
 
 // excerpt makes a short, printable excerpt of text from the file for an
@@ -303,8 +292,8 @@ func excerpt(s string) string {
 // signerFrom describes cert as the signer of a profile.
 func signerFrom(cert *x509.Certificate) *Signer {
 	return &Signer{
-		Subject:   clipRunes(strings.ToValidUTF8(cert.Subject.String(), "?"), maxTextRunes),
-		Issuer:    clipRunes(strings.ToValidUTF8(cert.Issuer.String(), "?"), maxTextRunes),
+		Subject:   text.ClipRunes(strings.ToValidUTF8(cert.Subject.String(), "?"), maxTextRunes),
+		Issuer:    text.ClipRunes(strings.ToValidUTF8(cert.Issuer.String(), "?"), maxTextRunes),
 		NotBefore: cert.NotBefore,
 		NotAfter:  cert.NotAfter,
 		SHA256:    fingerprint(cert.Raw),

@@ -1,6 +1,7 @@
 package portal
 
 import (
+	"github.com/switchboardhq/switchboard/tools/deskfix"
 	"strings"
 	"testing"
 	"time"
@@ -44,7 +45,7 @@ func TestPublishedFollowsChanges(t *testing.T) {
 			return err
 		}, "Mail is slow"},
 		{"profile added", func() error {
-			_, err := f.desk.AddProfile(ctx, f.admin, desk.Profile{Site: f.site.ID}, iosProfile("wifi"))
+			_, err := f.desk.AddProfile(ctx, f.admin, desk.Profile{Site: f.site.ID}, deskfix.Profile("wifi"))
 			return err
 		}, `href="/ios"`},
 	} {

@@ -1,6 +1,7 @@
 package portal
 
 import (
+	"github.com/switchboardhq/switchboard/tools/deskfix"
 	"strconv"
 
 	"github.com/switchboardhq/switchboard/appliance/desk"
@@ -11,23 +12,13 @@ import (
 	"testing"
 )
 
-func iosProfile(name string) []byte {
-	return []byte(`<?xml version="1.0" encoding="UTF-8"?>
-<plist version="1.0"><dict>
-<key>PayloadType</key><string>Configuration</string>
-<key>PayloadIdentifier</key><string>com.example.` + name + `</string>
-<key>PayloadUUID</key><string>0A1B2C3D-` + name + `</string>
-<key>PayloadDisplayName</key><string>` + name + `</string>
-</dict></plist>`)
-}
-
 func TestIOSProfiles(t *testing.T) {
 	f := newFixture(t)
-	pub, err := f.desk.AddProfile(ctx, f.admin, deskProfile(f, "<b>Wi-Fi</b>", false), iosProfile("wifi"))
+	pub, err := f.desk.AddProfile(ctx, f.admin, deskProfile(f, "<b>Wi-Fi</b>", false), deskfix.Profile("wifi"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	priv, err := f.desk.AddProfile(ctx, f.admin, deskProfile(f, "Staff VPN", true), iosProfile("vpn"))
+	priv, err := f.desk.AddProfile(ctx, f.admin, deskProfile(f, "Staff VPN", true), deskfix.Profile("vpn"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -65,7 +56,7 @@ func TestIOSProfiles(t *testing.T) {
 	b, _ := io.ReadAll(resp.Body)
 	resp.Body.Close()
 	if resp.StatusCode != 200 || resp.Header.Get("Content-Type") != "application/x-apple-aspen-config" ||
-		resp.Header.Get("Content-Disposition") != `attachment; filename="Staff-VPN.mobileconfig"` || string(b) != string(iosProfile("vpn")) {
+		resp.Header.Get("Content-Disposition") != `attachment; filename="Staff-VPN.mobileconfig"` || string(b) != string(deskfix.Profile("vpn")) {
 		t.Fatalf("download: %d %q %q", resp.StatusCode, resp.Header.Get("Content-Type"), resp.Header.Get("Content-Disposition"))
 	}
 	// The key works once: another browser cannot use it again.

@@ -108,3 +108,15 @@ func (b *Box) Admin(t testing.TB, name string) (auth.User, desk.Actor) {
 
 // Password is the password of the accounts fixtures create.
 const Password = "a long enough password"
+
+// Profile is a small Apple configuration profile (an XML property list)
+// whose identifier ends in id.
+func Profile(id string) []byte {
+	return []byte(`<?xml version="1.0" encoding="UTF-8"?>
+<plist version="1.0"><dict>
+<key>PayloadType</key><string>Configuration</string>
+<key>PayloadIdentifier</key><string>com.example.` + id + `</string>
+<key>PayloadUUID</key><string>0A1B2C3D-` + id + `</string>
+<key>PayloadDisplayName</key><string>` + id + `</string>
+</dict></plist>`)
+}
