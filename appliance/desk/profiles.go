@@ -198,14 +198,41 @@ func (s *Service) DeleteProfile(ctx context.Context, a Actor, id uint64) error {
 		if err := get(tx, bProfiles, id, &p); err != nil {
 			return err
 		}
-		if err := root(tx, bProfiles).Delete(idKey(id)); err != nil {
-			return err
-		}
-		if err := root(tx, bProfileFiles).Delete(idKey(id)); err != nil {
-			return err
-		}
-		return s.audit(tx, a, "delete", KindProfile, id, p.Name, p, nil)
+		return s.deleteProfile(tx, a, p)
 	})
+}
+
+func (s *Service) deleteProfile(tx *bolt.Tx, a Actor, p Profile) error {
+	if err := root(tx, bProfiles).Delete(idKey(p.ID)); err != nil {
+		return err
+	}
+	if err := root(tx, bProfileFiles).Delete(idKey(p.ID)); err != nil {
+		return err
+	}
+	return s.audit(tx, a, "delete", KindProfile, p.ID, p.Name, p, nil)
+}
+
+// deleteSiteProfiles removes every profile of site, in tx.
+func (s *Service) deleteSiteProfiles(tx *bolt.Tx, a Actor, site uint64) error {
+	list, err := all[Profile](tx, bProfiles)
+	if err != nil {
+		return err
+	}
+	for _, p := range list {
+		if p.Site == site {
+			if err := s.deleteProfile(tx, a, p); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// Profile returns profile id without its file.
+func (s *Service) Profile(ctx context.Context, id uint64) (Profile, error) {
+	var p Profile
+	err := s.db.View(ctx, func(tx *bolt.Tx) error { return get(tx, bProfiles, id, &p) })
+	return p, err
 }
 
 // Profiles returns site's profiles (every site's for site 0), oldest
@@ -360,8 +387,9 @@ func (s *Service) RedeemIOSKey(ctx context.Context, site uint64, key, source str
 		}
 		var st Site
 		get(tx, bSites, site, &st)
-		return s.audit(tx, Actor{UserID: k.Technician, Name: k.By}, "use", KindIOSKey, site, st.Name, nil,
-			map[string]any{"source": source, "grant_expires": exp})
+		// A customer used it, not the technician who made it.
+		return s.audit(tx, Actor{Name: "a customer, with the key of " + k.By}, "use", KindIOSKey, site, st.Name, nil,
+			map[string]any{"technician": k.Technician, "source": source, "grant_expires": exp})
 	})
 	if err != ErrBadIOSKey {
 		s.guard.succeeded(source)

@@ -134,4 +134,14 @@ func TestProfiles(t *testing.T) {
 	if _, _, err := f.d.ProfileFile(ctx, pub.ID); !errors.Is(err, ErrNotFound) {
 		t.Fatalf("deleted profile's file: %v", err)
 	}
+	// Deleting the site deletes its profiles, files included.
+	if err := f.d.DeleteSite(ctx, admin, f.site.ID); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := f.d.ProfileFile(ctx, priv.ID); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("a deleted site's private profile: %v", err)
+	}
+	if list, _ := f.d.Profiles(ctx, 0); len(list) != 0 {
+		t.Fatalf("%d profiles outlived their site", len(list))
+	}
 }

@@ -304,6 +304,10 @@ func (s *Service) DeleteSite(ctx context.Context, a Actor, id uint64) error {
 		if err := root(tx, bSiteLogos).Delete(idKey(id)); err != nil {
 			return err
 		}
+		// Its iOS profiles go with it: private ones may hold secrets.
+		if err := s.deleteSiteProfiles(tx, a, id); err != nil {
+			return err
+		}
 		return s.audit(tx, a, "delete", "site", id, st.Name, st, nil)
 	})
 }

@@ -57,6 +57,10 @@ type entry struct {
 	verbs []verb
 }
 
+// maxTextLen bounds what Text tries to recognise: the longest key with
+// room for its values.
+var maxTextLen int
+
 var (
 	entries  []*entry
 	byKey    map[string]*entry
@@ -71,6 +75,7 @@ func init() {
 	}
 	byKey = make(map[string]*entry, len(entries))
 	for _, e := range entries {
+		maxTextLen = max(maxTextLen, len(e.key)+512)
 		byKey[e.key] = e
 		if len(e.verbs) > 0 {
 			patterns = append(patterns, e)
@@ -98,7 +103,9 @@ func T(lang, key string, args ...any) string {
 // characters."), whose values are carried into the translation. Anything
 // else stays as it is.
 func Text(lang, s string) string {
-	if lang == English || s == "" {
+	// No key is this long: a longer sentence is someone's input echoed,
+	// and matching patterns over it would only cost time.
+	if lang == English || lang == "" || s == "" || len(s) > maxTextLen {
 		return s
 	}
 	if e := byKey[s]; e != nil {
@@ -171,7 +178,9 @@ func Pick(chosen, acceptLanguage, fallback string) string {
 		return chosen
 	}
 	// Browsers send a handful of distinct headers; matching one is the
-	// costly part, so the answers are kept (a bounded number).
+	// costly part, so the answers are kept (a bounded number, under a
+	// bounded key: only the part pick reads).
+	acceptLanguage = clipAccept(acceptLanguage)
 	key := acceptLanguage + "\x00" + fallback
 	if l, ok := picked.Load(key); ok {
 		return l.(string)
@@ -193,15 +202,21 @@ var (
 // maxPicked bounds the answers Pick keeps.
 const maxPicked = 4096
 
+// clipAccept cuts an Accept-Language header to maxAccept bytes, whole
+// entries only (at the last comma within the bound).
+func clipAccept(h string) string {
+	if len(h) <= maxAccept {
+		return h
+	}
+	h = h[:maxAccept]
+	if i := strings.LastIndexByte(h, ','); i > 0 {
+		h = h[:i]
+	}
+	return h
+}
+
 func pick(acceptLanguage, fallback string) string {
 	if acceptLanguage != "" {
-		if len(acceptLanguage) > maxAccept {
-			// Whole entries only: cut at the last comma within the bound.
-			acceptLanguage = acceptLanguage[:maxAccept]
-			if i := strings.LastIndexByte(acceptLanguage, ','); i > 0 {
-				acceptLanguage = acceptLanguage[:i]
-			}
-		}
 		if tags, _, err := language.ParseAcceptLanguage(acceptLanguage); err == nil && len(tags) > 0 {
 			tag, _, conf := matcher.Match(tags...)
 			if conf != language.No {

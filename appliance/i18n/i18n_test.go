@@ -139,3 +139,25 @@ func FuzzPick(f *testing.F) {
 		}
 	})
 }
+
+// TestBoundedWork: Text does not match patterns over input echoed back at
+// length, and Pick keeps answers under the part of the header it reads.
+func TestBoundedWork(t *testing.T) {
+	short := "Sending report.pdf stopped: the disk is full"
+	if Text(French, short) == short {
+		t.Fatal("the pattern did not match the short sentence")
+	}
+	long := "Sending " + strings.Repeat("a", 1<<20) + " stopped: x"
+	if Text(French, long) != long {
+		t.Fatal("Text matched patterns over a megabyte")
+	}
+	pickedN.Store(0)
+	picked.Clear()
+	prefix := strings.Repeat("fr-FR;q=0.5,", 30)
+	for i := 0; i < 100; i++ {
+		Pick("", prefix+strings.Repeat("x", i), "")
+	}
+	if n := pickedN.Load(); n != 1 {
+		t.Fatalf("100 headers alike in what Pick reads took %d entries", n)
+	}
+}

@@ -83,11 +83,16 @@ func (p *Portal) serveProfile(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return web.ErrNotFound
 	}
-	pr, file, err := p.desk.ProfileFile(r.Context(), id)
+	notAvailable := web.Error(http.StatusNotFound, "This profile is not available.", "Go back to the profiles page; a private profile needs the access key your technician gives you.")
 	// Another site's profile, or a private one without a key: the same
-	// answer as none at all.
+	// answer as none at all, and the file is read only once allowed.
+	pr, err := p.desk.Profile(r.Context(), id)
 	if err != nil || pr.Site != site.ID || pr.Private && !p.granted(r, site) {
-		return web.Error(http.StatusNotFound, "This profile is not available.", "Go back to the profiles page; a private profile needs the access key your technician gives you.")
+		return notAvailable
+	}
+	pr, file, err := p.desk.ProfileFile(r.Context(), id)
+	if err != nil || pr.Site != site.ID {
+		return notAvailable
 	}
 	h := w.Header()
 	h.Set("Content-Type", desk.ProfileType)

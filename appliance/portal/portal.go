@@ -141,16 +141,20 @@ var defaultSite = desk.Site{Name: "Support", SessionKey: true, AskName: true}
 // site returns the public site for the request's host name; a host no site
 // claims gets the first site, and a box without sites the default one.
 func (p *Portal) site(ctx context.Context, r *http.Request) desk.Site {
-	host := r.Host
-	if h, _, err := net.SplitHostPort(host); err == nil {
-		host = h
-	}
 	c, err := p.published(ctx)
 	if err != nil {
 		p.log.Warn("public site data", "err", err)
 		return defaultSite
 	}
-	return c.siteFor(host)
+	return c.siteFor(hostOf(r))
+}
+
+// hostOf is the host name the request was sent to, without its port.
+func hostOf(r *http.Request) string {
+	if h, _, err := net.SplitHostPort(r.Host); err == nil {
+		return h
+	}
+	return r.Host
 }
 
 // view is the base view of a public page, with the site's important

@@ -62,11 +62,16 @@ func (p *Portal) renderHome(w http.ResponseWriter, r *http.Request, status int, 
 	// The plain home page of a site without portal login is the same for
 	// everyone in a language: rendered once per change, not per request.
 	if status == http.StatusOK && len(fe) == 0 && msg == "" && form.Get("key") == "" && r.URL.RawQuery == "" && site.PortalLogin == desk.PortalOff {
-		key, err := p.homeKey(r, site)
+		key, snap, err := p.homeKey(r)
 		if err != nil {
 			return err
 		}
-		return p.pages.RenderShared(w, r, status, "home.html", key, build)
+		if snap.ID == site.ID && snap.PortalLogin == desk.PortalOff {
+			// The rendering is kept under the key's version: it shows the
+			// site as that version has it, not as an older request saw it.
+			site = snap
+			return p.pages.RenderShared(w, r, status, "home.html", key, build)
+		}
 	}
 	v, err := build()
 	if err != nil {
@@ -78,11 +83,12 @@ func (p *Portal) renderHome(w http.ResponseWriter, r *http.Request, status int, 
 // homeKey names everything the plain home page shows: the public data's
 // version, the site, the language, whether it is closed and until when,
 // and which important messages show now.
-func (p *Portal) homeKey(r *http.Request, site desk.Site) (string, error) {
+func (p *Portal) homeKey(r *http.Request) (string, desk.Site, error) {
 	c, err := p.published(r.Context())
 	if err != nil {
-		return "", err
+		return "", desk.Site{}, err
 	}
+	site := c.siteFor(hostOf(r))
 	lang := p.lang(r, site)
 	var b strings.Builder
 	fmt.Fprintf(&b, "home\x00%d\x00%d\x00%s\x00", c.gen, site.ID, lang)
@@ -92,7 +98,7 @@ func (p *Portal) homeKey(r *http.Request, site desk.Site) (string, error) {
 	for _, an := range desk.ShownAt(c.messages[site.ID], p.desk.Now()) {
 		fmt.Fprintf(&b, "%d,", an.ID)
 	}
-	return b.String(), nil
+	return b.String(), site, nil
 }
 
 func (p *Portal) serveHome(w http.ResponseWriter, r *http.Request) error {

@@ -3,6 +3,7 @@ package web
 import (
 	"errors"
 	"fmt"
+	"github.com/switchboardhq/switchboard/appliance/text"
 	"net/http"
 	"net/url"
 	"strings"
@@ -41,7 +42,7 @@ func parseForm(r *http.Request) *HTTPError {
 		for _, v := range vals {
 			if err := checkText(v); err != nil {
 				return &HTTPError{Code: http.StatusBadRequest,
-					Msg:  fmt.Sprintf("The field %q contains %v.", name, err),
+					Msg:  fmt.Sprintf("The field %q contains %v.", text.ClipRunes(name, 40), err),
 					Next: "Remove those characters and submit again.", Err: err}
 			}
 		}

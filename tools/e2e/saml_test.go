@@ -101,8 +101,9 @@ func TestSAMLWithSimpleSAMLphp(t *testing.T) {
 		}
 	}
 	// Tampering: make the fields editable and post other values.
-	cust.do("tamper with the read-only fields", cdp.Evaluate[cdp.Void](`for (const id of ["name", "custom_0"]) { const f = document.getElementById(id); f.readOnly = false; f.value = "Mallory"; }`),
-		cdp.SetValue(cdp.ID("issue_type"), issue))
+	// All in one script: no DOM node ids to go stale between steps.
+	cust.do("tamper with the read-only fields", cdp.Evaluate[cdp.Void](`for (const id of ["name", "custom_0"]) { const f = document.getElementById(id); f.readOnly = false; f.value = "Mallory"; }
+		document.getElementById("issue_type").value = `+js(issue)))
 	cust.clickSubmit(`form[action='/start/survey'] button[type=submit]`)
 	cust.waitText("h1", "queue")
 	cust.do("say hello", cdp.SendKeys(cdp.ID("text"), "Hello from Stu"))
