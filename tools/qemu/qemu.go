@@ -117,6 +117,15 @@ func New(t testing.TB, disk string) *Machine {
 
 // CopyDisk copies the image src to a sparse file in dir, grown to size bytes
 // when size is larger, and returns its path: the disk of a machine that must
+// In makes the machine report failures to t, a subtest, until the
+// returned function gives them back to the test that made it: a subtest
+// must not fail its parent (t.FailNow there ends the wrong goroutine).
+func (m *Machine) In(t testing.TB) (restore func()) {
+	parent := m.t
+	m.t = t
+	return func() { m.t = parent }
+}
+
 // not change src.
 func CopyDisk(t testing.TB, src, dir string, size int64) string {
 	t.Helper()

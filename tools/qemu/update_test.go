@@ -107,6 +107,7 @@ func TestUpdate(t *testing.T) {
 	checkStatus(t, m, "0.1.0", "a")
 
 	t.Run("refused", func(t *testing.T) {
+		defer m.In(t)()
 		hash := func() string {
 			start := time.Now()
 			out := mustRun(t, m, "sha256sum /dev/disk/by-partlabel/root-b", 5*time.Minute)
@@ -148,6 +149,7 @@ func TestUpdate(t *testing.T) {
 	}
 
 	t.Run("good", func(t *testing.T) {
+		defer m.In(t)()
 		mark := m.Mark()
 		m.Type("applianced update install /mnt/good.bundle\r")
 		m.WaitSince(regexp.MustCompile(`installed 0\.2\.0 into slot b`), mark, 10*time.Minute)
@@ -169,6 +171,7 @@ func TestUpdate(t *testing.T) {
 	}
 
 	t.Run("unhealthy", func(t *testing.T) {
+		defer m.In(t)()
 		mark := m.Mark()
 		m.Type("applianced update install -tries 1 /mnt/broken.bundle\r")
 		m.WaitSince(regexp.MustCompile(`installed 0\.3\.0 into slot a`), mark, 10*time.Minute)

@@ -175,10 +175,19 @@
   }
   showShare(rendered === "active");
 
+  // Answers to refresh can come back out of order (an event and a sent
+  // message each ask); an older state must not replace a newer one.
+  var asked = 0, shown = 0;
   function refresh() {
+    var n = ++asked;
     fetch("/session/state", { credentials: "same-origin", cache: "no-store" })
       .then(function (r) { return r.ok ? r.json() : null; })
-      .then(function (st) { if (st) render(st); })
+      .then(function (st) {
+        if (st && n > shown) {
+          shown = n;
+          render(st);
+        }
+      })
       .catch(function () {});
   }
 
