@@ -91,7 +91,7 @@ func (a *Admin) profileOf(r *http.Request) (desk.Site, desk.Profile, error) {
 	if err != nil {
 		return st, desk.Profile{}, web.ErrNotFound
 	}
-	p, _, err := a.desk.ProfileFile(r.Context(), pid)
+	p, err := a.desk.Profile(r.Context(), pid)
 	if err != nil || p.Site != st.ID {
 		return st, p, web.ErrNotFound
 	}
