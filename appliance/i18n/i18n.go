@@ -144,15 +144,6 @@ func Text(lang, s string) string {
 // Has reports whether key is in the catalog.
 func Has(key string) bool { return byKey[key] != nil }
 
-// Keys returns every key, in catalog order.
-func Keys() []string {
-	out := make([]string, len(entries))
-	for i, e := range entries {
-		out[i] = e.key
-	}
-	return out
-}
-
 // Table returns the translations of keys in lang, keyed by the English, for
 // a page's script.
 func Table(lang string, keys []string) map[string]string {
