@@ -82,9 +82,9 @@ func (c *Console) Routes(rt *web.Router) {
 	rt.Handle("POST /console/sessions/{id}/leave", c.guard(c.serveLeave))
 	rt.Handle("POST /console/sessions/{id}/close", c.guard(c.serveClose))
 
-	rt.Handle("POST /console/sessions/{id}/rtc", c.guard(c.serveOffer(c.viewerAnswer)))
+	rt.Handle("POST /console/sessions/{id}/rtc", c.guard(c.serveOffer(c.viewerAnswer, true)))
 	rt.Handle("POST /console/sessions/{id}/control", c.guard(c.serveControl))
-	rt.Handle("POST /console/sessions/{id}/share/watch", c.guard(c.serveOffer(c.shareAnswer)))
+	rt.Handle("POST /console/sessions/{id}/share/watch", c.guard(c.serveOffer(c.shareAnswer, false)))
 	rt.Handle("POST /console/present", c.guard(c.servePresent))
 	rt.Handle("POST /console/present/{id}/publish", c.guard(c.servePresentPublish))
 	rt.Handle("POST /console/present/{id}/stop", c.guard(c.servePresentStop))

@@ -9,6 +9,7 @@ import (
 	"github.com/switchboardhq/switchboard/appliance/bus"
 	"github.com/switchboardhq/switchboard/appliance/desk"
 	"github.com/switchboardhq/switchboard/appliance/web"
+	"github.com/switchboardhq/switchboard/appliance/wire"
 )
 
 // Remote is what the console needs from the remote-control engines; the
@@ -115,16 +116,23 @@ func (c *Console) remoteView(ctx context.Context, a desk.Actor, ss desk.Session,
 const maxOffer = 64 << 10
 
 // readSDP reads {"sdp": "..."} from a fetch.
-func readSDP(r *http.Request) (string, error) {
+func readSDP(r *http.Request) (sdp string, wireVersion int, err error) {
 	var body struct {
-		SDP string `json:"sdp"`
+		SDP  string `json:"sdp"`
+		Wire int    `json:"wire"` // the wire version a viewer's page draws
 	}
-	err := web.ReadJSON(r, maxOffer+1024, &body)
+	err = web.ReadJSON(r, maxOffer+1024, &body)
 	if err != nil || body.SDP == "" || len(body.SDP) > maxOffer {
-		return "", &web.HTTPError{Code: http.StatusBadRequest, Msg: "The browser sent no usable connection offer.", Next: "Reload the page and try again."}
+		return "", 0, &web.HTTPError{Code: http.StatusBadRequest, Msg: "The browser sent no usable connection offer.", Next: "Reload the page and try again."}
 	}
-	return body.SDP, nil
+	return body.SDP, body.Wire, nil
 }
+
+// errOldPage refuses a viewer page that draws another version of the wire
+// (a tab left open across an update of the appliance): it would draw the
+// screen wrong.
+var errOldPage = &web.HTTPError{Code: http.StatusConflict, Msg: "This page is older than the appliance, which was updated since it was opened.",
+	Next: "Reload the page to see the customer's screen."}
 
 // remoteSession loads session id for a technician working in it.
 func (c *Console) remoteSession(r *http.Request, q *req) (desk.Session, error) {
@@ -165,15 +173,20 @@ func engineError(err error) error {
 
 // serveOffer answers a technician's WebRTC offer for session media with
 // answer: the screen through the relay, or the customer's browser share.
-func (c *Console) serveOffer(answer func(ctx context.Context, ss desk.Session, a desk.Actor, offer string) (string, error)) handler {
+// serveOffer answers a WebRTC offer with answer; a viewer's (wire true)
+// must say which version of the wire its page draws.
+func (c *Console) serveOffer(answer func(ctx context.Context, ss desk.Session, a desk.Actor, offer string) (string, error), wired bool) handler {
 	return func(w http.ResponseWriter, r *http.Request, q *req) error {
 		ss, err := c.remoteSession(r, q)
 		if err != nil {
 			return err
 		}
-		offer, err := readSDP(r)
+		offer, version, err := readSDP(r)
 		if err != nil {
 			return err
+		}
+		if wired && version != wire.Version {
+			return errOldPage
 		}
 		sdp, err := answer(r.Context(), ss, q.Actor, offer)
 		if err != nil {
@@ -238,7 +251,7 @@ func (c *Console) servePresentPublish(w http.ResponseWriter, r *http.Request, q 
 	if c.remote == nil {
 		return &web.HTTPError{Code: http.StatusNotFound, Msg: "Presentations are not available on this appliance."}
 	}
-	offer, err := readSDP(r)
+	offer, _, err := readSDP(r)
 	if err != nil {
 		return err
 	}

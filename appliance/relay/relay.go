@@ -14,10 +14,11 @@
 // the other viewers; the client has a bounded queue too.
 //
 // How much is checked: every frame's header is checked against the wire
-// bounds before its payload is read. Every frame except TTile is decoded with
-// wire.Decode before it is forwarded, so peers only ever receive frames that
-// wire accepts; tile payloads are forwarded without being looked at (a
-// browser or tool decodes them and must treat them as untrusted).
+// bounds before its payload is read. Every frame except TTile and TCopy is
+// decoded with wire.Decode before it is forwarded, so peers only ever
+// receive frames that wire accepts; tile and copy payloads are forwarded
+// without being looked at (a browser or tool decodes them and must treat
+// them as untrusted: a copy may reach outside the screen).
 //
 // File transfers from the client go to every viewer through the viewers'
 // non-screen queues: when a viewer's queue is half full, the client's next

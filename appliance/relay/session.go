@@ -328,7 +328,7 @@ func (s *session) broadcastTo(b []byte, wait bool, stop <-chan struct{}, may fun
 // with its text.
 func (s *session) fromClient(c *client, b []byte) error {
 	t := wire.Type(b[0])
-	if t == wire.TTile { // forwarded unread: the header was checked
+	if t == wire.TTile || t == wire.TCopy { // forwarded unread: the header was checked
 		s.fanScreen(b)
 		return nil
 	}

@@ -230,7 +230,7 @@ func truncate(s string, n int) string {
 var typeNames = map[wire.Type]string{
 	wire.THello: "Hello", wire.TWelcome: "Welcome", wire.TClose: "Close", wire.TPing: "Ping", wire.TPong: "Pong",
 	wire.TDeviceInfo: "DeviceInfo", wire.TConsentAsk: "ConsentAsk", wire.TConsentReply: "ConsentReply", wire.TPresence: "Presence",
-	wire.TTile: "Tile", wire.TFrameEnd: "FrameEnd", wire.TFullFrame: "FullFrame",
+	wire.TTile: "Tile", wire.TFrameEnd: "FrameEnd", wire.TFullFrame: "FullFrame", wire.TCopy: "Copy",
 	wire.TInput: "Input", wire.TClipboard: "Clipboard",
 	wire.TFileOffer: "FileOffer", wire.TFileAnswer: "FileAnswer", wire.TFileChunk: "FileChunk",
 	wire.TFileDone: "FileDone", wire.TFileCancel: "FileCancel",

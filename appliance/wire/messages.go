@@ -68,6 +68,10 @@ type DeviceInfo struct {
 	// Note says why ("screen sharing is not supported on this OS").
 	Capture bool   `json:"capture"`
 	Note    string `json:"note,omitempty"`
+	// Refuses lists the key combinations of the console's menu that this
+	// system does not let the app send ("Ctrl-Alt-Del" on Windows, where
+	// only the system may).
+	Refuses []string `json:"refuses,omitempty"`
 }
 
 // Screen is one display of the customer's machine.
@@ -128,6 +132,15 @@ type Tile struct {
 	X, Y, W, H uint16
 	Encoding   uint8
 	Data       []byte
+}
+
+// Copy moves the W×H rectangle at SrcX,SrcY of the picture the viewer
+// has to DstX,DstY, as if through a buffer (the two may overlap). It reads
+// the picture as the frames before it left it: a frame's copies come
+// before its tiles. Both rectangles lie inside the screen; a Copy that
+// does not is a protocol error the viewer reports and skips.
+type Copy struct {
+	SrcX, SrcY, DstX, DstY, W, H uint16
 }
 
 // FrameEnd closes a batch of tiles.
@@ -202,6 +215,7 @@ func (Presence) Type() Type     { return TPresence }
 func (Tile) Type() Type         { return TTile }
 func (FrameEnd) Type() Type     { return TFrameEnd }
 func (FullFrame) Type() Type    { return TFullFrame }
+func (Copy) Type() Type         { return TCopy }
 func (Input) Type() Type        { return TInput }
 func (Clipboard) Type() Type    { return TClipboard }
 func (FileOffer) Type() Type    { return TFileOffer }
@@ -238,6 +252,14 @@ func (m Tile) append(e *enc) {
 	e.u16(m.H)
 	e.u8(m.Encoding)
 	e.b = append(e.b, m.Data...)
+}
+func (m Copy) append(e *enc) {
+	e.u16(m.SrcX)
+	e.u16(m.SrcY)
+	e.u16(m.DstX)
+	e.u16(m.DstY)
+	e.u16(m.W)
+	e.u16(m.H)
 }
 func (m FrameEnd) append(e *enc)  { e.u64(m.Seq) }
 func (m FullFrame) append(e *enc) {}
@@ -353,6 +375,12 @@ func Decode(f Frame) (Message, error) {
 			d.fail("tile has no area or an unknown encoding")
 		}
 		m = t
+	case TCopy:
+		c := Copy{SrcX: d.u16("source x"), SrcY: d.u16("source y"), DstX: d.u16("x"), DstY: d.u16("y"), W: d.u16("w"), H: d.u16("h")}
+		if d.err == nil && (c.W == 0 || c.H == 0) {
+			d.fail("copy has no area")
+		}
+		m = c
 	case TFrameEnd:
 		m = FrameEnd{Seq: d.u64("seq")}
 	case TFullFrame:
@@ -432,12 +460,13 @@ func decodeInfo(b []byte) (DeviceInfo, error) {
 	if err := json.Unmarshal(b, &info); err != nil {
 		return info, fmt.Errorf("%w: device info: %v", ErrMalformed, err)
 	}
-	for _, s := range append([]string{info.OS, info.Version, info.Hostname, info.User, info.Note}, info.Addresses...) {
+	fields := append([]string{info.OS, info.Version, info.Hostname, info.User, info.Note}, info.Addresses...)
+	for _, s := range append(fields, info.Refuses...) {
 		if len(s) > maxInfoField {
 			return info, fmt.Errorf("%w: device info field longer than %d bytes", ErrMalformed, maxInfoField)
 		}
 	}
-	if len(info.Addresses) > maxInfoList || len(info.Screens) > maxInfoList {
+	if len(info.Addresses) > maxInfoList || len(info.Screens) > maxInfoList || len(info.Refuses) > maxInfoList {
 		return info, fmt.Errorf("%w: device info lists more than %d items", ErrMalformed, maxInfoList)
 	}
 	for _, sc := range info.Screens {

@@ -23,8 +23,12 @@ import (
 
 // Version is the protocol version a hello announces. Version 2 made
 // consent per technician (ConsentAsk and ConsentReply name the viewer),
-// named the sender of a FileOffer, and added Presence.
-const Version = 2
+// named the sender of a FileOffer, and added Presence. Version 3 added
+// Copy, which moves a rectangle of the picture the viewer already has (a
+// window dragged, a region scrolled): a version 2 viewer would draw it
+// wrong, so the relay refuses version 2 apps and the console's page sends
+// the version it speaks when it connects.
+const Version = 3
 
 // ALPN is the QUIC application protocol of this wire format.
 const ALPN = "switchboard/1"
@@ -46,6 +50,7 @@ const (
 	TTile         Type = 21
 	TFrameEnd     Type = 22
 	TFullFrame    Type = 23 // a viewer joined: send every tile again
+	TCopy         Type = 24 // move a rectangle of the viewer's picture
 	TInput        Type = 30
 	TClipboard    Type = 31
 	TFileOffer    Type = 40
@@ -71,7 +76,7 @@ const (
 var maxLen = map[Type]uint32{
 	THello: 1 << 10, TWelcome: MaxSmall, TClose: MaxSmall, TPing: 8, TPong: 8,
 	TDeviceInfo: MaxInfo, TConsentAsk: MaxSmall, TConsentReply: 32, TPresence: MaxSmall,
-	TTile: MaxTile, TFrameEnd: 8, TFullFrame: 0,
+	TTile: MaxTile, TFrameEnd: 8, TFullFrame: 0, TCopy: 12,
 	TInput: 32, TClipboard: MaxClipboard,
 	TFileOffer: MaxSmall, TFileAnswer: 16, TFileChunk: MaxChunk + 16, TFileDone: 40, TFileCancel: MaxSmall,
 }

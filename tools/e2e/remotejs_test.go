@@ -10,6 +10,7 @@ import (
 	"encoding/binary"
 	"encoding/json"
 	"fmt"
+	"github.com/switchboardhq/switchboard/appliance/wire/tile"
 	"html/template"
 	"image"
 	"image/color"
@@ -257,6 +258,9 @@ func (p remoteTab) connect() {
 	msgs := p.waitSent(0, 1)
 	if ask, ok := msgs[0].(wire.ConsentAsk); !ok || ask.What != "view" || ask.Technician != "" {
 		p.t.Fatalf("first frame: %#v, want ConsentAsk view", msgs[0])
+	}
+	if v := eval[int](p.page, "fakeWire.extra && fakeWire.extra.wire"); v != wire.Version {
+		p.t.Errorf("the page says it draws wire version %d, want %d", v, wire.Version)
 	}
 	if u := eval[string](p.page, "fakeWire.url"); u != "/console/sessions/7/rtc" {
 		p.t.Errorf("connected to %q, want the data-rtc URL", u)
@@ -617,6 +621,50 @@ func TestRemoteJS(t *testing.T) {
 			}
 		}
 		p.noErrors()
+	})
+
+	// The golden streams of appliance/wire/tile: copies and tiles as the
+	// Tiler sent them; remote.js must draw exactly the pixels recorded.
+	t.Run("GoldenStreams", func(t *testing.T) {
+		b, err := os.ReadFile("../../appliance/wire/tile/testdata/streams.json")
+		if err != nil {
+			t.Fatal(err)
+		}
+		var streams []tile.Stream
+		if err := json.Unmarshal(b, &streams); err != nil || len(streams) == 0 {
+			t.Fatalf("golden streams: %d, %v", len(streams), err)
+		}
+		for _, g := range streams {
+			p := openRemote(t, chromium, base, url.Values{"me": {"5"}, "controller": {"0"}, "owner": {"false"}})
+			p.connect()
+			p.feed(wire.DeviceInfo{OS: "linux", Screens: []wire.Screen{{Width: g.W, Height: g.H}}, Capture: true})
+			p.wait("the canvas has the screen's size", fmt.Sprintf(`(c => c.width === %d)(document.querySelector("#remote-canvas"))`, g.W))
+			k, copies := 0, 0
+			for s, n := range g.Steps {
+				var step []byte
+				for _, f := range g.Frames[k : k+n] {
+					step = append(step, f...)
+					if wire.Type(f[0]) == wire.TCopy {
+						copies++
+					}
+				}
+				k += n
+				p.feedRaw(step)
+				p.wait(fmt.Sprintf("step %d is drawn", s), fmt.Sprintf("switchboardRemote.frames() === %d", s+1))
+				rgba := p.pixels(0, 0, g.W, g.H)
+				rgb := make([]byte, 0, g.W*g.H*3)
+				for i := 0; i+3 < len(rgba); i += 4 {
+					rgb = append(rgb, rgba[i], rgba[i+1], rgba[i+2])
+				}
+				if sum := sha256.Sum256(rgb); !bytes.Equal(sum[:], g.Sums[s]) {
+					t.Errorf("%s step %d: remote.js drew other pixels than the Go decoder", g.Name, s)
+				}
+			}
+			if copies == 0 {
+				t.Errorf("%s: no copy in the stream", g.Name)
+			}
+			p.noErrors()
+		}
 	})
 
 	t.Run("Input", func(t *testing.T) {

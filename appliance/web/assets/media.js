@@ -8,7 +8,7 @@
 //     sends the stream's tracks (a screen share, a presentation);
 //   switchboardMedia.subscribe(url, video, extra)  → Promise<{pc, close()}>
 //     receives a room's video and plays it in the <video> element;
-//   switchboardMedia.viewerConnection(url)         → Promise<{pc, channel}>
+//   switchboardMedia.viewerConnection(url, extra)  → Promise<{pc, channel}>
 //     the viewer's ordered data channel "wire" (binaryType arraybuffer),
 //     which may still be connecting when the promise resolves.
 //
@@ -126,11 +126,11 @@
     };
   };
 
-  const viewerConnection = async (url) => {
+  const viewerConnection = async (url, extra) => {
     const pc = newPC();
     const channel = pc.createDataChannel("wire", { ordered: true });
     channel.binaryType = "arraybuffer";
-    await negotiate(pc, url, {});
+    await negotiate(pc, url, extra);
     return { pc, channel };
   };
 

@@ -5,9 +5,12 @@
 
 export const T = {
   HELLO: 1, WELCOME: 2, CLOSE: 3, PING: 4, PONG: 5, DEVICE_INFO: 10, CONSENT_ASK: 11, CONSENT_REPLY: 12,
-  TILE: 21, FRAME_END: 22, FULL_FRAME: 23, INPUT: 30, CLIPBOARD: 31,
+  TILE: 21, FRAME_END: 22, FULL_FRAME: 23, COPY: 24, INPUT: 30, CLIPBOARD: 31,
   FILE_OFFER: 40, FILE_ANSWER: 41, FILE_CHUNK: 42, FILE_DONE: 43, FILE_CANCEL: 44
 };
+// VERSION is the protocol version (wire.Version) this script draws; the
+// appliance refuses a page of another version when it connects.
+export const VERSION = 3;
 export const HEADER = 6;
 export const MAX_CHUNK = 64 << 10;
 export const MAX_CLIPBOARD = (256 << 10) - HEADER; // wire.MaxClipboard: a frame fits one data-channel message
@@ -17,7 +20,7 @@ export const MAX_REASON = 512;
 export const MAX_LEN = new Map([
   [T.HELLO, 1 << 10], [T.WELCOME, 4 << 10], [T.CLOSE, 4 << 10], [T.PING, 8], [T.PONG, 8],
   [T.DEVICE_INFO, 64 << 10], [T.CONSENT_ASK, 4 << 10], [T.CONSENT_REPLY, 32],
-  [T.TILE, 1 << 20], [T.FRAME_END, 8], [T.FULL_FRAME, 0], [T.INPUT, 32], [T.CLIPBOARD, MAX_CLIPBOARD],
+  [T.TILE, 1 << 20], [T.FRAME_END, 8], [T.FULL_FRAME, 0], [T.COPY, 12], [T.INPUT, 32], [T.CLIPBOARD, MAX_CLIPBOARD],
   [T.FILE_OFFER, 4 << 10], [T.FILE_ANSWER, 16], [T.FILE_CHUNK, MAX_CHUNK + 16], [T.FILE_DONE, 40],
   [T.FILE_CANCEL, 4 << 10]
 ]);

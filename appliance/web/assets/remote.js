@@ -6,7 +6,7 @@
 // mouse and keyboard input, clipboard text, and files both ways. The rest of
 // the session page works without it. Text that came from the customer's
 // computer is put on the page with textContent, never as HTML.
-import { T, HEADER, MAX_CHUNK, MAX_CLIPBOARD, MAX_NAME, MAX_REASON, MAX_LEN, ENC, IN, TWO32, utf8, utf8dec, WireError, utf8Cut, Writer, Reader, text, encode } from "./remote-wire.js";
+import { T, VERSION, HEADER, MAX_CHUNK, MAX_CLIPBOARD, MAX_NAME, MAX_REASON, MAX_LEN, ENC, IN, TWO32, utf8, utf8dec, WireError, utf8Cut, Writer, Reader, text, encode } from "./remote-wire.js";
 import { el, button, csrf, sizeText } from "./remote-util.js";
 import { Transfers } from "./remote-files.js";
 
@@ -562,6 +562,35 @@ import { Transfers } from "./remote-files.js";
     }
   }
 
+  // copyRect moves a rectangle of the screen (wire.Copy), reading it whole
+  // before writing: rows go bottom-up when moving down, and copyWithin
+  // handles a row overlapping itself.
+  function copyRect(sx, sy, dx, dy, w, h) {
+    const draw = () => {
+      if (!fb || sx + w > fb.width || dx + w > fb.width || sy + h > fb.height || dy + h > fb.height) {
+        throw new WireError("copy reaches outside the screen");
+      }
+      const d = fb.data, stride = fb.width * 4, n = w * 4;
+      const row = (r) => d.copyWithin((dy + r) * stride + dx * 4, (sy + r) * stride + sx * 4, (sy + r) * stride + sx * 4 + n);
+      if (dy > sy) {
+        for (let r = h - 1; r >= 0; r--) row(r);
+      } else {
+        for (let r = 0; r < h; r++) row(r);
+      }
+      dirty.push([dx, dy, w, h]);
+    };
+    stats.copies++;
+    if (queued) {
+      enqueue(draw);
+    } else {
+      try {
+        draw();
+      } catch (e) {
+        tileFailed(e);
+      }
+    }
+  }
+
   function tileFailed(e) {
     stats.bad++;
     if (stats.bad === 1 || stats.bad % 100 === 0) console.warn("remote: screen tile:", e);
@@ -621,7 +650,7 @@ import { Transfers } from "./remote-files.js";
 
   // ---- statistics ----
 
-  const stats = { bytes: 0, frames: 0, tiles: 0, bad: 0, lastFrame: 0, prevBytes: 0, prevFrames: 0, prevAt: 0 };
+  const stats = { bytes: 0, frames: 0, tiles: 0, copies: 0, bad: 0, lastFrame: 0, prevBytes: 0, prevFrames: 0, prevAt: 0 };
   let statsTimer = 0;
 
   function startStats() {
@@ -648,7 +677,7 @@ import { Transfers } from "./remote-files.js";
     stats.prevFrames = stats.frames;
     const age = stats.lastFrame ? ((now - stats.lastFrame) / 1000).toFixed(1) + " s ago" : "none yet";
     statsText.textContent = fps.toFixed(fps < 10 ? 1 : 0) + " frames/s · " + kib.toFixed(kib < 10 ? 1 : 0) + " KiB/s · " +
-      stats.tiles + " tiles · last frame " + age + (stats.bad ? " · " + stats.bad + " unreadable" : "");
+      stats.tiles + " tiles · " + stats.copies + " moves · last frame " + age + (stats.bad ? " · " + stats.bad + " unreadable" : "");
   }
 
   // ---- frames from the appliance ----
@@ -693,6 +722,14 @@ import { Transfers } from "./remote-files.js";
         const data = r.rest();
         if (!w || !h || e < ENC.RAW || e > ENC.JPEG) throw new WireError("tile has no area or an unknown encoding");
         tile(x, y, w, h, e, data);
+        break;
+      }
+      case T.COPY: {
+        const sx = r.u16("source x"), sy = r.u16("source y"), dx = r.u16("x"), dy = r.u16("y");
+        const w = r.u16("w"), h = r.u16("h");
+        r.end();
+        if (!w || !h) throw new WireError("copy has no area");
+        copyRect(sx, sy, dx, dy, w, h);
         break;
       }
       case T.FRAME_END:
@@ -823,7 +860,7 @@ import { Transfers } from "./remote-files.js";
     update();
     let c;
     try {
-      c = await media.viewerConnection(rtcURL);
+      c = await media.viewerConnection(rtcURL, { wire: VERSION });
       if (!c || !c.channel) throw new Error("no data channel");
     } catch (e) {
       connState = "closed";
@@ -1208,7 +1245,8 @@ import { Transfers } from "./remote-files.js";
     window.switchboardRemote = {
       feed: (buf) => receive(buf),
       sent: sentLog,
-      canvas: () => canvas
+      canvas: () => canvas,
+      frames: () => stats.frames
     };
   }
 })();

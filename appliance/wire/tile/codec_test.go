@@ -137,24 +137,14 @@ func TestTiler(t *testing.T) {
 	const w, h = 150, 70 // partial tiles at the right and bottom
 	frame := make([]byte, w*h*3)
 	tl := NewTiler(w, h)
-	screen := make([]byte, w*h*3)
-	apply := func(x, y, tw, th int, enc uint8, data []byte) error {
-		px, err := Decode(enc, data, tw, th)
-		if err != nil {
-			return err
-		}
-		for r := range th {
-			copy(screen[((y+r)*w+x)*3:], px[r*tw*3:(r+1)*tw*3])
-		}
-		return nil
-	}
+	pic := NewPicture(w, h)
 	count := func(all bool) int {
 		t.Helper()
-		n, err := tl.Changed(frame, all, apply)
+		n, err := tl.Changed(frame, all, nil, pic.tile)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if !bytes.Equal(screen, frame) {
+		if !bytes.Equal(pic.RGB, frame) {
 			t.Fatal("decoded screen differs from the frame")
 		}
 		return n
@@ -166,12 +156,25 @@ func TestTiler(t *testing.T) {
 		t.Errorf("unchanged frame: %d tiles", n)
 	}
 	frame[(65*w+149)*3] = 200 // bottom-right tile only
-	if n := count(false); n != 1 {
-		t.Errorf("one pixel: %d tiles", n)
+	var got []wire.Tile
+	if _, err := tl.Changed(frame, false, nil, func(x, y, tw, th int, enc uint8, data []byte) error {
+		got = append(got, wire.Tile{X: uint16(x), Y: uint16(y), W: uint16(tw), H: uint16(th), Encoding: enc})
+		return pic.tile(x, y, tw, th, enc, data)
+	}); err != nil {
+		t.Fatal(err)
+	}
+	// Only the pixel that changed is sent, not its whole tile.
+	if len(got) != 1 || got[0].X != 149 || got[0].Y != 65 || got[0].W != 1 || got[0].H != 1 {
+		t.Errorf("one pixel: sent %+v", got)
 	}
 	if n := count(true); n != 6 {
 		t.Errorf("full frame: %d tiles", n)
 	}
+}
+
+// tile is an EmitFunc drawing into p.
+func (p *Picture) tile(x, y, w, h int, enc uint8, data []byte) error {
+	return p.Apply(wire.Tile{X: uint16(x), Y: uint16(y), W: uint16(w), H: uint16(h), Encoding: enc, Data: data})
 }
 
 func meanDiff(a, b []byte) float64 {

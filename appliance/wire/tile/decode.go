@@ -100,3 +100,47 @@ func decodeJPEG(data []byte, w, h int) ([]byte, error) {
 	}
 	return px, nil
 }
+
+// Picture is a screen as a viewer draws it from the wire: tiles decoded
+// into place and copies applied, in the order they came. The browser's
+// decoder (remote.js) does the same on its canvas.
+type Picture struct {
+	W, H int
+	RGB  []byte
+}
+
+// NewPicture returns a black w×h picture.
+func NewPicture(w, h int) *Picture { return &Picture{W: w, H: h, RGB: make([]byte, w*h*3)} }
+
+// Apply draws one Tile or Copy; other messages are ignored. A tile or copy
+// reaching outside the picture, or a tile that does not decode, is
+// ErrCorrupt and leaves the picture as it was.
+func (p *Picture) Apply(m wire.Message) error {
+	switch m := m.(type) {
+	case wire.Tile:
+		x, y, w, h := int(m.X), int(m.Y), int(m.W), int(m.H)
+		if x+w > p.W || y+h > p.H {
+			return fmt.Errorf("%w: %dx%d tile at %d,%d outside the %dx%d screen", ErrCorrupt, w, h, x, y, p.W, p.H)
+		}
+		px, err := Decode(m.Encoding, m.Data, w, h)
+		if err != nil {
+			return err
+		}
+		for r := range h {
+			copy(p.RGB[((y+r)*p.W+x)*3:], px[r*w*3:(r+1)*w*3])
+		}
+	case wire.Copy:
+		if !Inside(m, p.W, p.H) {
+			return fmt.Errorf("%w: %dx%d copy from %d,%d to %d,%d outside the %dx%d screen", ErrCorrupt, m.W, m.H, m.SrcX, m.SrcY, m.DstX, m.DstY, p.W, p.H)
+		}
+		Move(p.RGB, p.W, m)
+	}
+	return nil
+}
+
+// Inside reports whether both rectangles of c lie inside a w×h screen and
+// c has an area.
+func Inside(c wire.Copy, w, h int) bool {
+	cw, ch := int(c.W), int(c.H)
+	return cw > 0 && ch > 0 && int(c.SrcX)+cw <= w && int(c.DstX)+cw <= w && int(c.SrcY)+ch <= h && int(c.DstY)+ch <= h
+}

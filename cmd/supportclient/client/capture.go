@@ -53,7 +53,7 @@ func (s *session) capture(ctx context.Context) error {
 			}
 			tiler = tile.NewTiler(w, h)
 		}
-		n, err := tiler.Changed(rgb, full, emit)
+		n, err := tiler.Changed(rgb, full, func(c wire.Copy) error { return s.send(c) }, emit)
 		if err != nil {
 			return err
 		}

@@ -76,8 +76,9 @@
   };
 
   window.switchboardMedia = {
-    viewerConnection(url) {
+    viewerConnection(url, extra) {
       fake.url = url;
+      fake.extra = extra;
       const ch = new FakeChannel();
       fake.channel = ch;
       const pc = new EventTarget();
