@@ -46,7 +46,7 @@ func (o observer) ClientUp(session uint64, info wire.DeviceInfo) {
 	ctx, cancel := o.ctx()
 	defer cancel()
 	d := desk.Device{OS: info.OS, Version: info.Version, Hostname: info.Hostname, User: info.User,
-		Addresses: info.Addresses, Capture: info.Capture, Note: info.Note}
+		Addresses: info.Addresses, Capture: info.Capture, Note: info.Note, Transport: info.Transport}
 	for _, s := range info.Screens {
 		d.Screens = append(d.Screens, fmt.Sprintf("%d×%d", s.Width, s.Height))
 	}

@@ -104,9 +104,16 @@ func newServers(h http.Handler, certs *tlscert.Manager, ls *listeners, log *slog
 	base, stop := context.WithCancel(context.Background())
 	errLog := slog.NewLogLogger(log.Handler(), slog.LevelDebug)
 	s := &servers{ls: ls, log: log, base: base, stop: stop}
+	var protocols http.Protocols
+	protocols.SetHTTP1(true)
+	protocols.SetHTTP2(true) // kept on beside TLSNextProto
 	s.https = &http.Server{
-		Handler:           h,
-		TLSConfig:         tlscert.ServerConfig(certs, []string{"h2", "http/1.1"}),
+		Handler: h,
+		// switchboard/1 on TCP is the relay for support apps whose
+		// network blocks UDP; browsers never offer it.
+		TLSConfig:         tlscert.ServerConfig(certs, []string{"h2", "http/1.1", wire.ALPN}),
+		Protocols:         &protocols,
+		TLSNextProto:      map[string]func(*http.Server, *tls.Conn, http.Handler){wire.ALPN: s.serveRelayTLS},
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       60 * time.Second,
 		// A response must be written within a minute; the event streams and
@@ -182,8 +189,23 @@ func (s *servers) acceptQUIC(ln *quic.EarlyListener) error {
 	}
 }
 
+// serveRelayTLS hands a TCP connection that chose ALPN switchboard/1 to
+// the relay; net/http has done the handshake and closes the connection
+// when this returns.
+func (s *servers) serveRelayTLS(_ *http.Server, conn *tls.Conn, _ http.Handler) {
+	if s.relay == nil {
+		return
+	}
+	s.relay.ServeTLS(conn)
+}
+
 func (s *servers) shutdown(ctx context.Context) {
 	s.stop() // ends long-lived requests that watch their context
+	if s.relay != nil {
+		// Relay connections on TCP count as active for the HTTPS server's
+		// graceful stop: end them first (a second Close is a no-op).
+		s.relay.Close()
+	}
 	var g errgroup.Group
 	g.Go(func() error { return s.https.Shutdown(ctx) })
 	g.Go(func() error { return s.h3.Shutdown(ctx) })

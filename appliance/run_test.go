@@ -4,10 +4,12 @@ import (
 	"context"
 	"crypto/tls"
 	"github.com/switchboardhq/switchboard/appliance/samlsp"
+	"github.com/switchboardhq/switchboard/appliance/wire"
 	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"path/filepath"
 	"regexp"
 	"slices"
@@ -179,21 +181,47 @@ func TestRunStopsCleanly(t *testing.T) {
 		t.Fatalf("Run: %v", err)
 	}
 	tlsConf := &tls.Config{InsecureSkipVerify: true}
-	tr := &http.Transport{TLSClientConfig: tlsConf}
+	tr := &http.Transport{TLSClientConfig: tlsConf, ForceAttemptHTTP2: true}
 	h3 := &http3.Transport{TLSClientConfig: tlsConf}
-	for _, rt := range []http.RoundTripper{tr, h3} {
+	for i, rt := range []http.RoundTripper{tr, h3} {
 		resp, err := (&http.Client{Transport: rt}).Get(base + "/login")
 		if err != nil {
 			t.Fatal(err)
 		}
 		io.Copy(io.Discard, resp.Body)
 		resp.Body.Close()
-		if resp.StatusCode != 200 {
-			t.Fatalf("/login: %d", resp.StatusCode)
+		if resp.StatusCode != 200 || resp.ProtoMajor != 2+i {
+			t.Fatalf("/login: %d over %s", resp.StatusCode, resp.Proto)
 		}
 	}
 	tr.CloseIdleConnections()
 	h3.Close()
+
+	// The relay answers on the TCP port too (ALPN switchboard/1, for
+	// support apps whose network blocks UDP); one such connection is left
+	// open across the stop.
+	u, _ := url.Parse(base)
+	relayConn := func() *tls.Conn {
+		conn, err := tls.Dial("tcp", u.Host, &tls.Config{InsecureSkipVerify: true, NextProtos: []string{wire.ALPN}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if p := conn.ConnectionState().NegotiatedProtocol; p != wire.ALPN {
+			t.Fatalf("ALPN %q on TCP", p)
+		}
+		return conn
+	}
+	refused := relayConn()
+	f, _ := wire.Encode(wire.Hello{Version: wire.Version, Role: wire.RoleClient, Token: "made-up", DeviceID: "d"})
+	b, _ := wire.AppendFrame(nil, f)
+	refused.Write(b)
+	refused.SetReadDeadline(time.Now().Add(20 * time.Second))
+	if fr, err := wire.ReadFrame(refused, nil); err != nil || fr.Type != wire.TClose {
+		t.Fatalf("over TCP, a made-up token got %v, %v; want a Close", fr.Type, err)
+	}
+	refused.Close()
+	idle := relayConn()
+	defer idle.Close()
 	cancel()
 	if err := <-done; err != nil {
 		t.Fatalf("Run after cancel: %v", err)

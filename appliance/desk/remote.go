@@ -42,14 +42,17 @@ type remoteRecord struct {
 
 // Device is what the customer's support app reported about its machine.
 type Device struct {
-	OS        string    `json:"os"`
-	Version   string    `json:"version,omitempty"`
-	Hostname  string    `json:"hostname,omitempty"`
-	User      string    `json:"user,omitempty"`
-	Addresses []string  `json:"addresses,omitempty"`
-	Screens   []string  `json:"screens,omitempty"` // "1920×1080"
-	Capture   bool      `json:"capture"`
-	Note      string    `json:"note,omitempty"`
+	OS        string   `json:"os"`
+	Version   string   `json:"version,omitempty"`
+	Hostname  string   `json:"hostname,omitempty"`
+	User      string   `json:"user,omitempty"`
+	Addresses []string `json:"addresses,omitempty"`
+	Screens   []string `json:"screens,omitempty"` // "1920×1080"
+	Capture   bool     `json:"capture"`
+	Note      string   `json:"note,omitempty"`
+	// Transport is how the app reached the box: "quic", or "tcp" (TLS on
+	// the HTTPS port, its network blocking UDP).
+	Transport string    `json:"transport,omitempty"`
 	Connected bool      `json:"connected"`
 	Since     time.Time `json:"since"`
 	// Consents holds the customer's answers per technician (user id) by
@@ -335,6 +338,9 @@ func deviceLine(d Device) string {
 		if p != "" {
 			parts = append(parts, p)
 		}
+	}
+	if d.Transport == "tcp" {
+		parts = append(parts, "over TCP (UDP blocked)")
 	}
 	return clip(strings.Join(parts, ", "), 300)
 }

@@ -19,6 +19,7 @@ func (memTransport) Write(p []byte) (int, error)      { return len(p), nil }
 func (memTransport) SetReadDeadline(time.Time) error  { return nil }
 func (memTransport) SetWriteDeadline(time.Time) error { return nil }
 func (memTransport) shutdown(uint16, string, bool)    {}
+func (memTransport) kind() string                     { return "memory" }
 
 // fuzzRelay is a relay with one viewer on session 1 and a reusable client
 // token "fuzz" for it.

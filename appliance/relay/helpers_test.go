@@ -9,6 +9,7 @@ import (
 	"crypto/x509"
 	"errors"
 	"fmt"
+	"io"
 	"math/big"
 	"net"
 	"strings"
@@ -134,19 +135,26 @@ func recv[T any](t testing.TB, c <-chan T, what string) T {
 	}
 }
 
-// testRelay is a relay behind a QUIC listener on loopback.
+// testRelay is a relay behind a QUIC listener and a TLS listener (the
+// TCP fallback) on loopback.
 type testRelay struct {
 	*Relay
-	addr string
-	auth *testAuthority
-	obs  *testObserver
+	addr    string // QUIC
+	tcpAddr string // TLS over TCP
+	auth    *testAuthority
+	obs     *testObserver
 }
 
 func startRelay(t testing.TB, cfg Config) *testRelay {
 	t.Helper()
 	auth, obs := newAuthority(), newObserver()
 	r := New(cfg, auth, obs)
-	ln, err := quic.ListenAddr("127.0.0.1:0", serverTLS(t), &quic.Config{MaxIdleTimeout: 60 * time.Second, KeepAlivePeriod: 20 * time.Second})
+	conf := serverTLS(t)
+	ln, err := quic.ListenAddr("127.0.0.1:0", conf, &quic.Config{MaxIdleTimeout: 60 * time.Second, KeepAlivePeriod: 20 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tln, err := tls.Listen("tcp", "127.0.0.1:0", conf)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -160,12 +168,22 @@ func startRelay(t testing.TB, cfg Config) *testRelay {
 			wg.Go(func() { r.ServeConn(conn) })
 		}
 	})
+	wg.Go(func() {
+		for {
+			conn, err := tln.Accept()
+			if err != nil {
+				return
+			}
+			wg.Go(func() { r.ServeTLS(conn.(*tls.Conn)) })
+		}
+	})
 	t.Cleanup(func() {
 		r.Close()
 		ln.Close()
+		tln.Close()
 		wg.Wait()
 	})
-	return &testRelay{Relay: r, addr: ln.Addr().String(), auth: auth, obs: obs}
+	return &testRelay{Relay: r, addr: ln.Addr().String(), tcpAddr: tln.Addr().String(), auth: auth, obs: obs}
 }
 
 func serverTLS(t testing.TB) *tls.Config {
@@ -189,12 +207,17 @@ func serverTLS(t testing.TB) *tls.Config {
 	}
 }
 
-// peer is a client or technician tool on the far side of QUIC.
+// peer is a client or technician tool on the far side of QUIC, or of TLS
+// over TCP (conn nil).
 type peer struct {
 	t    testing.TB
 	conn *quic.Conn
-	st   *quic.Stream
-	hdr  [wire.HeaderLen]byte
+	tc   *tls.Conn
+	rw   interface {
+		io.ReadWriter
+		SetReadDeadline(time.Time) error
+	}
+	hdr [wire.HeaderLen]byte
 }
 
 func dialRaw(t testing.TB, addr string, qc *quic.Config) *peer {
@@ -210,7 +233,32 @@ func dialRaw(t testing.TB, addr string, qc *quic.Config) *peer {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { conn.CloseWithError(0, "test over") })
-	return &peer{t: t, conn: conn, st: st}
+	return &peer{t: t, conn: conn, rw: st}
+}
+
+// dialTCP connects over TLS on TCP, as the support app does when UDP is
+// blocked.
+func dialTCP(t testing.TB, addr string) *peer {
+	t.Helper()
+	d := &net.Dialer{Timeout: wait}
+	conn, err := tls.DialWithDialer(d, "tcp", addr, &tls.Config{InsecureSkipVerify: true, NextProtos: []string{wire.ALPN}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p := conn.ConnectionState().NegotiatedProtocol; p != wire.ALPN {
+		t.Fatalf("ALPN %q", p)
+	}
+	t.Cleanup(func() { conn.Close() })
+	return &peer{t: t, tc: conn, rw: conn}
+}
+
+// hangup ends the peer's connection without a goodbye.
+func (p *peer) hangup() {
+	if p.conn != nil {
+		p.conn.CloseWithError(0, "bye")
+	} else {
+		p.tc.Close()
+	}
 }
 
 // dial connects and says hello; the answer is for the caller to read.
@@ -239,15 +287,15 @@ func (p *peer) send(m wire.Message) {
 
 func (p *peer) sendRaw(b []byte) {
 	p.t.Helper()
-	if _, err := p.st.Write(b); err != nil {
+	if _, err := p.rw.Write(b); err != nil {
 		p.t.Fatal(err)
 	}
 }
 
 // next reads one encoded frame.
 func (p *peer) next() ([]byte, error) {
-	p.st.SetReadDeadline(time.Now().Add(wait))
-	return readFrame(p.st, &p.hdr, nil)
+	p.rw.SetReadDeadline(time.Now().Add(wait))
+	return readFrame(p.rw, &p.hdr, nil)
 }
 
 func (p *peer) raw() []byte {
@@ -293,7 +341,7 @@ func (p *peer) closeReason() string {
 			p.t.Fatalf("connection ended without a reason: %v", err)
 		}
 		if m := decode(p.t, b); m.Type() == wire.TClose {
-			p.conn.CloseWithError(0, "bye")
+			p.hangup()
 			return m.(wire.Close).Reason
 		}
 	}

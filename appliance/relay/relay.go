@@ -30,6 +30,7 @@ package relay
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
@@ -270,6 +271,31 @@ func (r *Relay) ServeConn(conn *quic.Conn) {
 		return
 	}
 	r.serve(conn.Context(), &quicTransport{conn: conn, st: st, grace: r.cfg.CloseGrace})
+}
+
+// ServeTLS serves one TLS connection whose handshake chose ALPN wire.ALPN
+// on the box's TCP HTTPS port, as ServeConn serves QUIC: the same hello,
+// tokens and session, for support apps on networks that block UDP. It
+// returns when the connection is closed.
+func (r *Relay) ServeTLS(conn *tls.Conn) {
+	t := newTLSTransport(conn, r.cfg.CloseGrace)
+	if !r.enter() {
+		r.refuse(t, CodeShutdown, "the appliance is shutting down: try again in a minute")
+		return
+	}
+	defer r.wg.Done()
+	ctx, cancel := context.WithCancel(r.base)
+	defer cancel()
+	// Close, once its grace is over, cuts whatever is left.
+	defer context.AfterFunc(r.base, func() { conn.Close() })()
+	hctx, hcancel := context.WithTimeout(ctx, r.cfg.HelloTimeout)
+	err := conn.HandshakeContext(hctx) // done already when net/http hands it over
+	hcancel()
+	if err != nil || conn.ConnectionState().NegotiatedProtocol != wire.ALPN {
+		conn.Close()
+		return
+	}
+	r.serve(ctx, t)
 }
 
 // enter registers a connection unless the relay is closed.

@@ -35,7 +35,7 @@ func TestTokens(t *testing.T) {
 	if w := b.welcome(); w.Session != 2 {
 		t.Fatalf("welcome %+v", w)
 	}
-	b.conn.CloseWithError(0, "")
+	b.hangup()
 	recv(t, tr.obs.down(2), "client down")
 
 	for _, tc := range []struct {
@@ -73,7 +73,7 @@ func TestOneClientPerSession(t *testing.T) {
 	if m := first.expect(wire.TPong); m != (wire.Pong{Nonce: 1}) {
 		t.Fatalf("got %#v", m)
 	}
-	first.conn.CloseWithError(0, "")
+	first.hangup()
 	recv(t, tr.obs.down(1), "client down")
 	third := dial(t, tr.addr, wire.RoleClient, tok, "dev-1")
 	third.welcome()
@@ -102,7 +102,7 @@ func TestFanOut(t *testing.T) {
 
 	rng := rand.New(rand.NewPCG(1, 2))
 	var sent [][]byte
-	info := encode(wire.DeviceInfo{OS: "linux", Hostname: "pc-1", Screens: []wire.Screen{{Width: 1920, Height: 1080}}, Capture: true})
+	info := encode(wire.DeviceInfo{OS: "linux", Hostname: "pc-1", Screens: []wire.Screen{{Width: 1920, Height: 1080}}, Capture: true, Transport: TransportQUIC})
 	sent = append(sent, info)
 	for i := range 50 {
 		data := make([]byte, rng.IntN(20000)+1)
@@ -132,7 +132,7 @@ func TestFanOut(t *testing.T) {
 	}
 
 	// The native viewer's tool dies; the client and the other viewer go on.
-	b.conn.CloseWithError(0, "crash")
+	b.hangup()
 	c.send(wire.Ping{Nonce: 9})
 	c.expect(wire.TPong)
 	end := encode(wire.FrameEnd{Seq: 2})
@@ -213,7 +213,7 @@ func TestSlowViewer(t *testing.T) {
 func TestJoin(t *testing.T) {
 	tr := startRelay(t, Config{})
 	c := tr.addClient(t, 1)
-	info := encode(wire.DeviceInfo{OS: "linux", Hostname: "pc-1", Capture: true})
+	info := encode(wire.DeviceInfo{OS: "linux", Hostname: "pc-1", Capture: true, Transport: TransportQUIC}) // as the relay says it
 	reply := encode(wire.ConsentReply{Granted: true, What: "view", Viewer: 10})
 	c.sendRaw(info)
 	c.sendRaw(reply)
@@ -428,7 +428,7 @@ func TestEnd(t *testing.T) {
 				return
 			}
 			if m, err := wire.Decode(wire.Frame{Type: wire.Type(b[0]), Payload: b[wire.HeaderLen:]}); err == nil && m.Type() == wire.TClose {
-				other.conn.CloseWithError(0, "bye")
+				other.hangup()
 				reason <- m.(wire.Close).Reason
 				return
 			}

@@ -340,6 +340,11 @@ func (s *session) fromClient(c *client, b []byte) error {
 	case wire.FrameEnd:
 		s.fanScreen(b)
 	case wire.DeviceInfo:
+		// How the app reached the box is the relay's to say.
+		m.Transport = c.t.kind()
+		if nb := encode(m); nb != nil {
+			b = nb
+		}
 		s.mu.Lock()
 		s.info = b
 		over := s.broadcastLocked(b)

@@ -2,12 +2,14 @@ package relay
 
 import (
 	"context"
+	"crypto/tls"
 	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
 	"os"
 	"strings"
+	"sync"
 	"time"
 	"unicode/utf8"
 
@@ -27,7 +29,15 @@ type transport interface {
 	// stream may end inside a frame) it first lets what was written arrive.
 	// It is called at most once per peer.
 	shutdown(code uint16, reason string, abrupt bool)
+	// kind is how the peer reached the box: TransportQUIC or TransportTCP.
+	kind() string
 }
+
+// How a peer reached the box (DeviceInfo.Transport).
+const (
+	TransportQUIC = "quic"
+	TransportTCP  = "tcp" // TLS over TCP on the HTTPS port: UDP was blocked or slow
+)
 
 // quicTransport is a QUIC connection's one stream.
 type quicTransport struct {
@@ -55,6 +65,52 @@ func (t *quicTransport) shutdown(code uint16, reason string, abrupt bool) {
 		timer.Stop()
 	}
 	t.conn.CloseWithError(quic.ApplicationErrorCode(code), truncate(reason, wire.MaxReason))
+}
+
+func (t *quicTransport) kind() string { return TransportQUIC }
+
+// tlsTransport is a TLS connection on the HTTPS port, for peers whose
+// network blocks UDP. The wire is the same; only the ending differs: TCP
+// has no error code to close with, so the Close frame is all the peer
+// learns.
+type tlsTransport struct {
+	conn  *tls.Conn
+	grace time.Duration
+	gone  chan struct{} // closed when a read fails: the peer hung up
+	once  sync.Once
+}
+
+func newTLSTransport(conn *tls.Conn, grace time.Duration) *tlsTransport {
+	return &tlsTransport{conn: conn, grace: grace, gone: make(chan struct{})}
+}
+
+func (t *tlsTransport) Read(p []byte) (int, error) {
+	n, err := t.conn.Read(p)
+	if err != nil {
+		t.once.Do(func() { close(t.gone) })
+	}
+	return n, err
+}
+func (t *tlsTransport) Write(p []byte) (int, error)        { return t.conn.Write(p) }
+func (t *tlsTransport) SetReadDeadline(d time.Time) error  { return t.conn.SetReadDeadline(d) }
+func (t *tlsTransport) SetWriteDeadline(d time.Time) error { return t.conn.SetWriteDeadline(d) }
+func (t *tlsTransport) kind() string                       { return TransportTCP }
+
+// shutdown sends close_notify after what was written, gives the peer the
+// grace period to read it and hang up (seen by the reader), and closes.
+func (t *tlsTransport) shutdown(code uint16, reason string, abrupt bool) {
+	if !abrupt {
+		t.conn.SetWriteDeadline(time.Now().Add(t.grace))
+		if t.conn.CloseWrite() == nil {
+			timer := time.NewTimer(t.grace)
+			select {
+			case <-t.gone:
+			case <-timer.C:
+			}
+			timer.Stop()
+		}
+	}
+	t.conn.Close()
 }
 
 // readFrame reads one frame, checking its header against the wire bounds

@@ -72,6 +72,9 @@ type DeviceInfo struct {
 	// system does not let the app send ("Ctrl-Alt-Del" on Windows, where
 	// only the system may).
 	Refuses []string `json:"refuses,omitempty"`
+	// Transport is how the app reached the box, "quic" or "tcp" (TLS on
+	// the HTTPS port, when UDP is blocked); the relay sets it.
+	Transport string `json:"transport,omitempty"`
 }
 
 // Screen is one display of the customer's machine.
@@ -460,7 +463,7 @@ func decodeInfo(b []byte) (DeviceInfo, error) {
 	if err := json.Unmarshal(b, &info); err != nil {
 		return info, fmt.Errorf("%w: device info: %v", ErrMalformed, err)
 	}
-	fields := append([]string{info.OS, info.Version, info.Hostname, info.User, info.Note}, info.Addresses...)
+	fields := append([]string{info.OS, info.Version, info.Hostname, info.User, info.Note, info.Transport}, info.Addresses...)
 	for _, s := range append(fields, info.Refuses...) {
 		if len(s) > maxInfoField {
 			return info, fmt.Errorf("%w: device info field longer than %d bytes", ErrMalformed, maxInfoField)

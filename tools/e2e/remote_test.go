@@ -58,6 +58,13 @@ func (o *appOutput) snapshot() (string, chan struct{}) {
 // page and starts it on display with a terminal prompt.
 func download(t *testing.T, cust *daemon.Client, display string) *customerApp {
 	t.Helper()
+	return downloadWith(t, cust, display, nil)
+}
+
+// downloadWith is download with flags for the app made from its stamp by
+// flags (nil: none).
+func downloadWith(t *testing.T, cust *daemon.Client, display string, flags func(stampPath string) []string) *customerApp {
+	t.Helper()
 	daemon.SupportClient(t)
 	resp, body := cust.Post("/session/client/linux-amd64", nil)
 	if resp.StatusCode != http.StatusOK || !strings.Contains(resp.Header.Get("Content-Disposition"), "switchboard-support-linux-amd64") {
@@ -73,7 +80,11 @@ func download(t *testing.T, cust *daemon.Client, display string) *customerApp {
 	if err := os.Mkdir(filepath.Join(dir, "Downloads"), 0o700); err != nil {
 		t.Fatal(err)
 	}
-	app.cmd = exec.Command(bin, "-prompt", "terminal")
+	args := []string{"-prompt", "terminal"}
+	if flags != nil {
+		args = append(args, flags(bin)...)
+	}
+	app.cmd = exec.Command(bin, args...)
 	app.cmd.Dir = dir
 	app.cmd.Env = []string{"DISPLAY=" + display, "HOME=" + dir, "PATH=/usr/bin:/bin"}
 	app.cmd.Stdout, app.cmd.Stderr = app.out, app.out

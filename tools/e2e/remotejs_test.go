@@ -761,6 +761,17 @@ func TestRemoteJS(t *testing.T) {
 			{Kind: wire.InputKey, Down: true, Code: 0xffe3}, {Kind: wire.InputKey, Down: true, Code: 0xffe9}, {Kind: wire.InputKey, Down: true, Code: 0xffff},
 			{Kind: wire.InputKey, Code: 0xffff}, {Kind: wire.InputKey, Code: 0xffe9}, {Kind: wire.InputKey, Code: 0xffe3}})
 
+		// A Windows app says it cannot send Ctrl-Alt-Del: the console says
+		// so and sends nothing.
+		p.feed(wire.DeviceInfo{OS: "windows", Screens: []wire.Screen{{Width: W, Height: H}}, Capture: true, Refuses: []string{"Ctrl-Alt-Del"}})
+		p.wait("the combination is marked", `document.querySelector('[data-combo="Ctrl-Alt-Del"]').getAttribute("aria-disabled") === "true"`)
+		n = p.count()
+		p.do("send Ctrl-Alt-Del to Windows", cdp.Click(cdp.CSS("#remote-keys summary")), cdp.Click(cdp.CSS(`[data-combo="Ctrl-Alt-Del"]`)))
+		if msgs := p.mark(n, 16); len(msgs) != 0 {
+			t.Errorf("sent a combination the app refuses: %#v", msgs)
+		}
+		p.waitText(".remote-note", "does not let the support app send Ctrl-Alt-Del")
+
 		// Clipboard text, while controlling.
 		n = p.count()
 		p.do("send the clipboard", cdp.SetValue(cdp.ID("remote-clip-text"), "héllo wörld\n2"), cdp.Click(cdp.ID("remote-clip-send")))

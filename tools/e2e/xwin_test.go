@@ -157,3 +157,13 @@ func (e xEvent) String() string {
 	}
 	return fmt.Sprintf("button %d at %d,%d", e.button, e.x, e.y)
 }
+
+// copyArea moves a rectangle of the window's pixels at once (as a window
+// manager moving a window does) and waits until the server has done it.
+func (x *xwin) copyArea(sx, sy, dx, dy, w, h int) {
+	x.t.Helper()
+	if err := xproto.CopyAreaChecked(x.conn, xproto.Drawable(x.win), xproto.Drawable(x.win), x.gc,
+		int16(sx), int16(sy), int16(dx), int16(dy), uint16(w), uint16(h)).Check(); err != nil {
+		x.t.Fatal(err)
+	}
+}

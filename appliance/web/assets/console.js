@@ -493,6 +493,14 @@
         add("User", d.user);
         add("Addresses", (d.addresses || []).join(", "));
         add("Screens", (d.screens || []).join(", "));
+        // As the template _parts.html says it.
+        var transport = { tcp: "TCP (TLS on the HTTPS port): the customer's network blocks UDP, so the screen may be slower", quic: "QUIC (UDP)" }[d.transport];
+        if (transport) {
+          dl.appendChild(el("dt", "", "Connection"));
+          var td = el("dd", "", transport);
+          td.id = "device-transport";
+          dl.appendChild(td);
+        }
         var parts = [dl];
         if (!d.capture) {
           var note = el("p", "notice", d.note || "Screen sharing is not supported on this OS.");

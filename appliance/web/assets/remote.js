@@ -83,6 +83,7 @@ import { Transfers } from "./remote-files.js";
     ["Print Screen", [X.Print]],
     ["Super", [X.Super_L]]
   ];
+  let refusedCombos = new Set(); // combinations the customer's app says it cannot send
   const keysMenu = el("details", "remote-keys");
   keysMenu.id = "remote-keys";
   const keysSummary = el("summary", "button secondary", "Keys");
@@ -91,8 +92,13 @@ import { Transfers } from "./remote-files.js";
   keysList.setAttribute("aria-label", "Send a key combination");
   const comboBtns = COMBOS.map(([label, syms]) => {
     const b = button(label, "secondary small", () => {
-      sendCombo(syms);
       keysMenu.open = false;
+      if (refusedCombos.has(label)) {
+        // The customer's system does not let a program send it.
+        note("The customer's system does not let the support app send " + label + ". Ask the customer to press it on their keyboard.", true);
+        return;
+      }
+      sendCombo(syms);
     });
     b.setAttribute("data-combo", label);
     return b;
@@ -633,7 +639,14 @@ import { Transfers } from "./remote-files.js";
     }
     const facts = [info.os, info.hostname, info.user].filter((v) => typeof v === "string" && v);
     if (s) facts.push(s.width + "×" + s.height + (screens.length > 1 ? " (first of " + screens.length + " screens)" : ""));
+    if (info.transport === "tcp") facts.push("over TCP");
     infoText.textContent = facts.join(" · ");
+    refusedCombos = new Set(Array.isArray(info.refuses) ? info.refuses.filter((v) => typeof v === "string") : []);
+    for (const b of comboBtns) {
+      const refused = refusedCombos.has(b.getAttribute("data-combo"));
+      b.setAttribute("aria-disabled", refused ? "true" : "false");
+      b.title = refused ? "The customer's system does not let a program send this: ask them to press it" : "";
+    }
     infoText.hidden = !facts.length || !!document.getElementById("device"); // the page shows it already
     if (info.capture === false) {
       note("The customer's computer cannot share its screen" + (info.note ? ": " + info.note : "."), true);

@@ -11,6 +11,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"math/big"
+	"net"
 	"strings"
 	"testing"
 	"time"
@@ -104,12 +105,15 @@ func TestDialPinned(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	conn, st, err := Dial(ctx, box)
+	link, err := Dial(ctx, box)
 	if err != nil {
 		t.Fatalf("pinned dial: %v", err)
 	}
+	if link.Transport() != "quic" {
+		t.Errorf("transport %q with QUIC open", link.Transport())
+	}
 	f, _ := wire.Encode(wire.Hello{Version: wire.Version, Role: wire.RoleClient, Token: "tok", DeviceID: "dev"})
-	if err := wire.WriteFrame(st, f); err != nil {
+	if err := wire.WriteFrame(link, f); err != nil {
 		t.Fatal(err)
 	}
 	select {
@@ -120,15 +124,121 @@ func TestDialPinned(t *testing.T) {
 	case <-ctx.Done():
 		t.Fatal("the hello did not arrive")
 	}
-	conn.CloseWithError(0, "")
+	link.Hangup(0)
 
 	wrong := box
 	wrong.Pin = make([]byte, 32)
-	if _, _, err := Dial(ctx, wrong); !errors.Is(err, ErrWrongCertificate) {
+	if _, err := Dial(ctx, wrong); !errors.Is(err, ErrWrongCertificate) {
 		t.Errorf("wrong pin: %v", err)
 	}
 	unpinned, _ := ParseBox(addr)
-	if _, _, err := Dial(ctx, unpinned); err == nil {
+	if _, err := Dial(ctx, unpinned); err == nil {
 		t.Error("a self-signed certificate was accepted without a pin")
+	}
+}
+
+// tcpBox listens with TLS on TCP (ALPN switchboard/1) and returns the
+// pinned box address, the hellos that arrive, and the TCP address.
+func tcpBox(t *testing.T, cert tls.Certificate, udp net.PacketConn) (string, chan wire.Hello) {
+	t.Helper()
+	addr := "127.0.0.1:0"
+	if udp != nil { // the same port as the UDP side
+		addr = udp.LocalAddr().String()
+	}
+	ln, err := tls.Listen("tcp", addr, &tls.Config{Certificates: []tls.Certificate{cert}, NextProtos: []string{wire.ALPN}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ln.Close() })
+	hellos := make(chan wire.Hello, 4)
+	go func() {
+		for {
+			conn, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			go func() {
+				defer conn.Close()
+				f, err := wire.ReadFrame(conn, nil)
+				if err != nil {
+					return
+				}
+				if m, err := wire.Decode(f); err == nil {
+					hellos <- m.(wire.Hello)
+				}
+			}()
+		}
+	}()
+	sum := sha256.Sum256(cert.Certificate[0])
+	return ln.Addr().String() + "#sha256=" + hex.EncodeToString(sum[:]), hellos
+}
+
+// TestDialFallsBackToTCP: when nothing answers QUIC (the port refuses UDP,
+// or a network drops it silently), the app connects with TLS over TCP to
+// the same port and says hello there.
+func TestDialFallsBackToTCP(t *testing.T) {
+	cert := selfSigned(t)
+	blackhole, err := net.ListenPacket("udp", "127.0.0.1:0") // reads and drops: like a firewall's DROP
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer blackhole.Close()
+	go func() {
+		b := make([]byte, 2048)
+		for {
+			if _, _, err := blackhole.ReadFrom(b); err != nil {
+				return
+			}
+		}
+	}()
+	refused, _ := tcpBox(t, cert, nil) // nothing listens on its UDP port
+	dropped, hellos := tcpBox(t, cert, blackhole)
+	for name, addr := range map[string]string{"UDP refused": refused, "UDP dropped": dropped} {
+		t.Run(name, func(t *testing.T) {
+			ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+			defer cancel()
+			box, err := ParseBox(addr)
+			if err != nil {
+				t.Fatal(err)
+			}
+			link, err := Dial(ctx, box)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer link.Hangup(0)
+			if link.Transport() != "tcp" {
+				t.Fatalf("transport %q", link.Transport())
+			}
+			f, _ := wire.Encode(wire.Hello{Version: wire.Version, Role: wire.RoleClient, Token: name, DeviceID: "dev"})
+			if err := wire.WriteFrame(link, f); err != nil {
+				t.Fatal(err)
+			}
+			if name == "UDP dropped" {
+				select {
+				case h := <-hellos:
+					if h.Token != name {
+						t.Errorf("hello %+v", h)
+					}
+				case <-ctx.Done():
+					t.Fatal("the hello did not arrive over TCP")
+				}
+			}
+		})
+	}
+	// The pin is checked on TCP too.
+	box, _ := ParseBox(refused)
+	box.Pin = make([]byte, 32)
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	if _, err := Dial(ctx, box); !errors.Is(err, ErrWrongCertificate) {
+		t.Errorf("wrong pin over TCP: %v", err)
+	}
+	// Nothing at all: both errors are told.
+	ln, _ := net.Listen("tcp", "127.0.0.1:0")
+	gone := ln.Addr().String()
+	ln.Close()
+	box, _ = ParseBox(gone)
+	if _, err := Dial(ctx, box); err == nil || !strings.Contains(err.Error(), "QUIC") || !strings.Contains(err.Error(), "tcp") {
+		t.Errorf("nothing listening: %v", err)
 	}
 }

@@ -98,7 +98,7 @@ func Main(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io
 
 	say("Connecting to %s…", box.Host)
 	dctx, cancel := context.WithTimeout(ctx, 30*time.Second)
-	conn, st, err := Dial(dctx, box)
+	link, err := Dial(dctx, box)
 	cancel()
 	switch {
 	case errors.Is(err, ErrWrongCertificate):
@@ -112,13 +112,9 @@ func Main(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io
 		say("Check your internet connection and try again.")
 		return 1
 	}
-	err = Run(ctx, st, wire.Hello{Token: token, DeviceID: DeviceID()}, cfg)
-	st.Close() // our side is done; let the box read the Close
-	select {
-	case <-conn.Context().Done():
-	case <-time.After(closeWait):
-	}
-	conn.CloseWithError(0, "")
+	log.Debug("connected", "transport", link.Transport())
+	err = Run(ctx, link, wire.Hello{Token: token, DeviceID: DeviceID()}, cfg)
+	link.Hangup(closeWait) // our side is done; let the box read the Close
 	var closed *ClosedError
 	switch {
 	case err == nil:
