@@ -73,6 +73,7 @@ func runRelay(ctx context.Context, cfg config) (Result, error) {
 type relayEnv struct {
 	relay     *relay.Relay
 	relayAddr net.Addr
+	tcpAddr   net.Addr        // the relay's TLS-over-TCP fallback
 	direct    chan *quic.Conn // connections to the baseline server
 	directAdr net.Addr
 	client    *quic.Transport
@@ -93,6 +94,7 @@ func (benchAuthority) Redeem(_ context.Context, token string, role uint8, _ stri
 	}
 	_, err := fmt.Sscanf(token, "t %d %d", &g.Session, &g.Viewer)
 	g.Name = "bench"
+	g.Rights = relay.Rights{Control: true, Files: true}
 	return g, err
 }
 
@@ -138,6 +140,22 @@ func newRelayEnv() (*relayEnv, error) {
 	if e.relayAddr, err = listen(e.relay.ServeConn); err != nil {
 		return nil, err
 	}
+	tln, err := tls.Listen("tcp", "127.0.0.1:0", server)
+	if err != nil {
+		e.close()
+		return nil, err
+	}
+	e.tcpAddr = tln.Addr()
+	e.closers = append(e.closers, func() { tln.Close() })
+	e.wg.Go(func() {
+		for {
+			conn, err := tln.Accept()
+			if err != nil {
+				return
+			}
+			e.wg.Go(func() { e.relay.ServeTLS(conn.(*tls.Conn)) })
+		}
+	})
 	if e.directAdr, err = listen(func(c *quic.Conn) { e.direct <- c }); err != nil {
 		e.close()
 		return nil, err
@@ -178,6 +196,27 @@ func (e *relayEnv) dialRelay(ctx context.Context, role uint8, token string) (*qu
 		return fail(fmt.Errorf("no welcome: %#v", m))
 	}
 	return conn, st, nil
+}
+
+// dialRelayTCP connects over TLS on TCP, as a support app whose network
+// blocks UDP, and returns the connection after the Welcome.
+func (e *relayEnv) dialRelayTCP(ctx context.Context, role uint8, token string) (*tls.Conn, error) {
+	d := tls.Dialer{Config: e.clientTLS}
+	c, err := d.DialContext(ctx, "tcp", e.tcpAddr.String())
+	if err != nil {
+		return nil, err
+	}
+	conn := c.(*tls.Conn)
+	if err := writeMsg(conn, wire.Hello{Version: wire.Version, Role: role, Token: token, DeviceID: "bench"}); err != nil {
+		conn.Close()
+		return nil, err
+	}
+	f, err := wire.ReadFrame(conn, nil)
+	if err != nil || f.Type != wire.TWelcome {
+		conn.Close()
+		return nil, fmt.Errorf("no welcome over TCP: type %d, %v", f.Type, err)
+	}
+	return conn, nil
 }
 
 // dialDirect connects to the baseline server and returns both ends of a
@@ -240,7 +279,9 @@ func drainStream(r io.Reader, wg *sync.WaitGroup) { wg.Go(func() { io.Copy(io.Di
 // bulkRound sends bytes of 64 KiB file chunks on w and reads them from r,
 // returning each chunk's delay and the time until the last arrived.
 func bulkRound(ctx context.Context, w io.Writer, r io.Reader, bytes int) (stats, error) {
-	f, err := wire.Encode(wire.FileChunk{ID: 1, Data: make([]byte, wire.MaxChunk)})
+	// A file of the customer's (the id's high bit), which the relay passes
+	// to viewers with the file-transfer right.
+	f, err := wire.Encode(wire.FileChunk{ID: 1<<31 | 1, Data: make([]byte, wire.MaxChunk)})
 	if err != nil {
 		return stats{}, err
 	}
@@ -299,17 +340,34 @@ func benchBulk(ctx context.Context, e *relayEnv, res *Result) error {
 		return err
 	}
 	defer closeDirect()
+	// The same over the TCP fallback: a second session whose client came
+	// over TLS on TCP, its viewer on QUIC.
+	ctcp, err := e.dialRelayTCP(ctx, wire.RoleClient, "c 2")
+	if err != nil {
+		return err
+	}
+	defer ctcp.Close()
+	drainStream(ctcp, &wg)
+	t2conn, t2st, err := e.dialRelay(ctx, wire.RoleTechnician, "t 2 1")
+	if err != nil {
+		return err
+	}
+	defer t2conn.CloseWithError(0, "")
 
-	var direct, relayed stats
+	var direct, relayed, overTCP stats
 	for round := range rounds {
-		for i := range 2 {
+		for i := range 3 {
 			var s stats
-			if (round+i)%2 == 0 {
+			switch (round + i) % 3 {
+			case 0:
 				s, err = bulkRound(ctx, near, far, relayBulkRound)
 				direct.lat, direct.elapsed = append(direct.lat, s.lat...), direct.elapsed+s.elapsed
-			} else {
+			case 1:
 				s, err = bulkRound(ctx, cst, tst, relayBulkRound)
 				relayed.lat, relayed.elapsed = append(relayed.lat, s.lat...), relayed.elapsed+s.elapsed
+			default:
+				s, err = bulkRound(ctx, ctcp, t2st, relayBulkRound)
+				overTCP.lat, overTCP.elapsed = append(overTCP.lat, s.lat...), overTCP.elapsed+s.elapsed
 			}
 			if err != nil {
 				return err
@@ -318,12 +376,16 @@ func benchBulk(ctx context.Context, e *relayEnv, res *Result) error {
 	}
 	td := newTarget("bulk 64 KiB chunks, direct QUIC", direct)
 	tr := newTarget("bulk 64 KiB chunks, client→relay→native viewer", relayed)
+	tt := newTarget("bulk 64 KiB chunks, client over TCP→relay→viewer", overTCP)
 	q := ratio("bulk relayed / direct", tr, td)
-	res.Targets = append(res.Targets, td, tr)
-	res.Ratios = append(res.Ratios, q)
+	qt := ratio("bulk client over TCP / client over QUIC", tt, tr)
+	res.Targets = append(res.Targets, td, tr, tt)
+	res.Ratios = append(res.Ratios, q, qt)
 	mb := func(t Target) float64 { return t.ReqPerSec * wire.MaxChunk / 1e6 }
 	res.Notes = append(res.Notes, fmt.Sprintf("bulk: direct %.0f MB/s, relayed %.0f MB/s = %.2fx (goal >= 0.45x: %s); latencies are each chunk's delay under load",
 		mb(td), mb(tr), q.Throughput, verdict(q.Throughput >= 0.45)))
+	res.Notes = append(res.Notes, fmt.Sprintf("bulk with the client on the TCP fallback: %.0f MB/s = %.2fx of the client on QUIC",
+		mb(tt), qt.Throughput))
 	return nil
 }
 
@@ -382,6 +444,23 @@ func benchRoundTrip(ctx context.Context, e *relayEnv, n int, res *Result) error 
 	var wg sync.WaitGroup
 	defer wg.Wait() // after the connections closed (defers run last first)
 	defer cconn.CloseWithError(0, "")
+	// The customer allows technician 7 control (clipboard text goes only
+	// then); the Pong after it says the relay has taken the answer in.
+	if err := writeMsg(cst, wire.ConsentReply{Granted: true, What: "control", Viewer: 7}); err != nil {
+		return err
+	}
+	if err := writeMsg(cst, wire.Ping{Nonce: 1}); err != nil {
+		return err
+	}
+	for {
+		f, err := wire.ReadFrame(cst, nil)
+		if err != nil {
+			return err
+		}
+		if f.Type == wire.TPong {
+			break
+		}
+	}
 	wg.Go(func() { echo(cst) })
 	tconn, tst, err := e.dialRelay(ctx, wire.RoleTechnician, "t 2 7")
 	if err != nil {
@@ -739,6 +818,11 @@ func benchLoad(ctx context.Context, e *relayEnv, res *Result) error {
 					return wire.Type(b[0]), b[wire.HeaderLen:], nil
 				})
 			})
+			// Screen frames go only to technicians the customer allowed
+			// to view; the answer travels before the tiles.
+			if err := writeMsg(st, wire.ConsentReply{Granted: true, What: "view", Viewer: uint64(v + 1)}); err != nil {
+				return nil, err
+			}
 		}
 		return st, nil
 	}, finish)

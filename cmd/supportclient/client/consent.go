@@ -153,6 +153,7 @@ func (s *session) consent(m wire.ConsentAsk) error {
 				return s.reply(false, m.What, m.Viewer)
 			}
 			vc.control = granted
+			s.watchClipboard()
 			s.say("%s can now use your mouse and keyboard.", tech)
 			s.showPresence()
 			return s.reply(true, m.What, m.Viewer)

@@ -9,10 +9,8 @@ import (
 	"io"
 	"log/slog"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"runtime"
-	"strings"
 	"time"
 
 	"github.com/switchboardhq/switchboard/appliance/wire"
@@ -88,7 +86,9 @@ func Main(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io
 		cfg.Screen, cfg.Input = capturer{d}, d
 		w, h := d.Size()
 		screens = []wire.Screen{{Width: w, Height: h}}
-		cfg.Clipboard = clipboardSetter()
+		cfg.Clipboard = d.SetClipboard
+		cfg.ReadClipboard = func() (string, error) { return d.Clipboard(wire.MaxClipboard) }
+		cfg.WatchClipboard = d.ClipboardChanges
 	}
 	cfg.Info = DeviceInfo(screens)
 	if why != "" {
@@ -168,22 +168,4 @@ func downloadDir(dir string) string {
 		return wd
 	}
 	return "."
-}
-
-// clipboardSetter sets the X clipboard with xclip or xsel when one is
-// installed (they keep serving the selection after we hand them the text).
-func clipboardSetter() func(string) error {
-	var argv []string
-	if p, err := exec.LookPath("xclip"); err == nil {
-		argv = []string{p, "-selection", "clipboard"}
-	} else if p, err := exec.LookPath("xsel"); err == nil {
-		argv = []string{p, "--clipboard", "--input"}
-	} else {
-		return nil
-	}
-	return func(text string) error {
-		cmd := exec.Command(argv[0], argv[1:]...)
-		cmd.Stdin = strings.NewReader(text)
-		return cmd.Run()
-	}
 }

@@ -62,10 +62,16 @@ type Config struct {
 	// Clipboard sets the clipboard to text a controlling technician sent;
 	// nil tells the person it arrived and drops it.
 	Clipboard func(text string) error
-	Info      wire.DeviceInfo
-	Downloads string    // directory for received files
-	Out       io.Writer // what the person at the keyboard reads
-	Log       *slog.Logger
+	// WatchClipboard has changed called whenever what is copied changes,
+	// until ctx ends (it may return at once, or only then); ReadClipboard
+	// reads the clipboard's text. Either nil: the
+	// customer's clipboard is never sent.
+	WatchClipboard func(ctx context.Context, changed func()) error
+	ReadClipboard  func() (string, error)
+	Info           wire.DeviceInfo
+	Downloads      string    // directory for received files
+	Out            io.Writer // what the person at the keyboard reads
+	Log            *slog.Logger
 
 	ConsentTimeout time.Duration // no answer in this time is a denial
 	FrameInterval  time.Duration // the shortest time between frames
@@ -105,6 +111,8 @@ type session struct {
 	// noticeCancel closes the "stop sharing" notice shown, to show a newer.
 	noticeCancel context.CancelFunc
 	stopCapture  context.CancelFunc
+	watching     bool                 // the clipboard is followed
+	fromTech     string               // the text a technician last put on the clipboard
 	incoming     map[uint32]*incoming // nil value: offer being asked
 	outgoing     map[uint32]*outgoing
 	nextOut      uint32
@@ -332,6 +340,7 @@ func (s *session) clipboard(text string) {
 	}
 	if s.cfg.Clipboard != nil {
 		if err := s.cfg.Clipboard(text); err == nil {
+			s.fromTech = text
 			s.say("%s put text on your clipboard.", s.tech())
 			return
 		} else {

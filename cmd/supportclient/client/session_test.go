@@ -618,3 +618,70 @@ func TestSharingNoticeFollowsPresence(t *testing.T) {
 		}
 	}
 }
+
+// fakeClipboard is a clipboard the test copies to.
+type fakeClipboard struct {
+	mu      sync.Mutex
+	text    string
+	changed chan func() // the watcher's callback, once it runs
+}
+
+func (c *fakeClipboard) copy(text string) {
+	c.mu.Lock()
+	c.text = text
+	c.mu.Unlock()
+}
+
+func (c *fakeClipboard) read() (string, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.text, nil
+}
+
+func (c *fakeClipboard) watch(ctx context.Context, changed func()) error {
+	c.changed <- changed
+	<-ctx.Done()
+	return nil
+}
+
+// TestClipboardToTechnician: what the customer copies while a technician
+// controls goes to the technician (and the customer is told); what was
+// copied before, what the technician put there, and what is copied while
+// nobody controls stay on the computer.
+func TestClipboardToTechnician(t *testing.T) {
+	cb := &fakeClipboard{changed: make(chan func(), 1), text: "copied before control"}
+	r := start(t, Config{Prompter: &fakePrompter{answer: allow}, Input: &fakeInput{},
+		Clipboard: func(s string) error { cb.copy(s); return nil }, WatchClipboard: cb.watch, ReadClipboard: cb.read})
+	r.send(wire.Presence{Controller: 7, Viewers: []wire.Present{{ID: 7, Name: "Bob"}}})
+	r.send(wire.ConsentAsk{Technician: "Bob", What: "control", Viewer: 7})
+	expect[wire.ConsentReply](r)
+	var changed func()
+	select {
+	case changed = <-cb.changed:
+	case <-time.After(waitTimeout):
+		t.Fatal("the clipboard is not watched once control is allowed")
+	}
+	cb.copy("the error message")
+	changed()
+	if m := expect[wire.Clipboard](r); m.Text != "the error message" {
+		t.Fatalf("sent %q", m.Text)
+	}
+	// The technician's own text is not sent back.
+	r.send(wire.Clipboard{Text: "from Bob"})
+	r.barrier()
+	changed()
+	// Nobody controls: nothing goes.
+	r.send(wire.Presence{Viewers: []wire.Present{{ID: 7, Name: "Bob"}}})
+	r.barrier()
+	cb.copy("a password")
+	changed()
+	r.send(wire.Presence{Controller: 7, Viewers: []wire.Present{{ID: 7, Name: "Bob"}}})
+	cb.copy("more")
+	changed()
+	if m := expect[wire.Clipboard](r); m.Text != "more" {
+		t.Fatalf("sent %q; the technician's own text or what was copied without control went out", m.Text)
+	}
+	if out := r.out.String(); !strings.Contains(out, "The text you copied was sent to Bob.") {
+		t.Errorf("the person read:\n%s", out)
+	}
+}

@@ -5,6 +5,8 @@
 // RGB. Input goes through the XTEST extension, as if typed on the
 // keyboard: keysyms are looked up in the server's keyboard map, and a
 // keysym the map lacks is bound to a spare keycode for the keystroke.
+// The clipboard is read, served and watched natively over a connection of
+// its own (clipboard.go).
 //
 // The package is pure Go (github.com/jezek/xgb) and builds everywhere;
 // shared memory is used on Linux only.
@@ -33,11 +35,12 @@ func init() {
 // input cannot be injected.
 var ErrNoXTEST = errors.New("x11: the X server has no XTEST extension")
 
-// A Display is a connection to an X server's first screen. Capture and
-// input may be used from different goroutines; each is serialized. After
-// Close, both return errors.
+// A Display is a connection to an X server's first screen. Capture, input
+// and the clipboard may be used from different goroutines; each is
+// serialized. After Close, all return errors.
 type Display struct {
 	conn  *xgb.Conn
+	name  string // as given to Open, for the clipboard's connection
 	root  xproto.Window
 	log   *slog.Logger
 	xtest bool
@@ -50,6 +53,10 @@ type Display struct {
 
 	inMu sync.Mutex
 	in   inputState
+
+	clipMu     sync.Mutex
+	clip       *clipboard // opened on first use
+	clipClosed bool
 }
 
 // Open connects to display (":0"; empty means $DISPLAY).
@@ -67,7 +74,7 @@ func Open(display string, log *slog.Logger) (*Display, error) {
 		return nil, fmt.Errorf("x11: display %q has no screen", display)
 	}
 	screen := setup.Roots[0]
-	d := &Display{conn: conn, root: screen.Root, log: log}
+	d := &Display{conn: conn, name: display, root: screen.Root, log: log}
 	if err := d.cap.init(conn, setup, &screen); err != nil {
 		conn.Close()
 		return nil, err
@@ -108,8 +115,10 @@ func (d *Display) Size() (w, h int) {
 }
 
 // Close releases keys and buttons still held by input, frees shared
-// memory and closes the connection. It is safe to call twice.
+// memory, gives up the clipboard and closes the connections. It is safe to
+// call twice.
 func (d *Display) Close() error {
+	d.closeClipboard()
 	d.ReleaseAll()
 	// Lock order: input, then capture (input reads the screen size).
 	d.inMu.Lock()
