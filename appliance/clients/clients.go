@@ -24,13 +24,16 @@ import (
 type Platform struct {
 	ID    string // "linux-amd64"
 	Label string // "Linux (64-bit PC)"
+	// Shares says whether the app can share the screen there (Linux with
+	// X11, Windows); elsewhere it gives chat and files only.
+	Shares bool
 }
 
 // Platforms are the builds there can be, in the order pages list them.
 var Platforms = []Platform{
-	{ID: "linux-amd64", Label: "Linux (64-bit PC)"},
-	{ID: "linux-arm64", Label: "Linux (ARM 64-bit)"},
-	{ID: "windows-amd64", Label: "Windows (64-bit)"},
+	{ID: "linux-amd64", Label: "Linux (64-bit PC)", Shares: true},
+	{ID: "linux-arm64", Label: "Linux (ARM 64-bit)", Shares: true},
+	{ID: "windows-amd64", Label: "Windows (64-bit)", Shares: true},
 	{ID: "darwin-arm64", Label: "macOS (Apple silicon)"},
 }
 

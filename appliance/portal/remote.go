@@ -49,8 +49,10 @@ var ErrNotStarted = errors.New("the presentation has not started yet")
 func (p *Portal) WithRemote(r Remote) *Portal { p.remote = r; return p }
 
 // platformFor orders the platforms so the one the browser runs on comes
-// first.
-func platformFor(r *http.Request, ps []Platform) []Platform {
+// first, and says whether the app offered first shares the screen there
+// (a Mac's does not yet: the page then offers no build as the one for
+// the customer's system).
+func platformFor(r *http.Request, ps []Platform) ([]Platform, bool) {
 	ua := r.Header.Get("User-Agent")
 	want := "linux-amd64"
 	switch {
@@ -62,14 +64,16 @@ func platformFor(r *http.Request, ps []Platform) []Platform {
 		want = "linux-arm64"
 	}
 	out := make([]Platform, 0, len(ps))
+	first := false
 	for _, p := range ps {
 		if p.ID == want {
 			out = append([]Platform{p}, out...)
+			first = p.Shares
 		} else {
 			out = append(out, p)
 		}
 	}
-	return out
+	return out, first
 }
 
 // serveClient hands out the support app stamped with a fresh one-time

@@ -74,6 +74,9 @@ type sessionData struct {
 	// Platforms are the support app builds, the customer's system first;
 	// App is what the support app reported (nil before it connected).
 	Platforms []Platform
+	// ForThisSystem: the first platform is the customer's and its app
+	// shares the screen there, so it is offered as the one to download.
+	ForThisSystem bool
 	App       *desk.Device
 }
 
@@ -87,7 +90,7 @@ func (p *Portal) renderSession(w http.ResponseWriter, r *http.Request, status in
 	v.Errors = fe
 	data := sessionData{Site: site, Agreement: site.Localized(v.Lang).Agreement, State: st, Draft: draft, App: ss.Device}
 	if p.remote != nil && ss.Open() {
-		data.Platforms = platformFor(r, p.remote.Platforms())
+		data.Platforms, data.ForThisSystem = platformFor(r, p.remote.Platforms())
 	}
 	v.Data = data
 	return p.pages.Render(w, r, status, "session.html", v)

@@ -92,10 +92,10 @@ var (
 	catalog  = []string{"appliance/i18n"}
 	commands = []string{"cmd/applianced", "cmd/mkbundle", "cmd/mkimage"}
 	// The support app: appliance/wire and its subpackages, and the catalog.
-	client   = []string{"cmd/supportclient", "cmd/supportclient/client", "cmd/supportclient/prompt", "cmd/supportclient/x11"}
+	client   = []string{"cmd/supportclient", "cmd/supportclient/client", "cmd/supportclient/prompt", "cmd/supportclient/x11", "cmd/supportclient/win32"}
 	hardware = []string{"hw", "hw/linux", "hw/sim"}
 	images   = []string{"image", "image/bundle"}
-	tools    = []string{"appliance/i18n/i18ntest", "appliance/samlsp/samltest", "tools/bench", "tools/daemon", "tools/deskfix", "tools/e2e", "tools/qemu", "tools/rules", "tools/testenv"}
+	tools    = []string{"appliance/i18n/i18ntest", "appliance/samlsp/samltest", "tools/bench", "tools/daemon", "tools/deskfix", "tools/e2e", "tools/qemu", "tools/rules", "tools/testenv", "tools/wintarget"}
 )
 
 func classes() [][]string {

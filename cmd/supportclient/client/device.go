@@ -22,12 +22,12 @@ const maxField = 256
 const NoCaptureNote = "screen sharing is not supported on this OS"
 
 // DeviceID returns a stable id of this machine that does not reveal its
-// machine id: the first 16 bytes of SHA-256(machine-id + "switchboard"),
+// machine id (/etc/machine-id; Windows' MachineGuid): the first 16 bytes of SHA-256(machine-id + "switchboard"),
 // in hex; a random one when there is no machine id.
 func DeviceID() string {
 	var sum []byte
-	if id, err := os.ReadFile("/etc/machine-id"); err == nil && len(strings.TrimSpace(string(id))) > 0 {
-		h := sha256.Sum256(append([]byte(strings.TrimSpace(string(id))), "switchboard"...))
+	if id := strings.TrimSpace(machineID()); id != "" {
+		h := sha256.Sum256(append([]byte(id), "switchboard"...))
 		sum = h[:16]
 	} else {
 		sum = make([]byte, 16)

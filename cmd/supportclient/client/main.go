@@ -10,13 +10,11 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
-	"runtime"
 	"time"
 
 	"github.com/switchboardhq/switchboard/appliance/wire"
 	"github.com/switchboardhq/switchboard/appliance/wire/stamp"
 	"github.com/switchboardhq/switchboard/cmd/supportclient/prompt"
-	"github.com/switchboardhq/switchboard/cmd/supportclient/x11"
 )
 
 // closeWait bounds how long the program waits for the box to take its
@@ -72,25 +70,17 @@ func Main(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io
 	} else {
 		prompt.SetTitle(i18n.T(box.Lang, "Switchboard remote support"))
 	}
-	p, err := prompt.Choose(*promptKind, stdin, stdout)
+	p, err := choosePrompter(*promptKind, box.Lang, stdin, stdout)
 	if err != nil {
 		fmt.Fprintf(stderr, "supportclient: %v\n", err)
 		return 2
 	}
 
 	cfg := Config{Box: box.Host, Lang: box.Lang, Prompter: p, Out: stdout, Log: log, Downloads: downloadDir(*downloads)}
-	var screens []wire.Screen
-	d, why := openDisplay(*display, log)
-	if d != nil {
-		defer d.Close()
-		cfg.Screen, cfg.Input = capturer{d}, d
-		w, h := d.Size()
-		screens = []wire.Screen{{Width: w, Height: h}}
-		cfg.Clipboard = d.SetClipboard
-		cfg.ReadClipboard = func() (string, error) { return d.Clipboard(wire.MaxClipboard) }
-		cfg.WatchClipboard = d.ClipboardChanges
-	}
+	screens, why, closeScreen := openScreen(&cfg, *display, log)
+	defer closeScreen()
 	cfg.Info = DeviceInfo(screens)
+	cfg.Info.Refuses = refuses(cfg.Input)
 	if why != "" {
 		cfg.Info.Note = why
 		say("Note: %s. The technician can still chat with you and exchange files.", i18n.Text(box.Lang, why))
@@ -127,36 +117,22 @@ func Main(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io
 	return 1
 }
 
-// capturer adapts a display to Screen.
-type capturer struct{ d *x11.Display }
-
-func (c capturer) Capture() ([]byte, int, int, error) { return c.d.Capture() }
-
-// openDisplay connects to the X display to share, or says why the screen
-// cannot be shared.
-func openDisplay(name string, log *slog.Logger) (*x11.Display, string) {
-	if runtime.GOOS != "linux" {
-		return nil, NoCaptureNote
+// refuses is what in cannot send of the console's key combinations.
+func refuses(in Input) []string {
+	if r, ok := in.(interface{ Refuses() []string }); ok {
+		return r.Refuses()
 	}
-	if os.Getenv("XDG_SESSION_TYPE") == "wayland" {
-		return nil, "screen sharing is not supported in a Wayland session (log in with an X11 session to share the screen)"
-	}
-	if name == "" && os.Getenv("DISPLAY") == "" {
-		return nil, "screen sharing needs a graphical X11 session"
-	}
-	d, err := x11.Open(name, log)
-	if err != nil {
-		log.Warn("screen", "err", err)
-		return nil, "screen sharing needs a graphical X11 session"
-	}
-	return d, ""
+	return nil
 }
 
-// downloadDir is dir if given, else ~/Downloads when it exists, else the
-// working directory.
+// downloadDir is dir if given, else the system's Downloads folder, else
+// ~/Downloads when it exists, else the working directory.
 func downloadDir(dir string) string {
 	if dir != "" {
 		return dir
+	}
+	if d := systemDownloads(); d != "" {
+		return d
 	}
 	if home, err := os.UserHomeDir(); err == nil {
 		d := filepath.Join(home, "Downloads")

@@ -120,6 +120,9 @@ func SetTitle(s string) {
 	}
 }
 
+// Title is the window title SetTitle set, for dialogs of other packages.
+func Title() string { return title }
+
 // run starts a dialog and returns its exit code and standard output; an
 // exit code of -1 with ctx.Err() means ctx ended it.
 func run(ctx context.Context, path string, args ...string) (int, string, error) {
