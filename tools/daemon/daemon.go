@@ -10,6 +10,7 @@ import (
 	"crypto/tls"
 	"encoding/json"
 	"fmt"
+	"github.com/switchboardhq/switchboard/appliance/clients"
 	"io"
 	"net"
 	"net/http"
@@ -31,8 +32,8 @@ var (
 	binPath   string
 	buildErr  error
 
-	clientOnce sync.Once
-	clientErr  error
+	clientMu     sync.Mutex
+	clientBuilds = map[string]*clientBuild{}
 )
 
 // ClientsDir is where the daemons find the support app builds (the config's
@@ -45,24 +46,43 @@ func ClientsDir(t testing.TB) string {
 // into ClientsDir, where every daemon hands it out, and returns its path.
 func SupportClient(t testing.TB) string {
 	t.Helper()
-	path := filepath.Join(ClientsDir(t), "supportclient-linux-amd64")
-	clientOnce.Do(func() {
+	return SupportClientFor(t, "linux-amd64")
+}
+
+// SupportClientFor is SupportClient for platform ("windows-amd64").
+func SupportClientFor(t testing.TB, platform string) string {
+	t.Helper()
+	goos, goarch, _ := strings.Cut(platform, "-")
+	path := filepath.Join(ClientsDir(t), clients.File(platform))
+	clientMu.Lock()
+	b := clientBuilds[platform]
+	if b == nil {
+		b = &clientBuild{}
+		clientBuilds[platform] = b
+	}
+	clientMu.Unlock()
+	b.once.Do(func() {
 		root, err := moduleRoot()
 		if err != nil {
-			clientErr = err
+			b.err = err
 			return
 		}
 		cmd := exec.Command("go", "build", "-o", path, "./cmd/supportclient")
 		cmd.Dir = root
-		cmd.Env = append(os.Environ(), "CGO_ENABLED=0", "GOOS=linux", "GOARCH=amd64")
+		cmd.Env = append(os.Environ(), "CGO_ENABLED=0", "GOOS="+goos, "GOARCH="+goarch)
 		if out, err := cmd.CombinedOutput(); err != nil {
-			clientErr = fmt.Errorf("go build ./cmd/supportclient: %v\n%s", err, out)
+			b.err = fmt.Errorf("go build ./cmd/supportclient for %s: %v\n%s", platform, err, out)
 		}
 	})
-	if clientErr != nil {
-		t.Fatal(clientErr)
+	if b.err != nil {
+		t.Fatal(b.err)
 	}
 	return path
+}
+
+type clientBuild struct {
+	once sync.Once
+	err  error
 }
 
 // RemoveBinary deletes the binary Binary built; call it from TestMain after

@@ -83,28 +83,8 @@ func TestRemoteOverTCPUnderXvfb(t *testing.T) {
 	desktop := newXWin(t, display)
 	desktop.quadrants()
 
-	port := testenv.FreePort(t)
-	boxAddr := fmt.Sprintf("127.0.0.1:%d", port)
-	d := daemon.Start(t, daemon.Options{Extra: map[string]any{"https_addr": boxAddr}})
-	admin := setupAdmin(t, d, "/login", "admin")
-	ann := consoleTechnician(t, d, admin, "ann", "Ann Archer")
-	if resp, body := postValues(t, d, admin, "/login/sites", url.Values{"name": {"Help"}, "hostnames": {"help.example"},
-		"tech_list": {"1"}, "session_key": {"1"}, "survey_mode": {"issue"}, "ask_name": {"1"}}); resp.StatusCode != 303 {
-		t.Fatalf("create the site: %d %s", resp.StatusCode, body)
-	}
-	cust := d.NewClient()
-	if resp, body := cust.Post("/start/technician/"+ann, map[string]string{"name": "Cleo"}); resp.StatusCode != 303 {
-		t.Fatalf("start: %d %s", resp.StatusCode, body)
-	}
-	browser := testenv.Browser(t)
-	ap := page{t, testenv.NewTab(t, browser)}
-	ap.signIn(d.Base, "ann", deskPassword)
-	ap.do("open the console", cdp.Navigate(d.Base+"/console"))
-	mine := `[data-queue="technician-` + ann + `"]`
-	ap.waitText(mine+" .session", "Cleo")
-	ap.clickSubmit(mine + " button.accept")
-	ap.waitText("#s-status", "In progress")
-	ap.live()
+	d, cust, ap := helpSession(t)
+	boxAddr := strings.TrimPrefix(d.Base, "https://")
 
 	// The app as downloaded, pointed at the box through the network that
 	// drops UDP (the same pin, token and page settings as stamped).
@@ -149,4 +129,32 @@ func TestRemoteOverTCPUnderXvfb(t *testing.T) {
 	ap.waitPixel("the moved window", 137+2+39*4, 103+2+29*4, cells[len(cells)-1])
 	ap.waitPixel("its old place", 100+2, 80+2, quadrantColors[0])
 	ap.truthy("the move went as copies", `/ [1-9][0-9]* moves/.test(document.getElementById("remote-stats").textContent)`)
+}
+
+// helpSession starts a box with a site "Help" and the technician Ann; a
+// customer, Cleo, asks Ann for help and Ann accepts in the console.
+func helpSession(t *testing.T) (*daemon.Daemon, *daemon.Client, page) {
+	t.Helper()
+	port := testenv.FreePort(t)
+	d := daemon.Start(t, daemon.Options{Extra: map[string]any{"https_addr": fmt.Sprintf("127.0.0.1:%d", port)}})
+	admin := setupAdmin(t, d, "/login", "admin")
+	ann := consoleTechnician(t, d, admin, "ann", "Ann Archer")
+	if resp, body := postValues(t, d, admin, "/login/sites", url.Values{"name": {"Help"}, "hostnames": {"help.example"},
+		"tech_list": {"1"}, "session_key": {"1"}, "survey_mode": {"issue"}, "ask_name": {"1"}}); resp.StatusCode != 303 {
+		t.Fatalf("create the site: %d %s", resp.StatusCode, body)
+	}
+	cust := d.NewClient()
+	if resp, body := cust.Post("/start/technician/"+ann, map[string]string{"name": "Cleo"}); resp.StatusCode != 303 {
+		t.Fatalf("start: %d %s", resp.StatusCode, body)
+	}
+	browser := testenv.Browser(t)
+	ap := page{t, testenv.NewTab(t, browser)}
+	ap.signIn(d.Base, "ann", deskPassword)
+	ap.do("open the console", cdp.Navigate(d.Base+"/console"))
+	mine := `[data-queue="technician-` + ann + `"]`
+	ap.waitText(mine+" .session", "Cleo")
+	ap.clickSubmit(mine + " button.accept")
+	ap.waitText("#s-status", "In progress")
+	ap.live()
+	return d, cust, ap
 }

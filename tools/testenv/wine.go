@@ -8,6 +8,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -183,10 +184,18 @@ func (x *Xdo) Run(args ...string) string {
 	return string(out)
 }
 
+// All returns the ids of the windows X shows named title, now.
+func (x *Xdo) All(title string) []string {
+	cmd := exec.Command(x.path, "search", "--onlyvisible", "--name", "^"+regexp.QuoteMeta(title)+"$")
+	cmd.Env = x.env
+	out, _ := cmd.Output()
+	return strings.Fields(string(out))
+}
+
 // Find waits until X shows a window named title, bigger than minSide
-// pixels on each side, and returns its id ("" and a test error if none
-// came within the bound).
-func (x *Xdo) Find(title string, minSide int) string {
+// pixels on each side and not one of except, and returns its id ("" and a
+// test error if none came within the bound).
+func (x *Xdo) Find(title string, minSide int, except ...string) string {
 	x.t.Helper()
 	deadline := time.Now().Add(xdotoolTimeout)
 	for {
@@ -194,6 +203,9 @@ func (x *Xdo) Find(title string, minSide int) string {
 		cmd.Env = x.env
 		out, _ := cmd.Output()
 		for _, id := range strings.Fields(string(bytes.TrimSpace(out))) {
+			if slices.Contains(except, id) {
+				continue
+			}
 			if minSide <= 0 {
 				return id
 			}
