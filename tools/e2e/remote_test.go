@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"crypto/rand"
 	"fmt"
+	"github.com/switchboardhq/switchboard/cmd/supportclient/x11"
 	"io"
 	"net/http"
 	"net/url"
@@ -252,6 +253,25 @@ func TestRemoteControlUnderXvfb(t *testing.T) {
 			t.Fatalf("X event = %v, want key %#x", ev, want)
 		}
 	}
+
+	// Clipboard both ways, over the X CLIPBOARD selection: Ann's text
+	// becomes the customer's clipboard (another X client reads it), and
+	// what the customer copies reaches Ann.
+	other, err := x11.Open(display, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer other.Close()
+	ap.do("send the clipboard", cdp.SetValue(cdp.ID("remote-clip-text"), "from Ann: Grüße"), cdp.Click(cdp.ID("remote-clip-send")))
+	app.waitFor("put text on your clipboard", 1)
+	if got, err := other.Clipboard(1 << 20); err != nil || got != "from Ann: Grüße" {
+		t.Fatalf("the customer's clipboard holds %q (%v)", got, err)
+	}
+	if err := other.SetClipboard("copied by Cleo"); err != nil {
+		t.Fatal(err)
+	}
+	ap.truthy("the customer's clipboard arrives", `document.getElementById("remote-clip-in").value === "copied by Cleo"`)
+	app.waitFor("The text you copied was sent to Ann", 1)
 
 	// View only: with control off, a click does nothing; the next click
 	// after turning it on is the next X event.
