@@ -1,7 +1,6 @@
 package client
 
 import (
-	"context"
 	"fmt"
 
 	"github.com/switchboardhq/switchboard/appliance/wire"
@@ -51,22 +50,4 @@ func (s *session) clipboardChanged() error {
 	}
 	s.say("The text you copied was sent to %s.", s.viewers[s.controller].name)
 	return nil
-}
-
-// watchUntil runs poll every tick until ctx ends, calling changed when the
-// number it returns changes: for clipboards that only count their changes
-// (Windows).
-func watchUntil(ctx context.Context, tick <-chan struct{}, seq func() uint32, changed func()) error {
-	last := seq()
-	for {
-		select {
-		case <-ctx.Done():
-			return nil
-		case <-tick:
-		}
-		if n := seq(); n != last {
-			last = n
-			changed()
-		}
-	}
 }

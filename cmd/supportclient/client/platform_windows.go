@@ -90,3 +90,21 @@ func machineID() string {
 	}
 	return v
 }
+
+// watchUntil runs poll every tick until ctx ends, calling changed when the
+// number it returns changes: for clipboards that only count their changes
+// (Windows).
+func watchUntil(ctx context.Context, tick <-chan struct{}, seq func() uint32, changed func()) error {
+	last := seq()
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-tick:
+		}
+		if n := seq(); n != last {
+			last = n
+			changed()
+		}
+	}
+}
