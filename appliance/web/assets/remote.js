@@ -557,6 +557,11 @@ import { Transfers } from "./remote-files.js";
         palette(x, y, w, h, data);
       }
     };
+    inOrder(draw);
+  }
+
+  // inOrder draws now, or after the asynchronous decodes before it.
+  function inOrder(draw) {
     if (queued) {
       enqueue(draw);
     } else {
@@ -586,15 +591,7 @@ import { Transfers } from "./remote-files.js";
       dirty.push([dx, dy, w, h]);
     };
     stats.copies++;
-    if (queued) {
-      enqueue(draw);
-    } else {
-      try {
-        draw();
-      } catch (e) {
-        tileFailed(e);
-      }
-    }
+    inOrder(draw);
   }
 
   function tileFailed(e) {
