@@ -576,8 +576,13 @@ func TestRights(t *testing.T) {
 			break
 		}
 	}
-	// The customer's clipboard and file offer reach only the viewer with
-	// the rights; a ping then shows nothing else was queued before it.
+	// The customer's clipboard goes only to the technician in control
+	// whom the customer allowed control: not to Dora, who has every right
+	// but neither; the file offer reaches every viewer with the file
+	// right. A ping then shows nothing else was queued before it.
+	dora, _ := tr.Join(1, 12, "Dora", full)
+	tr.SetController(1, 11)
+	tr.grant(t, c, 11, "control")
 	c.send(wire.Clipboard{Text: "from the customer"})
 	c.send(wire.FileOffer{ID: 3 | clientFile, Name: "log.txt", Size: 10})
 	for _, want := range []wire.Type{wire.TClipboard, wire.TFileOffer} {
@@ -586,6 +591,15 @@ func TestRights(t *testing.T) {
 			if m.Type() == want {
 				break
 			}
+		}
+	}
+	for {
+		m := decode(t, nextFrame(t, dora))
+		if m.Type() == wire.TClipboard {
+			t.Fatal("the customer's clipboard reached a technician not in control")
+		}
+		if m.Type() == wire.TFileOffer {
+			break // after the clipboard in the client's order
 		}
 	}
 	send(viewOnly, wire.Ping{Nonce: 5})

@@ -342,8 +342,8 @@ func (s *session) fromClient(c *client, b []byte) error {
 	case wire.DeviceInfo:
 		// How the app reached the box is the relay's to say.
 		m.Transport = c.t.kind()
-		if nb := encode(m); nb != nil {
-			b = nb
+		if b = encode(m); b == nil {
+			return errors.New("bad DeviceInfo frame: too large once re-encoded")
 		}
 		s.mu.Lock()
 		s.info = b
@@ -354,7 +354,18 @@ func (s *session) fromClient(c *client, b []byte) error {
 	case wire.ConsentReply:
 		s.consentReply(m, b)
 	case wire.Clipboard:
-		s.broadcastTo(b, false, c.done, func(r Rights) bool { return r.Control })
+		// Only to the technician in control, with the right, whom the
+		// customer allowed control: the app tells the customer whom it
+		// sent their clipboard to.
+		ctl := s.controller.Load()
+		if ctl == 0 || !s.granted(ctl, "control") {
+			return nil
+		}
+		for _, v := range s.viewerList() {
+			if v.id == ctl && v.rights.Control && !v.pushOther(b, false, nil) {
+				v.closeWith(CodeSlow, "viewer too slow")
+			}
+		}
 		s.r.obs.Clipboard(s.id, 0, false, len(m.Text))
 	case wire.FileOffer, wire.FileChunk, wire.FileDone, wire.FileCancel, wire.FileAnswer:
 		s.fileFromClient(c, m, b)

@@ -2,6 +2,7 @@ package client
 
 import (
 	"fmt"
+	"strings"
 
 	"github.com/switchboardhq/switchboard/appliance/wire"
 )
@@ -13,33 +14,46 @@ import (
 // whatever is copied while nobody controls.
 
 // watchClipboard starts following the clipboard, once, if the platform
-// can.
+// can. What it holds now is the baseline: it is never sent.
 func (s *session) watchClipboard() {
 	if s.watching || s.cfg.WatchClipboard == nil || s.cfg.ReadClipboard == nil {
 		return
 	}
 	s.watching = true
 	s.wg.Go(func() {
-		err := s.cfg.WatchClipboard(s.ctx, func() { s.post(s.clipboardChanged) })
+		base := s.readClipboard()
+		s.post(func() error { s.clipSeen = base; return nil })
+		err := s.cfg.WatchClipboard(s.ctx, func() {
+			// Read here, off the loop: a slow clipboard owner must not
+			// hold up the session.
+			text := s.readClipboard()
+			s.post(func() error { return s.clipboardChanged(text) })
+		})
 		if err != nil && s.ctx.Err() == nil {
 			s.log.Warn("clipboard", "err", err)
 		}
 	})
 }
 
-// clipboardChanged sends what the customer copied to the controller, on
-// the loop.
-func (s *session) clipboardChanged() error {
-	if !s.controlling() {
-		return nil
-	}
+// readClipboard reads the clipboard's text, one byte more than can be
+// sent so that too much is told apart; "" when it cannot.
+func (s *session) readClipboard() string {
 	text, err := s.cfg.ReadClipboard()
 	if err != nil {
 		s.log.Warn("clipboard", "err", err)
-		return nil
+		return ""
 	}
-	if text == "" || text == s.fromTech {
-		return nil // nothing, or what the technician just put there
+	return strings.ReplaceAll(text, "\r\n", "\n")
+}
+
+// clipboardChanged sends text, just copied, to the controller, on the
+// loop. Text seen before (on the clipboard when control began, copied
+// while nobody controlled, or put there by the technician) stays.
+func (s *session) clipboardChanged(text string) error {
+	seen := text == "" || text == s.clipSeen || text == s.fromTech
+	s.clipSeen = text
+	if seen || !s.controlling() {
+		return nil
 	}
 	if len(text) > wire.MaxClipboard {
 		s.say("You copied more text than can be sent to the technician (at most %d KiB).", wire.MaxClipboard>>10)

@@ -34,10 +34,17 @@ func (s *session) ask(question string, answer func(bool) error) {
 		if err != nil {
 			s.log.Info("no consent", "err", err)
 		}
-		s.post(func() error { return answer(ok && err == nil) })
+		s.post(func() error {
+			s.prompting--
+			return answer(ok && err == nil)
+		})
 	}
 	select {
 	case s.jobs <- job:
+		s.prompting++
+		if s.cfg.Input != nil {
+			s.cfg.Input.ReleaseAll() // nothing held down while the customer answers
+		}
 	default:
 		s.log.Warn("too many questions waiting; refused one")
 		if err := answer(false); err != nil {

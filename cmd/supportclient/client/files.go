@@ -305,10 +305,14 @@ func (s *session) pickFile(tech string, viewer uint64) {
 			s.log.Info("no file picked", "err", err)
 			path = ""
 		}
-		s.post(func() error { return s.offer(path, tech, viewer) })
+		s.post(func() error {
+			s.prompting--
+			return s.offer(path, tech, viewer)
+		})
 	}
 	select {
 	case s.jobs <- job:
+		s.prompting++ // the technician must not pick for the customer
 	default:
 		s.reply(false, "pick-file", viewer)
 	}

@@ -18,6 +18,7 @@ import (
 	"io"
 	"log/slog"
 	"math/rand/v2"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -112,7 +113,9 @@ type session struct {
 	noticeCancel context.CancelFunc
 	stopCapture  context.CancelFunc
 	watching     bool                 // the clipboard is followed
+	clipSeen     string               // the clipboard's text when last seen (sent or not)
 	fromTech     string               // the text a technician last put on the clipboard
+	prompting    int                  // questions on screen or waiting: input is dropped meanwhile
 	incoming     map[uint32]*incoming // nil value: offer being asked
 	outgoing     map[uint32]*outgoing
 	nextOut      uint32
@@ -312,6 +315,12 @@ func (s *session) handle(m wire.Message) error {
 			s.log.Debug("input dropped: no control")
 			return nil
 		}
+		if s.prompting > 0 {
+			// A question is on the screen: the technician in control
+			// must not answer it for the customer.
+			s.log.Debug("input dropped: a question is open")
+			return nil
+		}
 		if err := s.cfg.Input.Apply(m); err != nil {
 			s.log.Warn("input", "err", err)
 		}
@@ -340,7 +349,7 @@ func (s *session) clipboard(text string) {
 	}
 	if s.cfg.Clipboard != nil {
 		if err := s.cfg.Clipboard(text); err == nil {
-			s.fromTech = text
+			s.fromTech = strings.ReplaceAll(text, "\r\n", "\n")
 			s.say("%s put text on your clipboard.", s.tech())
 			return
 		} else {

@@ -661,6 +661,7 @@ func TestClipboardToTechnician(t *testing.T) {
 	case <-time.After(waitTimeout):
 		t.Fatal("the clipboard is not watched once control is allowed")
 	}
+	changed() // a change of owner, the same text: what was there before control stays
 	cb.copy("the error message")
 	changed()
 	if m := expect[wire.Clipboard](r); m.Text != "the error message" {
@@ -681,6 +682,7 @@ func TestClipboardToTechnician(t *testing.T) {
 	if m := expect[wire.Clipboard](r); m.Text != "more" {
 		t.Fatalf("sent %q; the technician's own text or what was copied without control went out", m.Text)
 	}
+	r.barrier()
 	if out := r.out.String(); !strings.Contains(out, "The text you copied was sent to Bob.") {
 		t.Errorf("the person read:\n%s", out)
 	}
