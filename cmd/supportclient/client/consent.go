@@ -223,7 +223,7 @@ func (s *session) notify(text string) {
 	ctx, cancel := context.WithCancel(s.ctx)
 	s.noticeCancel = cancel
 	s.wg.Go(func() {
-		err := n.Sharing(ctx, text+"\n\nClick Stop sharing to end the session.")
+		err := n.Sharing(ctx, text+"\n\n"+s.t("Click Stop sharing to end the session."))
 		if ctx.Err() != nil {
 			return // replaced by a newer notice, or the session ended
 		}
