@@ -77,7 +77,7 @@ type sessionData struct {
 	// ForThisSystem: the first platform is the customer's and its app
 	// shares the screen there, so it is offered as the one to download.
 	ForThisSystem bool
-	App       *desk.Device
+	App           *desk.Device
 }
 
 func (p *Portal) renderSession(w http.ResponseWriter, r *http.Request, status int, ss desk.Session, draft string, fe web.FieldErrors) error {

@@ -1,7 +1,9 @@
 package e2e
 
 import (
+	"bytes"
 	"context"
+	"crypto/rand"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -71,7 +73,9 @@ func TestRemoteWindowsUnderWine(t *testing.T) {
 	target := filepath.Join(dir, "wintarget.exe")
 	var wg sync.WaitGroup
 	var targetErr error
-	wg.Go(func() { targetErr = testenv.GoWindows("", "build", "-o", target, "github.com/switchboardhq/switchboard/tools/wintarget") })
+	wg.Go(func() {
+		targetErr = testenv.GoWindows("", "build", "-o", target, "github.com/switchboardhq/switchboard/tools/wintarget")
+	})
 	wg.Go(func() { daemon.SupportClientFor(t, "windows-amd64") })
 	wine := testenv.NewWine(t, display) // boots while the programs build
 	x := testenv.NewXdo(t, wine.Env)
@@ -197,6 +201,36 @@ func TestRemoteWindowsUnderWine(t *testing.T) {
 		t.Log("the test window saw the copy too (as it should: one clipboard)")
 	}
 	ap.waitText("#trail", "The customer allowed Ann Archer to use the mouse and keyboard")
+
+	// A file: the customer is asked in a native dialog, and it lands in
+	// their Downloads folder, checked by SHA-256.
+	payload := make([]byte, 150<<10+7)
+	rand.Read(payload)
+	sent := filepath.Join(t.TempDir(), "report.bin")
+	if err := os.WriteFile(sent, payload, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	ap.truthy("the file input is ready", `!document.getElementById("remote-file").disabled`)
+	before = x.All(title)
+	ap.do("send a file", cdp.SetUploadFiles(cdp.ID("remote-file"), []string{sent}))
+	answer(true)
+	ap.waitText("#trail", "Ann Archer sent the customer the file report.bin")
+	downloads := filepath.Join(wine.Prefix, "drive_c", "users", os.Getenv("USER"), "Downloads")
+	if os.Getenv("USER") == "" {
+		downloads = filepath.Join(wine.Prefix, "drive_c", "users", "root", "Downloads")
+	}
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		got, err := os.ReadFile(filepath.Join(downloads, "report.bin"))
+		if err == nil && bytes.Equal(got, payload) {
+			break
+		}
+		if time.Now().After(deadline) {
+			names, _ := filepath.Glob(filepath.Join(downloads, "*"))
+			t.Fatalf("report.bin in the customer's Downloads: %d bytes (want %d), %v; the folder holds %v", len(got), len(payload), err, names)
+		}
+		time.Sleep(50 * time.Millisecond) // a file another process writes: nothing to wait on
+	}
 }
 
 // lockedOutput collects a process's output.

@@ -63,6 +63,8 @@ const (
 	wmDestroy         = 0x0002
 	wmPaint           = 0x000f
 	wmKeyDown         = 0x0100
+	wmKeyUp           = 0x0101
+	wmLButtonUp       = 0x0202
 	wmChar            = 0x0102
 	wmLButtonDown     = 0x0201
 	wmMouseWheel      = 0x020a
@@ -219,6 +221,10 @@ func wndProc(hwnd, m, wParam, lParam uintptr) uintptr {
 		return 0
 	case wmKeyDown:
 		logf("key %d", wParam)
+	case wmKeyUp:
+		logf("keyup %d", wParam)
+	case wmLButtonUp:
+		logf("release %d %d", int16(lParam), int16(lParam>>16))
 	case wmChar:
 		logf("char U+%04X", wParam)
 		return 0
