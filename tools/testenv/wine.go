@@ -61,7 +61,16 @@ func NewWine(t testing.TB, display string) *Wine {
 	gcc := RequireCommand(t, "x86_64-w64-mingw32-gcc")
 	dir := t.TempDir()
 	w.Prefix = filepath.Join(dir, "prefix")
+	// Wine links the prefix's Documents, Downloads and Desktop to the
+	// home folder: a home of its own keeps what a test saves there out of
+	// the real one.
+	home := filepath.Join(dir, "home")
+	if err := os.Mkdir(home, 0o700); err != nil {
+		t.Fatal(err)
+	}
 	w.Env = append(os.Environ(),
+		"HOME="+home,
+		"XDG_CONFIG_HOME="+filepath.Join(home, ".config"),
 		"WINEPREFIX="+w.Prefix,
 		"WINEDEBUG=-all",
 		"WINEARCH=win64",
