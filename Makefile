@@ -109,10 +109,11 @@ run: build ## run the daemon in dev mode with demo data (state in ./var; DEMO=0 
 
 deps: ## install the Debian packages the tests need (root or sudo; idempotent)
 	SWITCHBOARD_CACHE='$(CACHE)' bash tools/sysdeps/install.sh $(TEST_PACKAGES)
+	bash tools/sysdeps/kernel.sh '$(CACHE)/kernel'
 
 test: deps ## install deps, then go vet and every test
 	$(GO) vet $(PKGS)
-	$(GO) test -count=1 -timeout 30m -p 2 $(TESTFLAGS) $(PKGS)
+	SWITCHBOARD_CACHE='$(CACHE)' $(GO) test -count=1 -timeout 30m -p 2 $(TESTFLAGS) $(PKGS)
 
 bench: ## run the benchmarks (ratios against baselines measured in the same run)
 	SWITCHBOARD_CACHE='$(CACHE)' bash tools/sysdeps/install.sh nginx-light

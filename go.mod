@@ -21,6 +21,8 @@ require (
 	github.com/quic-go/quic-go v0.65.0
 	github.com/russellhaering/goxmldsig v1.6.1
 	github.com/smallstep/pkcs7 v0.2.3
+	github.com/vishvananda/netlink v1.3.1
+	github.com/vishvananda/netns v0.0.5
 	go.etcd.io/bbolt v1.5.0
 	go.uber.org/goleak v1.3.0
 	golang.org/x/crypto v0.58.0

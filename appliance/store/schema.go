@@ -31,6 +31,7 @@ var migrations = []Migration{
 	{8, "desk: important messages of the public sites", migrateAnnouncements},
 	{9, "desk: public sites' logos", migrateSiteLogos},
 	{10, "desk: iOS configuration profiles and their access keys", migrateIOSProfiles},
+	{11, "netcfg: desired network configuration, the trial in progress, changes", migrateNetcfg},
 }
 
 // SchemaVersion is the schema this build writes.
@@ -295,6 +296,22 @@ func migrateIOSProfiles(tx *bolt.Tx) error {
 	}
 	for _, sub := range DeskIOSBuckets {
 		if _, err := d.CreateBucketIfNotExists([]byte(sub)); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// NetcfgBuckets are the buckets under netcfg/ (package netcfg).
+var NetcfgBuckets = []string{"meta", "changes"}
+
+func migrateNetcfg(tx *bolt.Tx) error {
+	b, err := tx.CreateBucketIfNotExists(BucketNetcfg)
+	if err != nil {
+		return err
+	}
+	for _, sub := range NetcfgBuckets {
+		if _, err := b.CreateBucketIfNotExists([]byte(sub)); err != nil {
 			return err
 		}
 	}

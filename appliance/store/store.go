@@ -6,7 +6,7 @@
 // transactions handed out by [DB.View] and [DB.Update]; front ends never see
 // this package. Keys are big-endian ids or lower-cased names; values are JSON.
 //
-// Bucket tree (schema version 9):
+// Bucket tree (schema version 11):
 //
 //	meta/
 //	  schema                 uint64 BE: the schema version of this file
@@ -76,6 +76,13 @@
 //	                         signed in through a site's portal login
 //	  errors/<seq BE>        JSON samlsp.Failure: the last refused answers
 //	                         (reason only, never the assertion)
+//	netcfg/                  the box's network (package netcfg)
+//	  meta/desired           JSON netcfg.Config last confirmed
+//	  meta/trial             JSON netcfg.Trial: a change waiting for its
+//	                         confirmation (snapshot, deadline, token hash)
+//	  meta/settings          JSON netcfg.Settings (trial length)
+//	  changes/<seq BE>       JSON netcfg.Change: each change confirmed,
+//	                         reverted or failed, with before and after
 package store
 
 import (
@@ -103,6 +110,7 @@ var (
 	BucketAuth    = []byte("auth")
 	BucketDesk    = []byte("desk")
 	BucketSAML    = []byte("saml")
+	BucketNetcfg  = []byte("netcfg")
 )
 
 // Errors returned by the store.

@@ -83,6 +83,13 @@ func TestMigrations(t *testing.T) {
 				}
 			}
 		},
+		11: func(t *testing.T, tx *bolt.Tx) {
+			for _, sub := range []string{"meta", "changes"} {
+				if tx.Bucket(BucketNetcfg) == nil || tx.Bucket(BucketNetcfg).Bucket([]byte(sub)) == nil {
+					t.Errorf("netcfg/%s missing", sub)
+				}
+			}
+		},
 		10: func(t *testing.T, tx *bolt.Tx) {
 			for _, sub := range DeskIOSBuckets {
 				if tx.Bucket(BucketDesk).Bucket([]byte(sub)) == nil {
