@@ -16,12 +16,14 @@ import (
 
 	"github.com/switchboardhq/switchboard/appliance/config"
 	"github.com/switchboardhq/switchboard/appliance/desk"
+	"github.com/switchboardhq/switchboard/appliance/netcfg"
 	"github.com/switchboardhq/switchboard/appliance/store"
 )
 
 // The control socket lets root on the box talk to the running daemon (the
 // store file is locked by it): hot backups, store statistics, and in dev
-// mode the desk clock and an immediate expiry pass. It lives in the state
+// mode the desk clock, an immediate expiry pass and a network trial's
+// deadline. It lives in the state
 // directory with mode 0600, so only the daemon's user and root can use it.
 const controlName = "control.sock"
 
@@ -31,6 +33,7 @@ type control struct {
 	log   *slog.Logger
 	desk  *desk.Service
 	clock *devClock // dev mode only: the clock tests may move
+	net   *netcfg.Manager
 }
 
 func listenControl(dir string, db *store.DB, log *slog.Logger) (*control, error) {
@@ -96,6 +99,18 @@ func (c *control) serve(ctx context.Context, conn net.Conn) {
 			return
 		}
 		fmt.Fprintf(conn, "OK expired=%d announced=%d\n", n, sites)
+	case "net-expire":
+		// Undo a network trial whose deadline the dev clock has passed.
+		if c.clock == nil || c.net == nil {
+			fmt.Fprintf(conn, "ERR only in dev mode\n")
+			return
+		}
+		ch, err := c.net.Expire(ctx)
+		if err != nil {
+			fmt.Fprintf(conn, "ERR %v\n", err)
+			return
+		}
+		fmt.Fprintf(conn, "OK reverted=%t\n", ch != nil)
 	case "backup":
 		// Copy to a local file first: no transaction waits on the peer.
 		f, n, err := c.db.Snapshot(ctx)
@@ -167,4 +182,10 @@ func (c *devClock) Advance(d time.Duration) time.Time {
 	c.offset += d
 	c.mu.Unlock()
 	return c.Now()
+}
+
+// AfterFunc runs f after d of real time: a deadline the offset moved past
+// is reached with the "net-expire" command.
+func (c *devClock) AfterFunc(d time.Duration, f func()) func() bool {
+	return time.AfterFunc(d, f).Stop
 }

@@ -20,7 +20,8 @@ import (
 )
 
 const usage = `Usage:
-  applianced [-dev [-demo]] [-config FILE]         run the appliance
+  applianced [-dev [-demo] [-net-apply]] [-config FILE]
+                                                   run the appliance
   applianced [-dev] [-config FILE] backup FILE     copy the live store to FILE
   applianced [-dev] [-config FILE] restore FILE    restore FILE into an empty state directory
   applianced version                               print the version
@@ -38,6 +39,7 @@ func Main(ctx context.Context, args []string, version string, stdout, stderr io.
 	dev := fs.Bool("dev", false, "development mode: loopback ports 8443/8080, state in ./var, simulated hardware")
 	path := fs.String("config", "", "configuration file (default "+config.DefaultPath+", none in -dev)")
 	demo := fs.Bool("demo", false, "with -dev: fill an empty desk with demo channels, teams and technicians")
+	netApply := fs.Bool("net-apply", false, "with -dev: let /appliance change the network (only inside a network namespace of its own)")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
@@ -61,7 +63,7 @@ func Main(ctx context.Context, args []string, version string, stdout, stderr io.
 			fmt.Fprintln(stderr, "applianced: -demo works only with -dev; a real box never gets demo accounts")
 			return 2
 		}
-		if err := Run(ctx, cfg, Env{Stdout: stdout, Log: log, Version: version, Demo: *demo}); err != nil {
+		if err := Run(ctx, cfg, Env{Stdout: stdout, Log: log, Version: version, Demo: *demo, NetApply: *netApply}); err != nil {
 			log.Error("applianced stopped", "err", err)
 			return 1
 		}

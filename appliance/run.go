@@ -21,6 +21,7 @@ import (
 	"github.com/switchboardhq/switchboard/appliance/config"
 	"github.com/switchboardhq/switchboard/appliance/console"
 	"github.com/switchboardhq/switchboard/appliance/desk"
+	"github.com/switchboardhq/switchboard/appliance/netcfg"
 	"github.com/switchboardhq/switchboard/appliance/portal"
 	"github.com/switchboardhq/switchboard/appliance/samlsp"
 	"github.com/switchboardhq/switchboard/appliance/store"
@@ -45,6 +46,30 @@ type Env struct {
 	Ready func(base string)
 	// Demo fills an empty desk with demo data (dev mode only).
 	Demo bool
+	// NetApply lets dev mode change the network, which it refuses outside
+	// a network namespace of its own.
+	NetApply bool
+}
+
+// ownNetworkNamespace checks that the process does not share the network
+// namespace of process 1, the machine's own, or where that cannot be read
+// (a container's init), of the process that started it.
+func ownNetworkNamespace() error {
+	self, err := os.Readlink("/proc/self/ns/net")
+	if err != nil {
+		return err
+	}
+	other, err := os.Readlink("/proc/1/ns/net")
+	if err != nil {
+		other, err = os.Readlink(fmt.Sprintf("/proc/%d/ns/net", os.Getppid()))
+	}
+	if err != nil {
+		return fmt.Errorf("-net-apply: cannot tell whether this is the machine's own network namespace: %w", err)
+	}
+	if other == self {
+		return errors.New("-net-apply changes the network of the namespace applianced runs in, and this one is the machine's own: run it in a namespace of its own (unshare -n, ip netns exec)")
+	}
+	return nil
 }
 
 // services are the domain services the web surfaces share.
@@ -54,13 +79,20 @@ type services struct {
 	bus  *bus.Bus
 	// sso is the SAML side (portal logins, technicians' sign-in).
 	sso *samlsp.Service
+	// net is the box's network (read-only in dev mode unless -net-apply).
+	net *netcfg.Manager
 }
 
 // newServices builds the domain services over db.
-func newServices(db *store.DB, authSvc *auth.Service, now func() time.Time, log *slog.Logger) services {
+func newServices(db *store.DB, authSvc *auth.Service, now func() time.Time, netReadOnly bool, netClock netcfg.Clock, log *slog.Logger) (services, error) {
 	b := bus.New(now)
 	d := desk.New(db, now, log.With("subsys", "desk")).WithEvents(b).WithHasher(authSvc.KeyedHash)
-	return services{auth: authSvc, desk: d, bus: b}
+	kernel, err := netcfg.OpenKernel()
+	if err != nil {
+		return services{}, fmt.Errorf("netlink: %w", err)
+	}
+	n := netcfg.NewManager(db, kernel, netcfg.Options{Hash: authSvc.KeyedHash, ReadOnly: netReadOnly, Clock: netClock, Log: log.With("subsys", "netcfg")})
+	return services{auth: authSvc, desk: d, bus: b, net: n}, nil
 }
 
 // buildWeb builds every browser surface on one router. port is the HTTPS
@@ -89,7 +121,7 @@ func buildWeb(ctx context.Context, cfg config.Config, db *store.DB, svc services
 	adm := admin.New(site, authSvc, deskSvc)
 	adm.SetSSO(svc.sso)
 	adm.Routes(rt)
-	box.New(boxArea, box.Deps{Board: board, Store: db, Version: env.Version, Dev: cfg.Dev, Started: env.Now()}).Routes(rt)
+	box.New(boxArea, box.Deps{Board: board, Store: db, Version: env.Version, Dev: cfg.Dev, Started: env.Now(), Net: svc.net, Log: log.With("subsys", "appliance")}).Routes(rt)
 	con := console.New(site, deskSvc, svc.bus, log.With("subsys", "console"))
 	pub := portal.New(deskSvc, svc.bus, cfg.PublicStartsPerMinute, log.With("subsys", "portal"))
 	pub.SetSSO(svc.sso)
@@ -162,7 +194,26 @@ func Run(ctx context.Context, cfg config.Config, env Env) error {
 	defer ls.Close()
 	_, port, _ := net.SplitHostPort(ls.https.Addr().String())
 
-	svc := newServices(db, authSvc, deskNow, log)
+	netReadOnly := cfg.Dev && !env.NetApply
+	if cfg.Dev && env.NetApply {
+		if err := ownNetworkNamespace(); err != nil {
+			return err
+		}
+	}
+	var netClock netcfg.Clock
+	if clock != nil {
+		netClock = clock // a trial's deadline moves with the dev clock
+	}
+	svc, err := newServices(db, authSvc, deskNow, netReadOnly, netClock, log)
+	if err != nil {
+		return err
+	}
+	// A trial the last run left open is undone before anything serves; a
+	// confirmed configuration is applied again (the kernel forgets it on
+	// reboot). A failure is logged: the box serves on what it has.
+	if err := svc.net.Resume(ctx); err != nil {
+		log.Error("network configuration", "err", err)
+	}
 	// SAML answers are timed by the identity provider's real clock, not
 	// the dev desk clock.
 	if svc.sso, err = samlsp.New(ctx, db, env.Now, log.With("subsys", "saml")); err != nil {
@@ -191,7 +242,7 @@ func Run(ctx context.Context, cfg config.Config, env Env) error {
 	if err != nil {
 		return err
 	}
-	ctl.desk, ctl.clock = svc.desk, clock
+	ctl.desk, ctl.clock, ctl.net = svc.desk, clock, svc.net
 	defer ctl.Close()
 
 	srv := newServers(rt.Handler(), certs, ls, log.With("subsys", "http"))

@@ -51,7 +51,10 @@ func TestEveryStateChangingRouteNeedsCSRF(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	svc := newServices(db, a, time.Now, quietLog())
+	svc, err := newServices(db, a, time.Now, true, nil, quietLog())
+	if err != nil {
+		t.Fatal(err)
+	}
 	if svc.sso, err = samlsp.New(ctx, db, time.Now, quietLog()); err != nil {
 		t.Fatal(err)
 	}

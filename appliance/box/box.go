@@ -1,9 +1,11 @@
 // Package box serves /appliance, the administration of the box itself:
-// status and hardware health, and a download of a live backup. Networking,
-// certificates, time and updates join it.
+// status and hardware health, the network (package netcfg: every change a
+// trial confirmed from the new address), and a download of a live backup.
+// Certificates, time and updates join it.
 package box
 
 import (
+	"log/slog"
 	"context"
 	"embed"
 	"fmt"
@@ -14,6 +16,7 @@ import (
 	"time"
 
 	"github.com/switchboardhq/switchboard/appliance/account"
+	"github.com/switchboardhq/switchboard/appliance/netcfg"
 	"github.com/switchboardhq/switchboard/appliance/web"
 	"github.com/switchboardhq/switchboard/hw"
 )
@@ -28,6 +31,9 @@ type Deps struct {
 	Version string
 	Dev     bool
 	Started time.Time
+	// Net is the box's network.
+	Net *netcfg.Manager
+	Log *slog.Logger
 }
 
 // Store is what the surface needs of the store.
@@ -41,6 +47,7 @@ type Store interface {
 type Box struct {
 	area *account.Area
 	deps Deps
+	rt   *web.Router
 }
 
 // New returns the surface over the box realm's account area.
@@ -48,12 +55,23 @@ func New(area *account.Area, deps Deps) *Box { return &Box{area: area, deps: dep
 
 // Routes registers the surface's pages and its navigation.
 func (b *Box) Routes(rt *web.Router) {
+	b.rt = rt
 	rt.Pages().MustAdd(templates, "templates/*.html")
 	b.area.AddNav("Status", "/appliance/status", false)
+	b.area.AddNav("Network", "/appliance/network", false)
 	b.area.AddNav("Backup", "/appliance/backup", false)
 	b.area.AddNav("Users", "/appliance/users", true)
 	b.area.AddNav("My account", "/appliance/account", false)
 	rt.Handle("GET /appliance/status", b.area.Require(false, b.serveStatus))
+	rt.Handle("GET /appliance/network", b.area.Require(false, b.serveNetwork))
+	rt.Handle("GET /appliance/network/state", b.area.Require(false, b.serveNetworkState))
+	rt.Handle("POST /appliance/network", b.area.Require(true, b.postNetwork))
+	rt.Handle("POST /appliance/network/cancel", b.area.Require(true, b.postNetworkCancel))
+	rt.Handle("POST /appliance/network/apply", b.area.Require(true, b.postNetworkApply))
+	// The confirmation arrives at the new address, where the browser has
+	// no sign-in cookie: the one-time token is the credential.
+	rt.Handle("GET /appliance/network/confirm", b.serveConfirm)
+	rt.Handle("POST /appliance/network/confirm", b.postConfirm)
 	rt.Handle("GET /appliance/backup", b.area.Require(false, b.serveBackup))
 	rt.Handle("GET /appliance/backup/download", b.area.Require(true, b.serveBackupDownload))
 }

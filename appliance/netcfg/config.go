@@ -358,15 +358,8 @@ func gatewayDev(c Config, via netip.Addr) string {
 // gateway it can reach. A DHCP interface counts when it is the one they
 // reach now, since its lease stays.
 func reaches(c Config, observed State, admin Admin) bool {
-	current := observed.LinkOf(admin.Local)
-	if current != "" {
-		if it := c.Find(current); it == nil {
-			if !isMember(c, current) {
-				return true // the interface the admin uses is not touched
-			}
-		} else if !it.Down && (it.DHCP && observed.Dynamic(admin.Local) || slices.ContainsFunc(it.Addresses, func(p netip.Prefix) bool { return p.Addr() == admin.Local })) {
-			return true
-		}
+	if Keeps(c, observed, admin.Local) {
+		return true
 	}
 	for _, it := range c.Interfaces {
 		if it.Down || isMember(c, it.Name) {
@@ -395,6 +388,21 @@ func reaches(c Config, observed State, admin Admin) bool {
 		}
 	}
 	return false
+}
+
+// Keeps reports whether the box still has address a after c: its
+// interface is not touched, or keeps it as a static address, or as a DHCP
+// lease.
+func Keeps(c Config, observed State, a netip.Addr) bool {
+	current := observed.LinkOf(a)
+	if current == "" {
+		return false
+	}
+	it := c.Find(current)
+	if it == nil {
+		return !isMember(c, current)
+	}
+	return !it.Down && (it.DHCP && observed.Dynamic(a) || slices.ContainsFunc(it.Addresses, func(p netip.Prefix) bool { return p.Addr() == a }))
 }
 
 func isMember(c Config, port string) bool {

@@ -135,3 +135,27 @@ func TestDiffAndConfigRoundTrip(t *testing.T) {
 		t.Fatalf("Diff: %q", d)
 	}
 }
+
+// FuzzParse feeds what a person may type into the address, route and DNS
+// fields through the parsers and Validate: errors, never a panic, and
+// what parses writes back to text that parses the same.
+func FuzzParse(f *testing.F) {
+	for _, s := range []string{"192.0.2.10/24 2001:db8::1/64", "default via 192.0.2.254\n10.2.0.0/16 via 10.0.0.1 dev eth1", "default6 dev eth0", "::/0 via fe80::1 dev eth0", "1.2.3.4", "via", "0/0 dev"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		addrs, _ := ParseAddresses(s)
+		dns, _ := ParseAddrs(s)
+		routes, err := ParseRoutes(s)
+		if err == nil {
+			again, err := ParseRoutes(FormatRoutes(routes))
+			if err != nil || len(again) != len(routes) {
+				t.Fatalf("routes %v wrote %q, which reads back as %v, %v", routes, FormatRoutes(routes), again, err)
+			}
+		}
+		c := Config{Interfaces: []Interface{{Name: "eth0", Kind: KindEther, Addresses: addrs}, {Name: "eth0.5", Kind: KindVLAN, Parent: "eth0", VLAN: len(s), Addresses: addrs}},
+			Routes: routes, DNS: dns, Search: fields(s)}
+		_ = Validate(c, box, adminOnEth0)
+		_ = c.Lines()
+	})
+}

@@ -18,6 +18,15 @@ type Kernel struct {
 	h *netlink.Handle
 }
 
+// OpenKernel drives the network namespace the process runs in.
+func OpenKernel() (*Kernel, error) {
+	h, err := netlink.NewHandle(unix.NETLINK_ROUTE)
+	if err != nil {
+		return nil, err
+	}
+	return &Kernel{h: h}, nil
+}
+
 // NewKernel drives the network through h.
 func NewKernel(h *netlink.Handle) *Kernel { return &Kernel{h: h} }
 

@@ -17,7 +17,6 @@ import (
 	"github.com/switchboardhq/switchboard/appliance/store"
 	"github.com/switchboardhq/switchboard/tools/testenv"
 	"github.com/vishvananda/netlink"
-	"golang.org/x/sys/unix"
 )
 
 func TestMain(m *testing.M) {
@@ -132,25 +131,7 @@ func newLab(t *testing.T, pairs int) *lab {
 	l := &lab{t: t, box: testenv.NewNetns(t), cli: testenv.NewNetns(t), dir: t.TempDir(),
 		clock: &fakeClock{now: time.Date(2026, 12, 4, 12, 0, 0, 0, time.UTC)}}
 	for i := range pairs {
-		v := &netlink.Veth{LinkAttrs: netlink.LinkAttrs{Name: fmt.Sprintf("tmp%d", i)}, PeerName: fmt.Sprintf("tmpp%d", i)}
-		host, err := netlink.NewHandle(unix.NETLINK_ROUTE)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer host.Close()
-		if err := host.LinkAdd(v); err != nil {
-			t.Fatalf("veth: %v", err)
-		}
-		a, _ := host.LinkByName(v.Name)
-		b, _ := host.LinkByName(v.PeerName)
-		if err := host.LinkSetNsFd(a, int(l.box.NS)); err != nil {
-			t.Fatal(err)
-		}
-		if err := host.LinkSetNsFd(b, int(l.cli.NS)); err != nil {
-			t.Fatal(err)
-		}
-		l.rename(l.box.Handle, v.Name, fmt.Sprintf("eth%d", i))
-		l.rename(l.cli.Handle, v.PeerName, fmt.Sprintf("peer%d", i))
+		l.box.Veth(t, fmt.Sprintf("eth%d", i), l.cli, fmt.Sprintf("peer%d", i))
 	}
 	l.open()
 	return l
@@ -181,18 +162,6 @@ func (l *lab) open() {
 		return append([]byte(p+"\x00"), b...)
 	}})
 	l.t.Cleanup(func() { db.Close() })
-}
-
-// addr puts a static address on a link of h.
-func (l *lab) addr(h *netlink.Handle, link, prefix string) {
-	l.t.Helper()
-	lk, err := h.LinkByName(link)
-	if err != nil {
-		l.t.Fatal(err)
-	}
-	if err := h.AddrAdd(lk, &netlink.Addr{IPNet: ipNet(netip.MustParsePrefix(prefix))}); err != nil {
-		l.t.Fatalf("%s on %s: %v", prefix, link, err)
-	}
 }
 
 func (l *lab) observe() State {
@@ -271,22 +240,22 @@ func admin(local, remote string) Admin {
 func testStaticAndVLANConfirmedFromTheNewAddress(t *testing.T) {
 	l := newLab(t, 1)
 	ctx := context.Background()
-	l.addr(l.box.Handle, "eth0", "192.0.2.1/24")
-	l.addr(l.cli.Handle, "peer0", "192.0.2.100/24")
+	l.box.Addr(t, "eth0", "192.0.2.1/24")
+	l.cli.Addr(t, "peer0", "192.0.2.100/24")
 	// The client also has VLAN 10 on its side of the wire.
 	peer, _ := l.cli.Handle.LinkByName("peer0")
 	if err := l.cli.Handle.LinkAdd(&netlink.Vlan{LinkAttrs: netlink.LinkAttrs{Name: "peer0.10", ParentIndex: peer.Attrs().Index}, VlanId: 10}); err != nil {
 		t.Fatal(err)
 	}
 	l.rename(l.cli.Handle, "peer0.10", "peer0.10")
-	l.addr(l.cli.Handle, "peer0.10", "198.51.100.100/24")
+	l.cli.Addr(t, "peer0.10", "198.51.100.100/24")
 	port := l.serve()
 
 	c := Config{Interfaces: []Interface{
 		{Name: "eth0", Kind: KindEther, Addresses: []netip.Prefix{netip.MustParsePrefix("192.0.2.1/24"), netip.MustParsePrefix("192.0.2.2/24")}},
 		{Name: "eth0.10", Kind: KindVLAN, Parent: "eth0", VLAN: 10, Addresses: []netip.Prefix{netip.MustParsePrefix("198.51.100.1/24")}},
 	}, Routes: []Route{{To: netip.MustParsePrefix("203.0.113.0/24"), Via: netip.MustParseAddr("198.51.100.100")}}}
-	tr, token, err := l.m.Start(ctx, admin("192.0.2.1", "192.0.2.100"), "root", c, DefaultTrial)
+	tr, token, err := l.m.Start(ctx, admin("192.0.2.1", "192.0.2.100"), "root", c, DefaultTrial, false)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -333,8 +302,8 @@ func testStaticAndVLANConfirmedFromTheNewAddress(t *testing.T) {
 func testUnconfirmedChangeReverts(t *testing.T) {
 	l := newLab(t, 1)
 	ctx := context.Background()
-	l.addr(l.box.Handle, "eth0", "192.0.2.1/24")
-	l.addr(l.cli.Handle, "peer0", "192.0.2.100/24")
+	l.box.Addr(t, "eth0", "192.0.2.1/24")
+	l.cli.Addr(t, "peer0", "192.0.2.100/24")
 	port := l.serve()
 	snap := l.observe()
 	// The admin works from another network through a gateway: moving the
@@ -344,13 +313,23 @@ func testUnconfirmedChangeReverts(t *testing.T) {
 		{Name: "eth0.20", Kind: KindVLAN, Parent: "eth0", VLAN: 20, Addresses: []netip.Prefix{netip.MustParsePrefix("10.20.0.1/24")}},
 	}, Routes: []Route{{To: netip.MustParsePrefix("0.0.0.0/0"), Via: netip.MustParseAddr("10.9.0.254")}}}
 	cut := Config{Interfaces: c.Interfaces}
-	if _, _, err := l.m.Start(ctx, admin("192.0.2.1", "192.0.2.100"), "root", cut, DefaultTrial); !errors.Is(err, ErrInvalid) {
+	if _, _, err := l.m.Start(ctx, admin("192.0.2.1", "192.0.2.100"), "root", cut, DefaultTrial, false); !errors.Is(err, ErrInvalid) {
 		t.Fatalf("a change that cuts the admin off: %v, want refused", err)
 	}
 	if d := Diff(snap, l.observe()); d != nil {
 		t.Fatalf("a refused change was applied: %v", d)
 	}
-	if _, _, err := l.m.Start(ctx, admin("192.0.2.1", "172.16.5.5"), "root", c, 45*time.Second); err != nil {
+	// Staged, as the network page does when the change takes its own
+	// address away: nothing changes until ApplyStaged, and the deadline
+	// counts from then.
+	if _, _, err := l.m.Start(ctx, admin("192.0.2.1", "172.16.5.5"), "root", c, 45*time.Second, true); err != nil {
+		t.Fatal(err)
+	}
+	if d := Diff(snap, l.observe()); d != nil {
+		t.Fatalf("a staged change was applied before ApplyStaged: %v", d)
+	}
+	l.clock.advance(10 * time.Second)
+	if err := l.m.ApplyStaged(ctx); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := l.client().Get(fmt.Sprintf("http://192.0.2.1:%d/", port)); err == nil {
@@ -389,11 +368,11 @@ func testUnconfirmedChangeReverts(t *testing.T) {
 func testRestartDuringTrialReverts(t *testing.T) {
 	l := newLab(t, 1)
 	ctx := context.Background()
-	l.addr(l.box.Handle, "eth0", "192.0.2.1/24")
+	l.box.Addr(t, "eth0", "192.0.2.1/24")
 	snap := l.observe()
 	c := Config{Interfaces: []Interface{{Name: "eth0", Kind: KindEther, Addresses: []netip.Prefix{netip.MustParsePrefix("192.0.2.1/24"), netip.MustParsePrefix("192.0.2.7/24")}},
 		{Name: "eth0.30", Kind: KindVLAN, Parent: "eth0", VLAN: 30}}}
-	if _, _, err := l.m.Start(ctx, Admin{}, "console", c, DefaultTrial); err != nil {
+	if _, _, err := l.m.Start(ctx, Admin{}, "console", c, DefaultTrial, false); err != nil {
 		t.Fatal(err)
 	}
 	if d := Diff(snap, l.observe()); d == nil {
@@ -430,11 +409,11 @@ func testBondFailsOver(t *testing.T) {
 		}
 	}
 	l.rename(l.cli.Handle, "br0", "br0")
-	l.addr(l.cli.Handle, "br0", "192.0.2.100/24")
+	l.cli.Addr(t, "br0", "192.0.2.100/24")
 	port := l.serve()
 	c := Config{Interfaces: []Interface{{Name: "bond0", Kind: KindBond, BondMode: BondActiveBackup, Members: []string{"eth0", "eth1"},
 		Addresses: []netip.Prefix{netip.MustParsePrefix("192.0.2.1/24")}}}}
-	_, token, err := l.m.Start(ctx, Admin{}, "root", c, DefaultTrial)
+	_, token, err := l.m.Start(ctx, Admin{}, "root", c, DefaultTrial, false)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -477,13 +456,13 @@ func testBondFailsOver(t *testing.T) {
 func testApplyFailureRestores(t *testing.T) {
 	l := newLab(t, 1)
 	ctx := context.Background()
-	l.addr(l.box.Handle, "eth0", "192.0.2.1/24")
+	l.box.Addr(t, "eth0", "192.0.2.1/24")
 	snap := l.observe()
 	// A VLAN's MTU cannot exceed its parent's: the kernel refuses it
 	// after the VLAN was created.
 	c := Config{Interfaces: []Interface{{Name: "eth0", Kind: KindEther, Addresses: []netip.Prefix{netip.MustParsePrefix("192.0.2.1/24")}},
 		{Name: "eth0.40", Kind: KindVLAN, Parent: "eth0", VLAN: 40, MTU: 9000}}}
-	_, _, err := l.m.Start(ctx, Admin{}, "root", c, DefaultTrial)
+	_, _, err := l.m.Start(ctx, Admin{}, "root", c, DefaultTrial, false)
 	var ae *ApplyError
 	if !errors.As(err, &ae) {
 		t.Fatalf("Start: %v, want an ApplyError", err)

@@ -59,6 +59,10 @@ type Trial struct {
 	// addresses the change adds. Empty: any address of the box.
 	Confirm   []netip.Addr `json:"confirm,omitempty"`
 	TokenHash []byte       `json:"token_hash"`
+	// Applied is false while a staged trial waits for ApplyStaged; its
+	// deadline then counts from the moment it is applied.
+	Applied bool          `json:"applied"`
+	Length  time.Duration `json:"length"`
 }
 
 // Change is one entry of the network change log.
@@ -215,7 +219,11 @@ func (m *Manager) trial(ctx context.Context) (*Trial, error) {
 // committed first, then c is applied and the deadline armed. It returns
 // the trial and the one-time token its confirmation needs. A change that
 // cannot be applied is rolled back at once and reported as an error.
-func (m *Manager) Start(ctx context.Context, admin Admin, by string, c Config, length time.Duration) (Trial, string, error) {
+//
+// With stage set, c is not applied yet: ApplyStaged applies it. A page
+// that takes away the address its browser uses answers first and applies
+// after; a staged trial nobody applies expires like any other.
+func (m *Manager) Start(ctx context.Context, admin Admin, by string, c Config, length time.Duration, stage bool) (Trial, string, error) {
 	if m.readOnly {
 		return Trial{}, "", ErrReadOnly
 	}
@@ -245,20 +253,58 @@ func (m *Manager) Start(ctx context.Context, admin Admin, by string, c Config, l
 	token := base64.RawURLEncoding.EncodeToString(raw)
 	now := m.clock.Now()
 	t := Trial{Started: now, Deadline: now.Add(length), By: by, From: admin.Remote.String(),
-		Before: before, Desired: desired, After: c, Confirm: added(before, c), TokenHash: m.hash(tokenPurpose, raw)}
+		Before: before, Desired: desired, After: c, Confirm: added(before, c), TokenHash: m.hash(tokenPurpose, raw),
+		Length: length, Applied: !stage}
 	if err := m.db.Update(ctx, func(tx *bolt.Tx) error { return putJSON(meta(tx), keyTrial, t) }); err != nil {
 		return Trial{}, "", err
 	}
-	if err := m.net.Apply(c); err != nil {
-		m.log.Warn("network change failed; restoring", "err", err)
-		if _, rerr := m.revertLocked(ctx, t, Failed, "it could not be applied: "+err.Error()); rerr != nil {
-			return Trial{}, "", errors.Join(err, rerr)
+	if !stage {
+		if err := m.applyLocked(ctx, t); err != nil {
+			return Trial{}, "", err
 		}
-		return Trial{}, "", &ApplyError{Err: err}
 	}
 	m.arm(t)
 	m.changed()
 	return t, token, nil
+}
+
+// applyLocked applies t.After; on failure it restores the snapshot.
+func (m *Manager) applyLocked(ctx context.Context, t Trial) error {
+	if err := m.net.Apply(t.After); err != nil {
+		m.log.Warn("network change failed; restoring", "err", err)
+		if _, rerr := m.revertLocked(ctx, t, Failed, "it could not be applied: "+err.Error()); rerr != nil {
+			return errors.Join(err, rerr)
+		}
+		return &ApplyError{Err: err}
+	}
+	return nil
+}
+
+// ApplyStaged applies the staged trial; its deadline counts from now.
+// A trial already applied is left alone.
+func (m *Manager) ApplyStaged(ctx context.Context) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	t, err := m.trial(ctx)
+	if err != nil {
+		return err
+	}
+	if t == nil {
+		return ErrNoTrial
+	}
+	if t.Applied {
+		return nil
+	}
+	t.Applied, t.Deadline = true, m.clock.Now().Add(t.Length)
+	if err := m.db.Update(ctx, func(tx *bolt.Tx) error { return putJSON(meta(tx), keyTrial, *t) }); err != nil {
+		return err
+	}
+	if err := m.applyLocked(ctx, *t); err != nil {
+		return err
+	}
+	m.arm(*t)
+	m.changed()
+	return nil
 }
 
 // ApplyError is a change the kernel refused; the snapshot was restored.
@@ -403,7 +449,12 @@ func (m *Manager) revertLocked(ctx context.Context, t Trial, outcome, reason str
 		m.stop = nil
 	}
 	ch := Change{At: m.clock.Now(), By: t.By, From: t.From, Outcome: outcome, Reason: reason, Before: before(t), After: t.After}
-	applyErr := m.net.Apply(t.Before.Config())
+	var applyErr error
+	if t.Applied {
+		applyErr = m.net.Apply(t.Before.Config())
+	} else {
+		ch.Reason += " (it was never applied)"
+	}
 	got, obsErr := m.net.Observe()
 	switch {
 	case obsErr != nil:

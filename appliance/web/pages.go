@@ -10,6 +10,7 @@ import (
 	"io/fs"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -75,6 +76,9 @@ type Notice struct {
 
 // Value returns what the person typed in field name.
 func (v View) Value(name string) string { return v.Form.Get(name) }
+
+// Has reports whether the form's field name (a multiple choice) holds value.
+func (v View) Has(name, value string) bool { return slices.Contains(v.Form[name], value) }
 
 // Err returns the message for field name, if any.
 func (v View) Err(name string) string { return i18n.Text(v.Lang, v.Errors[name]) }

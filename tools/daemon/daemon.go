@@ -10,7 +10,6 @@ import (
 	"crypto/tls"
 	"encoding/json"
 	"fmt"
-	"github.com/switchboardhq/switchboard/appliance/clients"
 	"io"
 	"net"
 	"net/http"
@@ -25,6 +24,9 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/switchboardhq/switchboard/appliance/clients"
+	"github.com/switchboardhq/switchboard/tools/testenv"
 )
 
 var (
@@ -154,6 +156,17 @@ type Daemon struct {
 	env   []string
 	wrap  []string
 	kick  string
+	args  []string
+	ns    *testenv.Netns
+}
+
+// dial opens a connection where the daemon runs.
+func (d *Daemon) dial(ctx context.Context, network, addr string) (net.Conn, error) {
+	if d.ns != nil {
+		return d.ns.Dial(ctx, network, addr)
+	}
+	var nd net.Dialer
+	return nd.DialContext(ctx, network, addr)
 }
 
 // Options tune Start.
@@ -170,13 +183,18 @@ type Options struct {
 	// Kick, if set, is a TCP address dialled once after the start, for
 	// wrappers that launch the daemon on the first connection.
 	Kick string
+	// Args are extra flags after -dev ("-net-apply").
+	Args []string
+	// Netns runs the daemon inside a network namespace; Base is then its
+	// loopback there, and the clients dial inside it.
+	Netns *testenv.Netns
 }
 
 // Start runs applianced in dev mode on free ports and waits until it has
 // sent READY=1. It stops the daemon when the test ends.
 func Start(t testing.TB, opts Options) *Daemon {
 	t.Helper()
-	d := &Daemon{t: t, Bin: Binary(t), StateDir: opts.StateDir, env: opts.Env, wrap: opts.Wrap, kick: opts.Kick}
+	d := &Daemon{t: t, Bin: Binary(t), StateDir: opts.StateDir, env: opts.Env, wrap: opts.Wrap, kick: opts.Kick, args: opts.Args, ns: opts.Netns}
 	if d.StateDir == "" {
 		d.StateDir = filepath.Join(t.TempDir(), "state")
 	}
@@ -215,12 +233,17 @@ func (d *Daemon) start() {
 	}
 	d.notify = conn
 	d.out = &syncBuffer{}
-	argv := append(append([]string{}, d.wrap...), d.Bin, "-dev", "-config", d.Config)
+	argv := append(append(append([]string{}, d.wrap...), d.Bin, "-dev"), d.args...)
+	argv = append(argv, "-config", d.Config)
 	d.cmd = exec.Command(argv[0], argv[1:]...)
 	d.cmd.Env = append(append(os.Environ(), "NOTIFY_SOCKET="+sock), d.env...)
 	d.cmd.Stdout = d.out
 	d.cmd.Stderr = d.out
-	if err := d.cmd.Start(); err != nil {
+	start := d.cmd.Start
+	if d.ns != nil {
+		start = func() error { return d.ns.Start(d.cmd) }
+	}
+	if err := start(); err != nil {
 		t.Fatal(err)
 	}
 	d.done = make(chan error, 1)
@@ -276,9 +299,9 @@ func (d *Daemon) start() {
 	// The moment READY=1 arrives, HTTPS must already accept.
 	d.Port = d.portFromOutput()
 	d.Base = fmt.Sprintf("https://127.0.0.1:%d", d.Port)
-	c, err := tls.Dial("tcp", fmt.Sprintf("127.0.0.1:%d", d.Port), &tls.Config{InsecureSkipVerify: true})
-	d.ReadyAccepting = err == nil
-	if c != nil {
+	if raw, err := d.dial(context.Background(), "tcp", fmt.Sprintf("127.0.0.1:%d", d.Port)); err == nil {
+		c := tls.Client(raw, &tls.Config{InsecureSkipVerify: true})
+		d.ReadyAccepting = c.Handshake() == nil
 		c.Close()
 	}
 	d.SetupLinks = map[string]string{}
@@ -289,7 +312,7 @@ func (d *Daemon) start() {
 
 var (
 	setupRe = regexp.MustCompile(`(https://\S+?(/login|/appliance)/setup\?token=\w+)`)
-	portRe  = regexp.MustCompile(`Site administration https://127\.0\.0\.1:(\d+)/login`)
+	portRe  = regexp.MustCompile(`Site administration https://\S+?:(\d+)/login`)
 )
 
 func (d *Daemon) portFromOutput() int {
@@ -362,6 +385,7 @@ func (d *Daemon) NewClient() *Client {
 		Timeout: 30 * time.Second,
 		Transport: &http.Transport{
 			TLSClientConfig: &tls.Config{InsecureSkipVerify: true},
+			DialContext:     d.dial,
 		},
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
 	}}

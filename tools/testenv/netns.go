@@ -2,7 +2,10 @@ package testenv
 
 import (
 	"context"
+	"crypto/rand"
+	"fmt"
 	"net"
+	"os/exec"
 	"runtime"
 	"testing"
 
@@ -122,4 +125,67 @@ func (n *Netns) Dial(ctx context.Context, network, addr string) (net.Conn, error
 		return err
 	})
 	return c, err
+}
+
+// Start starts cmd inside the namespace: the child is forked from a
+// thread that is in it.
+func (n *Netns) Start(cmd *exec.Cmd) error {
+	return n.in(cmd.Start)
+}
+
+// Veth joins n and peer with a veth pair named name in n and peerName in
+// peer, both up.
+func (n *Netns) Veth(t testing.TB, name string, peer *Netns, peerName string) {
+	t.Helper()
+	host, err := netlink.NewHandle(unix.NETLINK_ROUTE)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer host.Close()
+	// Temporary names in the host namespace, unlikely to clash with the
+	// machine's own or another test's.
+	var b [4]byte
+	rand.Read(b[:])
+	tmp := fmt.Sprintf("sbv%x", b)
+	v := &netlink.Veth{LinkAttrs: netlink.LinkAttrs{Name: tmp + "a"}, PeerName: tmp + "b"}
+	if err := host.LinkAdd(v); err != nil {
+		t.Fatalf("veth: %v", err)
+	}
+	for _, end := range []struct {
+		tmp, name string
+		ns        *Netns
+	}{{tmp + "a", name, n}, {tmp + "b", peerName, peer}} {
+		l, err := host.LinkByName(end.tmp)
+		if err == nil {
+			err = host.LinkSetNsFd(l, int(end.ns.NS))
+		}
+		if err == nil {
+			l, err = end.ns.Handle.LinkByName(end.tmp)
+		}
+		if err == nil {
+			err = end.ns.Handle.LinkSetName(l, end.name)
+		}
+		if err == nil {
+			err = end.ns.Handle.LinkSetUp(l)
+		}
+		if err != nil {
+			t.Fatalf("veth end %s: %v", end.name, err)
+		}
+	}
+}
+
+// Addr adds a static address ("192.0.2.1/24") to a link of n.
+func (n *Netns) Addr(t testing.TB, link, prefix string) {
+	t.Helper()
+	l, err := n.Handle.LinkByName(link)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, err := netlink.ParseAddr(prefix)
+	if err == nil {
+		err = n.Handle.AddrAdd(l, a)
+	}
+	if err != nil {
+		t.Fatalf("%s on %s: %v", prefix, link, err)
+	}
 }

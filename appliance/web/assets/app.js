@@ -28,6 +28,52 @@
     if (btn) btn.hidden = true;
     sel.addEventListener("change", function () { sel.form.requestSubmit(); });
   });
+  // Countdowns: <span data-countdown="SECONDS"> counts down to 0 s.
+  document.querySelectorAll("[data-countdown]").forEach(function (el) {
+    var end = Date.now() + 1000 * parseInt(el.getAttribute("data-countdown"), 10);
+    var tick = function () {
+      var left = Math.max(0, Math.round((end - Date.now()) / 1000));
+      el.textContent = left + " s";
+      if (left > 0) setTimeout(tick, 1000);
+    };
+    tick();
+  });
+  // A network trial: <section data-trial-poll="URL" data-trial-last="SEQ">
+  // asks URL every second; the page reloads once the trial is confirmed
+  // or undone, and says so while this address does not answer.
+  document.querySelectorAll("[data-trial-poll]").forEach(function (el) {
+    var url = el.getAttribute("data-trial-poll");
+    if (!url) return;
+    var gone = el.querySelector("#trial-gone");
+    var poll = function () {
+      var ctl = new AbortController();
+      var timer = setTimeout(function () { ctl.abort(); }, 3000);
+      fetch(url, { credentials: "same-origin", cache: "no-store", signal: ctl.signal })
+        .then(function (r) { if (!r.ok) throw new Error(r.status); return r.json(); })
+        .then(function (st) {
+          clearTimeout(timer);
+          if (gone) gone.hidden = true;
+          if (!st.trial) { location.reload(); return; }
+          setTimeout(poll, 1000);
+        })
+        .catch(function () {
+          clearTimeout(timer);
+          if (gone) gone.hidden = false;
+          setTimeout(poll, 1000);
+        });
+    };
+    // A staged change is applied once this page is here.
+    var apply = el.getAttribute("data-trial-apply");
+    if (apply) {
+      var form = el.querySelector("form.no-js-only");
+      if (form) form.hidden = true;
+      fetch(apply, { method: "POST", credentials: "same-origin", headers: { "X-CSRF-Token": document.querySelector('meta[name="csrf-token"]').content } })
+        .catch(function () {})
+        .then(function () { setTimeout(poll, 1000); });
+      return;
+    }
+    setTimeout(poll, 1000);
+  });
   // The CSRF token for scripts that post with fetch().
   window.switchboard = {
     csrf: function () {

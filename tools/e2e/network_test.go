@@ -1,0 +1,110 @@
+package e2e
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+	"testing"
+
+	cdp "github.com/chromedp/chromedp"
+
+	"github.com/switchboardhq/switchboard/tools/daemon"
+	"github.com/switchboardhq/switchboard/tools/testenv"
+)
+
+// TestNetworkTrialInBrowser runs the daemon in an "appliance" network
+// namespace with -net-apply and drives /appliance/network from Chromium in
+// a "client" namespace joined to it by a veth pair: bad input is refused
+// and kept; a trial shows its countdown, refuses a confirmation over the
+// old address and is kept when confirmed from the new one; a trial that
+// takes the page's address away says so, and once its time runs out the
+// box is back and the page says the change was undone.
+func TestNetworkTrialInBrowser(t *testing.T) {
+	t.Parallel()
+	box, cli := testenv.NewNetns(t), testenv.NewNetns(t)
+	box.Veth(t, "eth0", cli, "peer0")
+	box.Addr(t, "eth0", "192.0.2.1/24")
+	cli.Addr(t, "peer0", "192.0.2.100/24")
+	cli.Addr(t, "peer0", "198.51.100.100/24") // the client is on both subnets
+	d := daemon.Start(t, daemon.Options{Netns: box, Args: []string{"-net-apply"}, Extra: map[string]any{"https_addr": ":0"}})
+	setupAdmin(t, d, "/appliance", "root")
+
+	p := page{t, testenv.BrowserIn(t, cli)}
+	old := fmt.Sprintf("https://192.0.2.1:%d", d.Port)
+	p.do("sign in to /appliance",
+		cdp.Navigate(old+"/appliance"),
+		cdp.SendKeys(cdp.ID("username"), "root"),
+		cdp.SendKeys(cdp.ID("password"), adminPassword),
+		cdp.Submit(cdp.ID("password")),
+	)
+	p.waitText("main h1", "Appliance status")
+	p.do("open the network page", cdp.Navigate(old+"/appliance/network"))
+	p.waitText("#observed", "192.0.2.1/24")
+
+	// An address without its prefix length is refused, and kept.
+	p.do("type an address without a prefix length",
+		cdp.SetValue(cdp.ID("if-0-mode"), "static"),
+		cdp.SetValue(cdp.ID("if-0-addresses"), "192.0.2.1/24 198.51.100.1"),
+		cdp.SetValue(cdp.ID("trial"), "60"),
+	)
+	p.clickSubmit("#network-apply")
+	p.waitText("#if-0-addresses-err", "198.51.100.1 needs its prefix length")
+	if v := eval[string](p, `document.getElementById("if-0-addresses").value`); v != "192.0.2.1/24 198.51.100.1" {
+		t.Fatalf("the form lost what was typed: %q", v)
+	}
+
+	// Add the new address: the trial starts with its countdown.
+	p.do("fix the address", cdp.SetValue(cdp.ID("if-0-addresses"), "192.0.2.1/24 198.51.100.1/24"))
+	p.clickSubmit("#network-apply")
+	p.waitText("#trial", "undone in")
+	if s := strings.TrimSuffix(p.text("#trial-countdown"), " s"); !inRange(s, 1, 60) {
+		t.Fatalf("countdown shows %q, want 1 to 60 seconds", s)
+	}
+	link := eval[string](p, `document.querySelector("#trial-links a").href`)
+	wantPrefix := fmt.Sprintf("https://198.51.100.1:%d/appliance/network/confirm?t=", d.Port)
+	if !strings.HasPrefix(link, wantPrefix) {
+		t.Fatalf("confirmation link %q, want %s…", link, wantPrefix)
+	}
+
+	// The same link over the old address proves nothing and is refused.
+	p.do("open the link at the old address", cdp.Navigate(strings.Replace(link, "198.51.100.1", "192.0.2.1", 1)))
+	p.clickSubmit("#confirm-keep")
+	p.waitText("#confirm-problem", "reached over the old configuration")
+
+	p.do("open the link at the new address", cdp.Navigate(link))
+	p.waitText("#confirm-trial", "undone in")
+	p.clickSubmit("#confirm-keep")
+	p.waitText("#confirm-kept", "keeps the new network configuration")
+
+	p.do("back to the network page", cdp.Navigate(old+"/appliance/network"))
+	p.waitText("#last-change", "kept")
+	p.waitText("#observed", "198.51.100.1/24")
+
+	// Move the box off the address this page uses: the page says so.
+	p.do("replace 192.0.2.1",
+		cdp.SetValue(cdp.ID("if-0-mode"), "static"),
+		cdp.SetValue(cdp.ID("if-0-addresses"), "192.0.2.50/24 198.51.100.1/24"),
+	)
+	p.clickSubmit("#network-apply")
+	p.waitText("#trial", "undone in")
+	p.waitText("#trial-gone", "This address no longer answers")
+	p.truthy("the notice is shown", `!document.getElementById("trial-gone").hidden`)
+
+	// Nobody confirms: once the deadline passes the box is back, and the
+	// page, which keeps asking, says what happened.
+	if out, err := d.Control("clock 5m"); err != nil {
+		t.Fatal(out, err)
+	}
+	if out, err := d.Control("net-expire"); err != nil || !strings.Contains(out, "reverted=true") {
+		t.Fatalf("net-expire: %q %v", out, err)
+	}
+	p.waitText("#last-change", "undone because it was not confirmed in time")
+	p.waitText("#last-restored", "back exactly as it was")
+	p.waitText("#observed", "192.0.2.1/24")
+	p.waitText("#network-log", "kept")
+}
+
+func inRange(s string, lo, hi int) bool {
+	n, err := strconv.Atoi(s)
+	return err == nil && n >= lo && n <= hi
+}
