@@ -5,11 +5,11 @@
 package box
 
 import (
-	"log/slog"
 	"context"
 	"embed"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
 	"os"
 	"strconv"

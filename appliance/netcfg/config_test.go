@@ -29,7 +29,9 @@ var box = State{Links: []Link{
 var adminOnEth0 = Admin{Local: netip.MustParseAddr("192.0.2.1"), Remote: netip.MustParseAddr("192.0.2.100")}
 
 func TestValidateRefuses(t *testing.T) {
-	eth0 := func(addrs ...string) Interface { return Interface{Name: "eth0", Kind: KindEther, Addresses: pfx(addrs...)} }
+	eth0 := func(addrs ...string) Interface {
+		return Interface{Name: "eth0", Kind: KindEther, Addresses: pfx(addrs...)}
+	}
 	for _, tc := range []struct {
 		name  string
 		c     Config

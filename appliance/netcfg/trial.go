@@ -310,7 +310,9 @@ func (m *Manager) ApplyStaged(ctx context.Context) error {
 // ApplyError is a change the kernel refused; the snapshot was restored.
 type ApplyError struct{ Err error }
 
-func (e *ApplyError) Error() string { return "the network change could not be applied: " + e.Err.Error() }
+func (e *ApplyError) Error() string {
+	return "the network change could not be applied: " + e.Err.Error()
+}
 func (e *ApplyError) Unwrap() error { return e.Err }
 
 const tokenPurpose = "netcfg-confirm"
@@ -505,8 +507,10 @@ var (
 	keySettings = []byte("settings")
 )
 
-func meta(tx *bolt.Tx) *bolt.Bucket    { return tx.Bucket(store.BucketNetcfg).Bucket([]byte("meta")) }
-func changes(tx *bolt.Tx) *bolt.Bucket { return tx.Bucket(store.BucketNetcfg).Bucket([]byte("changes")) }
+func meta(tx *bolt.Tx) *bolt.Bucket { return tx.Bucket(store.BucketNetcfg).Bucket([]byte("meta")) }
+func changes(tx *bolt.Tx) *bolt.Bucket {
+	return tx.Bucket(store.BucketNetcfg).Bucket([]byte("changes"))
+}
 
 func putJSON(b *bolt.Bucket, k []byte, v any) error {
 	data, err := json.Marshal(v)
