@@ -79,20 +79,32 @@ type services struct {
 	bus  *bus.Bus
 	// sso is the SAML side (portal logins, technicians' sign-in).
 	sso *samlsp.Service
-	// net is the box's network (read-only in dev mode unless -net-apply).
-	net *netcfg.Manager
+	// net is the box's network (read-only in dev mode unless -net-apply);
+	// netSys its kernel side and DHCP clients.
+	net    *netcfg.Manager
+	netSys *netcfg.System
 }
 
 // newServices builds the domain services over db.
-func newServices(db *store.DB, authSvc *auth.Service, now func() time.Time, netReadOnly bool, netClock netcfg.Clock, log *slog.Logger) (services, error) {
+func newServices(db *store.DB, authSvc *auth.Service, now func() time.Time, netw netOptions, log *slog.Logger) (services, error) {
 	b := bus.New(now)
 	d := desk.New(db, now, log.With("subsys", "desk")).WithEvents(b).WithHasher(authSvc.KeyedHash)
 	kernel, err := netcfg.OpenKernel()
 	if err != nil {
 		return services{}, fmt.Errorf("netlink: %w", err)
 	}
-	n := netcfg.NewManager(db, kernel, netcfg.Options{Hash: authSvc.KeyedHash, ReadOnly: netReadOnly, Clock: netClock, Log: log.With("subsys", "netcfg")})
-	return services{auth: authSvc, desk: d, bus: b, net: n}, nil
+	nlog := log.With("subsys", "netcfg")
+	sys := netcfg.NewSystem(kernel, netcfg.SystemOptions{DefaultDHCP: netw.dhcpDefault, ResolvConf: netw.resolvConf, Log: nlog})
+	n := netcfg.NewManager(db, sys, netcfg.Options{Hash: authSvc.KeyedHash, ReadOnly: netw.readOnly, Clock: netw.clock, Log: nlog})
+	return services{auth: authSvc, desk: d, bus: b, net: n, netSys: sys}, nil
+}
+
+// netOptions are how the daemon owns the box's network.
+type netOptions struct {
+	readOnly    bool
+	clock       netcfg.Clock // nil: real time
+	dhcpDefault bool
+	resolvConf  string
 }
 
 // buildWeb builds every browser surface on one router. port is the HTTPS
@@ -204,10 +216,11 @@ func Run(ctx context.Context, cfg config.Config, env Env) error {
 	if clock != nil {
 		netClock = clock // a trial's deadline moves with the dev clock
 	}
-	svc, err := newServices(db, authSvc, deskNow, netReadOnly, netClock, log)
+	svc, err := newServices(db, authSvc, deskNow, netOptions{readOnly: netReadOnly, clock: netClock, dhcpDefault: cfg.DHCPDefault, resolvConf: cfg.ResolvConf}, log)
 	if err != nil {
 		return err
 	}
+	defer svc.netSys.Close()
 	// A trial the last run left open is undone before anything serves; a
 	// confirmed configuration is applied again (the kernel forgets it on
 	// reboot). A failure is logged: the box serves on what it has.

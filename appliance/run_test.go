@@ -51,7 +51,7 @@ func TestEveryStateChangingRouteNeedsCSRF(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	svc, err := newServices(db, a, time.Now, true, nil, quietLog())
+	svc, err := newServices(db, a, time.Now, netOptions{readOnly: true}, quietLog())
 	if err != nil {
 		t.Fatal(err)
 	}

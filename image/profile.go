@@ -140,8 +140,6 @@ func DefaultProfile(version string, epoch int64, repo, cache, out string) Profil
 			"drivers/nfc",
 		},
 		EnableUnits: []string{
-			"systemd-networkd.service",
-			"systemd-resolved.service",
 			"systemd-timesyncd.service",
 			"applianced.service",
 			"switchboard-grow-data.service",
@@ -383,8 +381,11 @@ func (p *Profile) MmdebstrapArgs(mode, initramfs, overlay, apt, out string) []st
 	args = append(args,
 		`--customize-hook=echo `+p.Hostname+` > "$1"/etc/hostname`,
 		// mmdebstrap copies the build host's resolv.conf and hostname; the
-		// image uses systemd-resolved's stub and its own name.
+		// image has its own name, and the resolver file applianced writes
+		// from /appliance/network and its DHCP leases (systemd-networkd
+		// and systemd-resolved stay installed but never start).
 		`--customize-hook=rm -f "$1"/etc/.resolv.conf.systemd-resolved.bak`,
+		`--customize-hook=ln -sfn ../run/applianced/resolv.conf "$1"/etc/resolv.conf`,
 		p.Suite, out,
 	)
 	return append(args, p.Mirrors...)

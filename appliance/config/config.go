@@ -76,6 +76,14 @@ type Config struct {
 	// session and of the whole box, in megabits per second (0: no cap).
 	SessionMbps int `json:"session_mbps"`
 	TotalMbps   int `json:"total_mbps"`
+	// DHCPDefault asks DHCP on every port /appliance/network does not
+	// configure (the box's first-boot default; applianced is the box's
+	// DHCP client).
+	DHCPDefault bool `json:"dhcp_default"`
+	// ResolvConf is the resolver file applianced writes from the
+	// configured and leased DNS servers (/etc/resolv.conf links to it on
+	// the image); empty writes none.
+	ResolvConf string `json:"resolv_conf"`
 }
 
 // Duration is a time.Duration written as a string such as "30m".
@@ -117,6 +125,9 @@ func Box() Config {
 		ClientsDir:  "/usr/lib/switchboard/clients",
 		SessionMbps: 50,
 		TotalMbps:   900,
+
+		DHCPDefault: true,
+		ResolvConf:  "/run/applianced/resolv.conf",
 	}
 }
 
@@ -124,6 +135,7 @@ func Box() Config {
 func Dev() Config {
 	c := Box()
 	c.Dev = true
+	c.DHCPDefault, c.ResolvConf = false, ""
 	c.StateDir = "var"
 	c.HTTPSAddr = "127.0.0.1:8443"
 	c.HTTPAddr = "127.0.0.1:8080"

@@ -160,7 +160,7 @@ func (m *Manager) Observe() (State, error) { return m.net.Observe() }
 // Resume is called once at start. A trial still pending means the daemon
 // stopped during it: its snapshot is restored. Otherwise the confirmed
 // configuration, if any, is applied again (the kernel forgets it on
-// reboot).
+// reboot); without one, the default (DHCP on every port) starts.
 func (m *Manager) Resume(ctx context.Context) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
@@ -176,8 +176,14 @@ func (m *Manager) Resume(ctx context.Context) error {
 		return err
 	}
 	d, err := m.Desired(ctx)
-	if err != nil || d == nil || m.readOnly {
+	if err != nil || m.readOnly {
 		return err
+	}
+	if d == nil {
+		if def, ok := m.net.(interface{ Default() error }); ok {
+			return def.Default()
+		}
+		return nil
 	}
 	if err := m.net.Apply(*d); err != nil {
 		return fmt.Errorf("applying the confirmed network configuration: %w", err)

@@ -189,3 +189,7 @@ func (n *Netns) Addr(t testing.TB, link, prefix string) {
 		t.Fatalf("%s on %s: %v", prefix, link, err)
 	}
 }
+
+// Do runs fn on a thread inside the namespace (sockets it opens stay
+// there).
+func (n *Netns) Do(fn func() error) error { return n.in(fn) }
