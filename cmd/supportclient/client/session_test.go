@@ -677,6 +677,11 @@ func TestClipboardToTechnician(t *testing.T) {
 	cb.copy("a password")
 	changed()
 	r.send(wire.Presence{Controller: 7, Viewers: []wire.Present{{ID: 7, Name: "Bob"}}})
+	// The client must know Bob controls again before the next copy;
+	// without the barrier a loaded machine let the change win the race.
+	if ms := r.barrier(); len(ms) > 0 {
+		t.Fatalf("sent %v when control came back", ms)
+	}
 	cb.copy("more")
 	changed()
 	if m := expect[wire.Clipboard](r); m.Text != "more" {
