@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/switchboardhq/switchboard/appliance/config"
+	"github.com/switchboardhq/switchboard/appliance/auth"
 	"github.com/switchboardhq/switchboard/appliance/desk"
 	"github.com/switchboardhq/switchboard/appliance/netcfg"
 	"github.com/switchboardhq/switchboard/appliance/store"
@@ -34,6 +35,9 @@ type control struct {
 	desk  *desk.Service
 	clock *devClock // dev mode only: the clock tests may move
 	net   *netcfg.Manager
+	auth  *auth.Service
+	// httpsPort is the port the URLs the console menu shows use.
+	httpsPort string
 }
 
 func listenControl(dir string, db *store.DB, log *slog.Logger) (*control, error) {
@@ -67,11 +71,14 @@ func (c *control) Close() error { return c.ln.Close() }
 
 func (c *control) serve(ctx context.Context, conn net.Conn) {
 	defer conn.Close()
-	line, err := bufio.NewReader(io.LimitReader(conn, 64)).ReadString('\n')
+	line, err := bufio.NewReader(io.LimitReader(conn, maxControlLine)).ReadString('\n')
 	if err != nil {
 		return
 	}
 	cmd, arg, _ := strings.Cut(strings.TrimSpace(line), " ")
+	if c.serveBox(ctx, conn, cmd, arg) {
+		return
+	}
 	switch cmd {
 	case "stats":
 		u, v := c.db.Counts()

@@ -24,6 +24,7 @@ const usage = `Usage:
                                                    run the appliance
   applianced [-dev] [-config FILE] backup FILE     copy the live store to FILE
   applianced [-dev] [-config FILE] restore FILE    restore FILE into an empty state directory
+  applianced [-config FILE] console                the console menu (the box's screen and serial port)
   applianced version                               print the version
   applianced update install [-force] [-tries N] [-no-reboot] BUNDLE
                                                    install a signed update and reboot into it
@@ -32,7 +33,7 @@ const usage = `Usage:
 
 // Main runs the command line args (without the program name) and returns the
 // process exit code.
-func Main(ctx context.Context, args []string, version string, stdout, stderr io.Writer) int {
+func Main(ctx context.Context, args []string, version string, stdin io.Reader, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("applianced", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.Usage = func() { fmt.Fprint(stderr, usage); fs.PrintDefaults() }
@@ -56,6 +57,9 @@ func Main(ctx context.Context, args []string, version string, stdout, stderr io.
 		return 2
 	}
 	rest := fs.Args()
+	if len(rest) == 1 && rest[0] == "console" {
+		return consoleMain(ctx, cfg.StateDir, version, stdin, stdout)
+	}
 	switch {
 	case len(rest) == 0 || rest[0] == "run":
 		log := sysd.NewLogger(stderr, levelOf(cfg.LogLevel))

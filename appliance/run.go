@@ -255,7 +255,7 @@ func Run(ctx context.Context, cfg config.Config, env Env) error {
 	if err != nil {
 		return err
 	}
-	ctl.desk, ctl.clock, ctl.net = svc.desk, clock, svc.net
+	ctl.desk, ctl.clock, ctl.net, ctl.auth, ctl.httpsPort = svc.desk, clock, svc.net, authSvc, port
 	defer ctl.Close()
 
 	srv := newServers(rt.Handler(), certs, ls, log.With("subsys", "http"))

@@ -119,11 +119,11 @@ func TestUpdateCommand(t *testing.T) {
 // trusted keys.
 func TestUpdateThroughMain(t *testing.T) {
 	var stdout, stderr bytes.Buffer
-	if code := Main(context.Background(), []string{"update"}, "test", &stdout, &stderr); code != 2 {
+	if code := Main(context.Background(), []string{"update"}, "test", strings.NewReader(""), &stdout, &stderr); code != 2 {
 		t.Errorf("update without a subcommand: exit %d", code)
 	}
 	stderr.Reset()
-	code := Main(context.Background(), []string{"update", "install", "x.bundle"}, "test", &stdout, &stderr)
+	code := Main(context.Background(), []string{"update", "install", "x.bundle"}, "test", strings.NewReader(""), &stdout, &stderr)
 	if code != 1 || !strings.Contains(stderr.String(), "this build trusts no update key") {
 		t.Errorf("exit %d: %s", code, stderr.String())
 	}

@@ -374,6 +374,17 @@ func (m *Manager) Expire(ctx context.Context) (*Change, error) {
 // one the change added (when it added any): that proves the new
 // configuration carries the administrator.
 func (m *Manager) Confirm(ctx context.Context, token string, local netip.Addr) (Change, error) {
+	return m.confirm(ctx, token, local, false)
+}
+
+// ConfirmAtConsole keeps the change in progress for the person at the
+// box's own screen or serial port (the console menu), who checks the new
+// configuration from the network and answers there: no address to prove.
+func (m *Manager) ConfirmAtConsole(ctx context.Context, token string) (Change, error) {
+	return m.confirm(ctx, token, netip.Addr{}, true)
+}
+
+func (m *Manager) confirm(ctx context.Context, token string, local netip.Addr, console bool) (Change, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	t, err := m.trial(ctx)
@@ -394,7 +405,7 @@ func (m *Manager) Confirm(ctx context.Context, token string, local netip.Addr) (
 		}
 		return ch, ErrNoTrial
 	}
-	if len(t.Confirm) > 0 && !slices.Contains(t.Confirm, local.Unmap()) {
+	if !console && len(t.Confirm) > 0 && !slices.Contains(t.Confirm, local.Unmap()) {
 		return Change{}, &OldAddressError{Want: t.Confirm}
 	}
 	ch := Change{At: m.clock.Now(), By: t.By, From: t.From, Outcome: Confirmed, Before: before(*t), After: t.After}

@@ -19,7 +19,7 @@ var version = "0.0.0-dev"
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	code := appliance.Main(ctx, os.Args[1:], version, os.Stdout, os.Stderr)
+	code := appliance.Main(ctx, os.Args[1:], version, os.Stdin, os.Stdout, os.Stderr)
 	stop()
 	os.Exit(code)
 }

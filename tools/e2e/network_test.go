@@ -2,11 +2,15 @@ package e2e
 
 import (
 	"fmt"
+	"net/http"
+	"os/exec"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
 
 	cdp "github.com/chromedp/chromedp"
+	"github.com/vishvananda/netlink"
 
 	"github.com/switchboardhq/switchboard/tools/daemon"
 	"github.com/switchboardhq/switchboard/tools/testenv"
@@ -107,4 +111,80 @@ func TestNetworkTrialInBrowser(t *testing.T) {
 func inRange(s string, lo, hi int) bool {
 	n, err := strconv.Atoi(s)
 	return err == nil && n >= lo && n <= hi
+}
+
+// TestConsoleMenu drives `applianced console` as the person at the box's
+// serial port would: a static address on eth0, kept from the menu (the
+// kernel has it, the change log says who), then an appliance
+// administrator's password reset, after which the old password is refused
+// and the new one signs in. Typed garbage changes nothing.
+func TestConsoleMenu(t *testing.T) {
+	t.Parallel()
+	box, cli := testenv.NewNetns(t), testenv.NewNetns(t)
+	box.Veth(t, "eth0", cli, "peer0")
+	box.Addr(t, "eth0", "192.0.2.1/24")
+	d := daemon.Start(t, daemon.Options{Netns: box, Args: []string{"-net-apply"}, Extra: map[string]any{"https_addr": ":0"}})
+	setupAdmin(t, d, "/appliance", "root")
+
+	const newPassword = "a new password from the console"
+	script := strings.Join([]string{
+		"9",         // not on the menu
+		"2", "eth9", // no such interface
+		"2", "eth0", "s", "192.0.2.20", // no prefix length: refused
+		"2", "eth0", "s", "192.0.2.20/24", "192.0.2.254", "192.0.2.53", "y",
+		"3", "root", newPassword, "not the same",
+		"3", "root", newPassword, newPassword,
+		"1",
+	}, "\n") + "\n"
+	cmd := exec.Command(d.Bin, "-dev", "-config", d.Config, "console")
+	cmd.Stdin = strings.NewReader(script)
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("applianced console: %v\n%s", err, out)
+	}
+	text := string(out)
+	for _, want := range []string{
+		"Open the appliance administration at https://192.0.2.1:",
+		`"9" is not on the menu`,
+		`The box has no interface "eth9".`,
+		"192.0.2.20 needs its prefix length, such as 192.0.2.20/24. Nothing was changed.",
+		"Applied. From your network, check that the box answers:",
+		"https://192.0.2.20:" + fmt.Sprint(d.Port) + "/appliance",
+		"Kept.",
+		"The two passwords differ. Nothing was changed.",
+		"The password of root is set, and root is signed out everywhere.",
+		"eth0       up       192.0.2.20/24",
+	} {
+		if !strings.Contains(text, want) {
+			t.Errorf("the menu did not say %q:\n%s", want, text)
+		}
+	}
+	addrs, err := box.Handle.AddrList(mustLink(t, box, "eth0"), netlink.FAMILY_V4)
+	if err != nil || len(addrs) != 1 || addrs[0].IPNet.String() != "192.0.2.20/24" {
+		t.Fatalf("eth0 has %v, %v", addrs, err)
+	}
+	routes, _ := box.Handle.RouteList(nil, netlink.FAMILY_V4)
+	if !slices.ContainsFunc(routes, func(r netlink.Route) bool { return r.Gw.String() == "192.0.2.254" }) {
+		t.Errorf("no default route via 192.0.2.254: %v", routes)
+	}
+
+	c := d.NewClient()
+	if resp, _ := c.Post("/appliance", map[string]string{"username": "root", "password": adminPassword}); resp.StatusCode != http.StatusUnauthorized {
+		t.Fatalf("the old password after the reset: %d", resp.StatusCode)
+	}
+	if resp, body := c.Post("/appliance", map[string]string{"username": "root", "password": newPassword}); resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("the new password: %d %s", resp.StatusCode, body)
+	}
+	if _, body := c.Page("/appliance/network"); !strings.Contains(body, "the console menu") {
+		t.Errorf("the change log does not name the console menu:\n%s", body)
+	}
+}
+
+func mustLink(t *testing.T, ns *testenv.Netns, name string) netlink.Link {
+	t.Helper()
+	l, err := ns.Handle.LinkByName(name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return l
 }

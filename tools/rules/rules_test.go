@@ -76,7 +76,7 @@ func hasUnder(list []string, dir string) (string, bool) {
 // must exist, so a new package is classified when it is added.
 var (
 	root      = "appliance"
-	frontEnds = []string{"appliance/portal", "appliance/console", "appliance/admin", "appliance/box"}
+	frontEnds = []string{"appliance/portal", "appliance/console", "appliance/admin", "appliance/box", "appliance/menu"}
 	// Shared by the front ends; not front ends themselves.
 	frontHelpers = []string{"appliance/web", "appliance/account"}
 	// Packages allowed to import bbolt: the store and the domain packages.

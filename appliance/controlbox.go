@@ -1,0 +1,201 @@
+package appliance
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/netip"
+	"time"
+
+	"github.com/switchboardhq/switchboard/appliance/auth"
+	"github.com/switchboardhq/switchboard/appliance/menu"
+	"github.com/switchboardhq/switchboard/appliance/netcfg"
+)
+
+// The control socket's commands for the console menu (`applianced
+// console`, root on the box's screen or serial port): the network, and the
+// appliance administrators' passwords and two-step verification. Arguments
+// and answers are JSON on one line, as package menu writes and reads them.
+
+// maxControlLine bounds one command line.
+const maxControlLine = 16 << 10
+
+// serveBox answers a console menu command; ok is false for a command it
+// does not know.
+func (c *control) serveBox(ctx context.Context, w io.Writer, cmd, arg string) (ok bool) {
+	reply := func(v any, err error) {
+		if err != nil {
+			fmt.Fprintf(w, "ERR %s\n", oneLine(err.Error()))
+			return
+		}
+		b, _ := json.Marshal(v)
+		fmt.Fprintf(w, "OK %s\n", b)
+	}
+	switch cmd {
+	case "net-status":
+		reply(c.netStatus(ctx))
+	case "net-try":
+		var req menu.TryRequest
+		if err := json.Unmarshal([]byte(arg), &req); err != nil {
+			reply(nil, fmt.Errorf("bad request: %w", err))
+			return true
+		}
+		reply(c.netTry(ctx, req))
+	case "net-keep":
+		_, err := c.net.ConfirmAtConsole(ctx, arg)
+		reply(struct{}{}, err)
+	case "net-undo":
+		_, err := c.net.Cancel(ctx, "the console menu")
+		reply(struct{}{}, err)
+	case "box-users":
+		reply(c.boxUsers(ctx))
+	case "box-password":
+		var req menu.PasswordRequest
+		if err := json.Unmarshal([]byte(arg), &req); err != nil {
+			reply(nil, fmt.Errorf("bad request: %w", err))
+			return true
+		}
+		reply(struct{}{}, c.boxPassword(ctx, req))
+	case "box-2fa-off":
+		reply(struct{}{}, c.box2FAOff(ctx, arg))
+	default:
+		return false
+	}
+	return true
+}
+
+func oneLine(s string) string {
+	out := []rune{}
+	for _, r := range s {
+		if r == '\n' || r == '\r' {
+			r = ' '
+		}
+		out = append(out, r)
+	}
+	return string(out)
+}
+
+func (c *control) netStatus(ctx context.Context) (menu.Status, error) {
+	if c.net == nil {
+		return menu.Status{}, errors.New("no network here")
+	}
+	st, err := c.net.Observe()
+	if err != nil {
+		return menu.Status{}, err
+	}
+	out := menu.Status{State: st, Port: c.httpsPort, ReadOnly: c.net.ReadOnly()}
+	t, err := c.net.Trial(ctx)
+	if err != nil {
+		return out, err
+	}
+	if t != nil {
+		out.Trial = &menu.TrialInfo{By: t.By, Deadline: t.Deadline, Lines: t.After.Lines()}
+	}
+	return out, nil
+}
+
+func (c *control) netTry(ctx context.Context, req menu.TryRequest) (menu.TryReply, error) {
+	if c.net == nil {
+		return menu.TryReply{}, errors.New("no network here")
+	}
+	desired, err := c.net.Desired(ctx)
+	if err != nil {
+		return menu.TryReply{}, err
+	}
+	// The menu changes one interface: the rest of the confirmed
+	// configuration stays as it is.
+	cfg := netcfg.Config{}
+	if desired != nil {
+		cfg = *desired
+	}
+	found := false
+	for i := range cfg.Interfaces {
+		if cfg.Interfaces[i].Name == req.Interface.Name {
+			it := req.Interface
+			it.Kind = cfg.Interfaces[i].Kind
+			it.Parent, it.VLAN, it.Members, it.BondMode = cfg.Interfaces[i].Parent, cfg.Interfaces[i].VLAN, cfg.Interfaces[i].Members, cfg.Interfaces[i].BondMode
+			cfg.Interfaces[i] = it
+			found = true
+		}
+	}
+	if !found {
+		it := req.Interface
+		it.Kind = netcfg.KindEther
+		cfg.Interfaces = append(cfg.Interfaces, it)
+	}
+	if req.Gateway.IsValid() {
+		var routes []netcfg.Route
+		for _, r := range cfg.Routes {
+			if r.To.Bits() != 0 || r.To.Addr().Is4() != req.Gateway.Is4() {
+				routes = append(routes, r)
+			}
+		}
+		zero := netip.IPv4Unspecified()
+		if req.Gateway.Is6() {
+			zero = netip.IPv6Unspecified()
+		}
+		cfg.Routes = append(routes, netcfg.Route{To: netip.PrefixFrom(zero, 0), Via: req.Gateway})
+	}
+	if len(req.DNS) > 0 {
+		cfg.DNS = req.DNS
+	}
+	length := time.Duration(req.Seconds) * time.Second
+	if length == 0 {
+		length = netcfg.DefaultTrial
+	}
+	t, token, err := c.net.Start(ctx, netcfg.Admin{}, "the console menu", cfg, length, false)
+	if err != nil {
+		return menu.TryReply{}, err
+	}
+	return menu.TryReply{Token: token, Deadline: t.Deadline, Confirm: t.Confirm}, nil
+}
+
+func (c *control) boxUsers(ctx context.Context) ([]menu.User, error) {
+	if c.auth == nil {
+		return nil, errors.New("no accounts here")
+	}
+	us, err := c.auth.Users(ctx, auth.Box)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]menu.User, 0, len(us))
+	for _, u := range us {
+		out = append(out, menu.User{Username: u.Username, Name: u.DisplayName, TwoStep: u.HasTOTP(), Disabled: u.Disabled})
+	}
+	return out, nil
+}
+
+func (c *control) boxUser(ctx context.Context, username string) (auth.User, error) {
+	if c.auth == nil {
+		return auth.User{}, errors.New("no accounts here")
+	}
+	return c.auth.UserNamed(ctx, auth.Box, username)
+}
+
+func (c *control) boxPassword(ctx context.Context, req menu.PasswordRequest) error {
+	u, err := c.boxUser(ctx, req.Username)
+	if err != nil {
+		return err
+	}
+	if err := c.auth.SetPassword(ctx, auth.Box, u.ID, req.Password); err != nil {
+		return err
+	}
+	// Whoever knew the old password is signed out everywhere.
+	_, err = c.auth.EndUserSessions(ctx, auth.Box, u.ID)
+	c.log.Info("console menu: appliance administrator's password reset", "user", u.ID)
+	return err
+}
+
+func (c *control) box2FAOff(ctx context.Context, username string) error {
+	u, err := c.boxUser(ctx, username)
+	if err != nil {
+		return err
+	}
+	if err := c.auth.DisableTOTP(ctx, auth.Box, u.ID); err != nil {
+		return err
+	}
+	c.log.Info("console menu: appliance administrator's two-step verification turned off", "user", u.ID)
+	return nil
+}
