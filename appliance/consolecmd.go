@@ -17,9 +17,13 @@ import (
 
 // consoleMain runs `applianced console`: the console menu on this
 // terminal, talking to the running daemon over its control socket.
-func consoleMain(ctx context.Context, stateDir, version string, stdin io.Reader, stdout io.Writer) int {
+func consoleMain(ctx context.Context, stateDir string, dev bool, version string, stdin io.Reader, stdout io.Writer) int {
 	ctl := unixControl{path: filepath.Join(stateDir, controlName)}
-	if err := menu.New(stdin, stdout, ctl, systemPower{}, version).Run(ctx); err != nil {
+	var power menu.Power = systemPower{}
+	if dev {
+		power = devPower{stdout}
+	}
+	if err := menu.New(stdin, stdout, ctl, power, version).Run(ctx); err != nil {
 		fmt.Fprintln(stdout, "applianced console:", err)
 		return 1
 	}
@@ -69,3 +73,16 @@ type systemPower struct{}
 
 func (systemPower) Reboot() error   { return exec.Command("systemctl", "reboot").Run() }
 func (systemPower) PowerOff() error { return exec.Command("systemctl", "poweroff").Run() }
+
+// devPower leaves the development machine running.
+type devPower struct{ out io.Writer }
+
+func (p devPower) Reboot() error {
+	fmt.Fprintln(p.out, "(development mode: this machine is not rebooted; restart applianced instead)")
+	return nil
+}
+
+func (p devPower) PowerOff() error {
+	fmt.Fprintln(p.out, "(development mode: this machine is not powered off)")
+	return nil
+}

@@ -38,6 +38,7 @@ type control struct {
 	auth  *auth.Service
 	// httpsPort is the port the URLs the console menu shows use.
 	httpsPort string
+	stateDir  string
 }
 
 func listenControl(dir string, db *store.DB, log *slog.Logger) (*control, error) {
@@ -51,7 +52,7 @@ func listenControl(dir string, db *store.DB, log *slog.Logger) (*control, error)
 		ln.Close()
 		return nil, fmt.Errorf("control socket: %w", err)
 	}
-	return &control{ln: ln, db: db, log: log}, nil
+	return &control{ln: ln, db: db, log: log, stateDir: dir}, nil
 }
 
 func (c *control) run(ctx context.Context) error {

@@ -6,12 +6,16 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/netip"
+	"os"
+	"path/filepath"
 	"time"
 
 	"github.com/switchboardhq/switchboard/appliance/auth"
 	"github.com/switchboardhq/switchboard/appliance/menu"
 	"github.com/switchboardhq/switchboard/appliance/netcfg"
+	"github.com/switchboardhq/switchboard/appliance/store"
 )
 
 // The control socket's commands for the console menu (`applianced
@@ -60,6 +64,12 @@ func (c *control) serveBox(ctx context.Context, w io.Writer, cmd, arg string) (o
 		reply(struct{}{}, c.boxPassword(ctx, req))
 	case "box-2fa-off":
 		reply(struct{}{}, c.box2FAOff(ctx, arg))
+	case "factory-reset":
+		if arg != factoryResetWord {
+			reply(nil, fmt.Errorf("type %s to confirm", factoryResetWord))
+			return true
+		}
+		reply(struct{}{}, markFactoryReset(c.stateDir))
 	default:
 		return false
 	}
@@ -198,4 +208,46 @@ func (c *control) box2FAOff(ctx context.Context, username string) error {
 	}
 	c.log.Info("console menu: appliance administrator's two-step verification turned off", "user", u.ID)
 	return nil
+}
+
+// factoryResetWord is what the person types to erase the box.
+const factoryResetWord = "ERASE"
+
+// factoryResetMark is the file in the state directory that makes the next
+// start erase the store: the menu writes it, then reboots.
+const factoryResetMark = "factory-reset"
+
+func markFactoryReset(dir string) error {
+	path := filepath.Join(dir, factoryResetMark)
+	if err := os.WriteFile(path, []byte("requested from the console menu\n"), 0o600); err != nil {
+		return err
+	}
+	return syncDirOf(path)
+}
+
+func syncDirOf(path string) error {
+	d, err := os.Open(filepath.Dir(path))
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	return d.Sync()
+}
+
+// factoryReset erases the store (accounts, the desk, the network
+// configuration, keys and certificates) when the mark is there, before
+// anything opens it; the box then starts as on its first boot.
+func factoryReset(dir string, log *slog.Logger) error {
+	mark := filepath.Join(dir, factoryResetMark)
+	if _, err := os.Stat(mark); err != nil {
+		return nil
+	}
+	log.Warn("factory reset: erasing the store")
+	if err := os.Remove(filepath.Join(dir, store.FileName)); err != nil && !errors.Is(err, os.ErrNotExist) {
+		return fmt.Errorf("factory reset: %w", err)
+	}
+	if err := syncDirOf(mark); err != nil {
+		return err
+	}
+	return os.Remove(mark)
 }

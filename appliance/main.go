@@ -58,7 +58,7 @@ func Main(ctx context.Context, args []string, version string, stdin io.Reader, s
 	}
 	rest := fs.Args()
 	if len(rest) == 1 && rest[0] == "console" {
-		return consoleMain(ctx, cfg.StateDir, version, stdin, stdout)
+		return consoleMain(ctx, cfg.StateDir, cfg.Dev, version, stdin, stdout)
 	}
 	switch {
 	case len(rest) == 0 || rest[0] == "run":

@@ -181,6 +181,9 @@ func Run(ctx context.Context, cfg config.Config, env Env) error {
 	notify := sysd.NewNotifier()
 	notify.Status("opening the store")
 
+	if err := factoryReset(cfg.StateDir, log); err != nil {
+		return err
+	}
 	db, err := store.Open(cfg.StateDir)
 	if err != nil {
 		return err

@@ -145,6 +145,8 @@ func DefaultProfile(version string, epoch int64, repo, cache, out string) Profil
 			"switchboard-grow-data.service",
 			"switchboard-trial.service",
 			"switchboard-ready.service",
+			"switchboard-console@tty1.service",
+			"switchboard-console@ttyS0.service",
 		},
 		MaskUnits: []string{
 			// Scrubbing needs LVM snapshots; the reaper costs seconds at boot.
@@ -153,6 +155,8 @@ func DefaultProfile(version string, epoch int64, repo, cache, out string) Profil
 			"systemd-boot-update.service",
 			// There is no package management on the box.
 			"apt-daily.timer", "apt-daily-upgrade.timer",
+			// The console menu takes the screen and the serial port.
+			"getty@tty1.service", "serial-getty@ttyS0.service",
 		},
 		// The platforms applianced offers (platforms in appliance/remote.go).
 		ClientPlatforms:    []string{"linux-amd64", "linux-arm64", "windows-amd64", "darwin-arm64"},

@@ -150,7 +150,8 @@ func (m *Menu) Run(ctx context.Context) error {
 		m.say("  4  Turn off an appliance administrator's two-step verification")
 		m.say("  5  Reboot")
 		m.say("  6  Power off")
-		choice, err := m.ask("Choose 1-6: ")
+		m.say("  7  Factory reset: erase every account, setting and session, then reboot")
+		choice, err := m.ask("Choose 1-7: ")
 		if err != nil {
 			if errors.Is(err, errEOF) {
 				return nil
@@ -169,8 +170,10 @@ func (m *Menu) Run(ctx context.Context) error {
 			err = m.confirmPower("reboot", m.power.Reboot)
 		case "6":
 			err = m.confirmPower("power off", m.power.PowerOff)
+		case "7":
+			err = m.factoryReset(ctx)
 		default:
-			m.say("%q is not on the menu: type a number from 1 to 6.", choice)
+			m.say("%q is not on the menu: type a number from 1 to 7.", choice)
 		}
 		if errors.Is(err, errEOF) {
 			return nil
@@ -430,4 +433,23 @@ func (m *Menu) confirmPower(what string, do func() error) error {
 		return nil
 	}
 	return do()
+}
+
+func (m *Menu) factoryReset(ctx context.Context) error {
+	m.say("This erases every account of /login and /appliance, the help desk's settings and history,")
+	m.say("the network configuration and the box's keys and certificates. It cannot be undone.")
+	answer, err := m.ask("Type ERASE to erase the box and reboot: ")
+	if err != nil {
+		return err
+	}
+	if answer != "ERASE" {
+		m.say("Nothing was erased.")
+		return nil
+	}
+	if _, err := m.ctl.Do(ctx, "factory-reset "+answer); err != nil {
+		m.say("Refused: %v", err)
+		return nil
+	}
+	m.say("The box erases itself as it starts again. Rebooting…")
+	return m.power.Reboot()
 }

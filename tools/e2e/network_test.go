@@ -178,6 +178,26 @@ func TestConsoleMenu(t *testing.T) {
 	if _, body := c.Page("/appliance/network"); !strings.Contains(body, "the console menu") {
 		t.Errorf("the change log does not name the console menu:\n%s", body)
 	}
+
+	// Factory reset: a wrong word erases nothing; ERASE erases the store
+	// at the next start, which prints the setup links again.
+	cmd = exec.Command(d.Bin, "-dev", "-config", d.Config, "console")
+	cmd.Stdin = strings.NewReader("7\nerase\n7\nERASE\n")
+	if out, err = cmd.CombinedOutput(); err != nil {
+		t.Fatalf("applianced console: %v\n%s", err, out)
+	}
+	for _, want := range []string{"Nothing was erased.", "Rebooting…", "development mode: this machine is not rebooted"} {
+		if !strings.Contains(string(out), want) {
+			t.Errorf("the menu did not say %q:\n%s", want, out)
+		}
+	}
+	d.Restart()
+	if _, ok := d.SetupLinks["/appliance"]; !ok {
+		t.Fatalf("after the factory reset the box printed no setup link:\n%s", d.Output())
+	}
+	if resp, _ := d.NewClient().Post("/appliance", map[string]string{"username": "root", "password": newPassword}); resp.StatusCode != http.StatusUnauthorized {
+		t.Fatalf("root still signs in after the factory reset: %d", resp.StatusCode)
+	}
 }
 
 func mustLink(t *testing.T, ns *testenv.Netns, name string) netlink.Link {
