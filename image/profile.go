@@ -274,6 +274,21 @@ func (p *Profile) OSReleaseFields() []string {
 	return f
 }
 
+// units is list without the serial port's console menu and the mask of
+// its getty on a TestConsole image, whose serial port is a root shell.
+func (p *Profile) units(list []string) []string {
+	if !p.TestConsole {
+		return list
+	}
+	var out []string
+	for _, u := range list {
+		if u != "switchboard-console@ttyS0.service" && u != "serial-getty@ttyS0.service" {
+			out = append(out, u)
+		}
+	}
+	return out
+}
+
 // TestTrialSeconds is how long a trial boot of a TestConsole image waits for
 // applianced before it gives up (the production default is 120 s).
 const TestTrialSeconds = 45
@@ -371,8 +386,8 @@ func (p *Profile) MmdebstrapArgs(mode, initramfs, overlay, apt, out string) []st
 		"--customize-hook=sync-out /var/cache/apt/archives " + apt,
 		"--customize-hook=sync-in " + overlay + " /",
 		`--customize-hook=chroot "$1" systemd-sysusers`,
-		`--customize-hook=chroot "$1" systemctl enable ` + strings.Join(p.EnableUnits, " "),
-		`--customize-hook=chroot "$1" systemctl mask ` + strings.Join(p.MaskUnits, " "),
+		`--customize-hook=chroot "$1" systemctl enable ` + strings.Join(p.units(p.EnableUnits), " "),
+		`--customize-hook=chroot "$1" systemctl mask ` + strings.Join(p.units(p.MaskUnits), " "),
 	}
 	if len(p.PruneModules) > 0 {
 		var rm []string
