@@ -396,7 +396,7 @@ func (c *dhcpClient) set(lease *nclient4.Lease) error {
 		if gw, ok := netip.AddrFromSlice(rs[0]); ok && p.Masked().Contains(gw.Unmap()) {
 			c.gw = gw.Unmap()
 			r := &netlink.Route{LinkIndex: link.Attrs().Index, Dst: ipNet(netip.MustParsePrefix("0.0.0.0/0")), Gw: c.gw.AsSlice(),
-				Protocol: unix.RTPROT_DHCP, Priority: dhcpMetric, Table: unix.RT_TABLE_MAIN, Family: unix.AF_INET}
+				Protocol: unix.RTPROT_DHCP, Priority: dhcpMetric + link.Attrs().Index, Table: unix.RT_TABLE_MAIN, Family: unix.AF_INET}
 			if err := h.RouteReplace(r); err != nil {
 				return fmt.Errorf("adding the default route via %s: %w", c.gw, err)
 			}
@@ -414,7 +414,8 @@ func (c *dhcpClient) set(lease *nclient4.Lease) error {
 }
 
 // dhcpMetric ranks a leased default route behind a static one (metric 0),
-// as systemd-networkd does.
+// as systemd-networkd does; each interface adds its index, so two leases'
+// routes stand side by side instead of one replacing the other.
 const dhcpMetric = 1024
 
 // unapply removes the lease's address and route. Called with c.mu held.
@@ -427,7 +428,7 @@ func (c *dhcpClient) unapply() {
 	h.AddrDel(link, &netlink.Addr{IPNet: ipNet(c.addr)})
 	if c.gw.IsValid() {
 		h.RouteDel(&netlink.Route{LinkIndex: link.Attrs().Index, Dst: ipNet(netip.MustParsePrefix("0.0.0.0/0")), Gw: c.gw.AsSlice(),
-			Protocol: unix.RTPROT_DHCP, Priority: dhcpMetric, Table: unix.RT_TABLE_MAIN})
+			Protocol: unix.RTPROT_DHCP, Priority: dhcpMetric + link.Attrs().Index, Table: unix.RT_TABLE_MAIN})
 	}
 	c.addr, c.gw = netip.Prefix{}, netip.Addr{}
 }

@@ -48,15 +48,19 @@ var (
 // TestImage boots the appliance image on a disk larger than the image,
 // waits for applianced to be ready, checks HTTPS with the box's own
 // certificate and HTTP/3, creates the first site administrator with the
-// setup link from the serial console, powers the machine off and on, and
-// signs in again: the account, the certificate and the grown data partition
-// survived. The second boot is a trial boot (the entry gets a tries
+// setup link from the serial console, drives the console menu on the
+// serial port (a static address on a second network card, kept after HTTPS
+// answered on it from the host; an appliance administrator's password
+// reset), powers the machine off and on, and signs in again: the account,
+// the certificate, the grown data partition and the confirmed network
+// configuration survived. The second boot is a trial boot (the entry gets a tries
 // counter, as the update installer writes it), which must end with the
 // entry marked good.
 func TestImage(t *testing.T) {
 	img := diskImage(t)
 	const diskSize = 6 << 30
 	m := qemu.New(t, qemu.CopyDisk(t, img, t.TempDir(), diskSize))
+	m.SecondNIC = true
 
 	// First boot.
 	m.Boot()
@@ -79,6 +83,7 @@ func TestImage(t *testing.T) {
 		t.Errorf("/var file system %s MiB on a 6 GiB disk: it did not grow (console: %q)", size[2], size[0])
 	}
 	c.setupAdmin(token)
+	checkConsoleMenu(t, m, c)
 	m.PowerOff()
 	first := m.Console().String()
 	if !strings.Contains(first, "growing the data partition") {
@@ -101,6 +106,14 @@ func TestImage(t *testing.T) {
 		t.Errorf("the box certificate changed across a reboot: %s then %s", cert.SerialNumber, cert2.SerialNumber)
 	}
 	c2.signIn()
+	// The static address the menu kept is applied again at start.
+	c3 := newClient(t, m)
+	c3.base = "https://" + m.Addr2()
+	if resp, err := c3.Get(c3.base + "/appliance"); err != nil {
+		t.Errorf("after the reboot, HTTPS on %s (set at the console menu): %v", qemu.SecondGuestAddr, err)
+	} else {
+		resp.Body.Close()
+	}
 	m.WaitFor(regexp.MustCompile(`switchboard: trial boot of \S+ succeeded`))
 	second := m.Console().String()
 	if setupRe.MatchString(second) {
@@ -358,5 +371,103 @@ func (c *client) signIn() {
 	resp.Body.Close()
 	if resp.StatusCode != 200 {
 		c.t.Fatalf("dashboard after signing in: %d", resp.StatusCode)
+	}
+}
+
+var (
+	boxSetupRe = regexp.MustCompile(`https://\S+?/appliance/setup\?token=(\w+)`)
+	menuRe     = regexp.MustCompile(`Choose 1-7: `)
+	// The second card's line in the menu once it has its DHCP lease.
+	secondNICRe = regexp.MustCompile(`(?m)^\s*(\S+)\s+up\s+10\.0\.3\.\d+/24 \(DHCP\)`)
+)
+
+const menuPassword = "a password set at the console menu"
+
+// checkConsoleMenu drives the console menu on the serial port as the
+// person racking the box would: it gives the second network card a
+// static address, which HTTPS answers on from the host before the change
+// is kept, and resets the appliance administrator's password, which then
+// signs in.
+func checkConsoleMenu(t *testing.T, m *qemu.Machine, c *client) {
+	t.Helper()
+	c.setupBoxAdmin(m.WaitFor(boxSetupRe)[1])
+	// The menu lists the second card once it has its lease.
+	var iface string
+	for deadline := time.Now().Add(qemu.BootBudget); iface == ""; {
+		mark := m.Mark()
+		m.Type("1\r")
+		m.WaitSince(menuRe, mark, 60*time.Second)
+		if mm := secondNICRe.FindStringSubmatch(m.Console().String()[mark:]); mm != nil {
+			iface = mm[1]
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the console menu never showed the second card's lease:\n%s", m.Console().Tail(4<<10))
+		}
+		time.Sleep(2 * time.Second) // paces the refreshes; the lease comes from QEMU's DHCP
+	}
+	mark := m.Mark()
+	m.Type("2\r")
+	m.WaitSince(regexp.MustCompile(`Interface \(`), mark, 60*time.Second)
+	m.Type(iface + "\r")
+	m.WaitSince(regexp.MustCompile(`\[d/s\]: `), mark, 60*time.Second)
+	m.Type("s\r")
+	m.WaitSince(regexp.MustCompile(`such as 192\.0\.2\.10/24\): `), mark, 60*time.Second)
+	m.Type(qemu.SecondGuestAddr + "/24\r")
+	m.WaitSince(regexp.MustCompile(`Default gateway \(empty for none\): `), mark, 60*time.Second)
+	m.Type("\r")
+	m.WaitSince(regexp.MustCompile(`DNS servers \(empty to keep them\): `), mark, 60*time.Second)
+	m.Type("\r")
+	m.WaitSince(regexp.MustCompile(`Keep these settings\? \[y/N\]: `), mark, 120*time.Second)
+	// From the host: HTTPS answers on the new address before it is kept.
+	c2 := newClient(t, m)
+	c2.base = "https://" + m.Addr2()
+	var err error
+	for deadline := time.Now().Add(60 * time.Second); ; {
+		var resp *http.Response
+		if resp, err = c2.Get(c2.base + "/appliance"); err == nil {
+			resp.Body.Close()
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("HTTPS on %s (the new address) did not answer: %v", qemu.SecondGuestAddr, err)
+		}
+		time.Sleep(time.Second) // the forwarded port connects once the guest has the address
+	}
+	mark = m.Mark()
+	m.Type("y\r")
+	m.WaitSince(regexp.MustCompile(`Kept\.`), mark, 60*time.Second)
+
+	mark = m.Mark()
+	m.Type("3\r")
+	m.WaitSince(regexp.MustCompile(`Username: `), mark, 60*time.Second)
+	m.Type("boxadmin\r")
+	m.WaitSince(regexp.MustCompile(`New password \(at least 12 characters\): `), mark, 60*time.Second)
+	m.Type(menuPassword + "\r")
+	m.WaitSince(regexp.MustCompile(`The same password again: `), mark, 60*time.Second)
+	m.Type(menuPassword + "\r")
+	m.WaitSince(regexp.MustCompile(`The password of boxadmin is set`), mark, 60*time.Second)
+	if resp, body := c2.post("/appliance", url.Values{"username": {"boxadmin"}, "password": {adminPassword}}); resp.StatusCode != http.StatusUnauthorized {
+		t.Errorf("the old password after the reset at the menu: %d %s", resp.StatusCode, body)
+	}
+	if resp, body := c2.post("/appliance", url.Values{"username": {"boxadmin"}, "password": {menuPassword}}); resp.StatusCode != http.StatusSeeOther {
+		t.Errorf("the password set at the menu does not sign in: %d %s", resp.StatusCode, body)
+	}
+}
+
+// setupBoxAdmin creates the first appliance administrator, boxadmin.
+func (c *client) setupBoxAdmin(token string) {
+	c.t.Helper()
+	resp, err := c.Get(c.base + "/appliance/setup?token=" + token)
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	resp.Body.Close()
+	resp, body := c.post("/appliance/setup", url.Values{
+		"token": {token}, "username": {"boxadmin"}, "display_name": {"Box Admin"},
+		"password": {adminPassword}, "confirm": {adminPassword},
+	})
+	if resp.StatusCode != http.StatusSeeOther {
+		c.t.Fatalf("appliance setup: %d %s", resp.StatusCode, body)
 	}
 }

@@ -58,6 +58,15 @@ const AccelEnv = "SWITCHBOARD_QEMU_ACCEL"
 // guest's TCP and UDP 443.
 const GuestPort = 10443
 
+// The second network card's network, the static address a test gives the
+// guest there, and the port of the namespace's 127.0.0.1 that leads to
+// that address's TCP 443.
+const (
+	SecondNet       = "10.0.3.0/24"
+	SecondGuestAddr = "10.0.3.50"
+	SecondGuestPort = 10444
+)
+
 // Require skips or fails t (see testenv.Require) unless it runs as root and
 // QEMU, OVMF, unshare and ip are installed.
 func Require(t testing.TB) {
@@ -82,6 +91,10 @@ type Machine struct {
 	// in order after Disk; in the guest each is
 	// /dev/disk/by-id/virtio-extraN (N from 0).
 	ExtraDisks []string
+	// SecondNIC adds a second network card on its own user-mode network
+	// (SecondNet, with DHCP), whose SecondGuestAddr:443 the test reaches at
+	// Addr2 once the guest has that address.
+	SecondNIC bool
 
 	cmd     *exec.Cmd
 	stdin   io.WriteCloser
@@ -172,10 +185,15 @@ func (m *Machine) Args() []string {
 			"-drive", fmt.Sprintf("file=%s,format=raw,if=none,id=extra%d,readonly=on", d, i),
 			"-device", fmt.Sprintf("virtio-blk-pci,drive=extra%d,serial=extra%d", i, i))
 	}
-	return append(args,
+	args = append(args,
 		// Not restrict=on (see the package doc): the network namespace
 		// isolates the guest.
 		"-nic", "user,model=virtio-net-pci,"+fwd,
+	)
+	if m.SecondNIC {
+		args = append(args, "-nic", fmt.Sprintf("user,model=virtio-net-pci,net=%s,hostfwd=tcp:127.0.0.1:%d-%s:443", SecondNet, SecondGuestPort, SecondGuestAddr))
+	}
+	return append(args,
 		"-serial", "stdio",
 		// QEMU connects to the test's QMP socket.
 		"-chardev", "socket,id=qmp,path="+m.qmp,
@@ -297,6 +315,9 @@ func (m *Machine) inNamespace(f func() error) error {
 
 // Addr is the address, in the machine's namespace, of the guest's port 443.
 func (m *Machine) Addr() string { return net.JoinHostPort("127.0.0.1", strconv.Itoa(GuestPort)) }
+
+// Addr2 is where SecondGuestAddr:443 answers, through DialContext.
+func (m *Machine) Addr2() string { return net.JoinHostPort("127.0.0.1", strconv.Itoa(SecondGuestPort)) }
 
 // DialContext opens a connection in the machine's network namespace (for
 // http.Transport.DialContext); address must be an IP address and port.
