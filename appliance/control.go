@@ -14,8 +14,8 @@ import (
 	"sync"
 	"time"
 
-	"github.com/switchboardhq/switchboard/appliance/config"
 	"github.com/switchboardhq/switchboard/appliance/auth"
+	"github.com/switchboardhq/switchboard/appliance/config"
 	"github.com/switchboardhq/switchboard/appliance/desk"
 	"github.com/switchboardhq/switchboard/appliance/netcfg"
 	"github.com/switchboardhq/switchboard/appliance/store"
