@@ -77,8 +77,11 @@ func (b *Box) Routes(rt *web.Router) {
 }
 
 type status struct {
-	Board   string
-	NICs    []hw.NIC
+	Board    string
+	NICs     []nicView
+	Data     space
+	Memory   space
+	Warnings []string
 	Disks   []hw.Disk
 	Sensors []hw.Sensor
 	Errors  []string
@@ -94,9 +97,26 @@ func (b *Box) serveStatus(w http.ResponseWriter, r *http.Request, who *account.W
 	ctx := r.Context()
 	s := status{Board: b.deps.Board.Name(), Version: b.deps.Version, Dev: b.deps.Dev,
 		Uptime: time.Since(b.deps.Started).Round(time.Second).String(), Store: b.deps.Store.Path()}
-	var err error
-	if s.NICs, err = b.deps.Board.NICs(ctx); err != nil {
+	nics, err := b.deps.Board.NICs(ctx)
+	if err != nil {
 		s.Errors = append(s.Errors, "Network interfaces could not be read: "+err.Error())
+	}
+	var obs netcfg.State
+	if b.deps.Net != nil {
+		obs, _ = b.deps.Net.Observe()
+	}
+	for _, n := range nics {
+		v := nicView{NIC: n}
+		if l := obs.Link(n.Name); l != nil {
+			for _, a := range l.Addrs {
+				text := a.Prefix.String()
+				if a.Dynamic {
+					text += " (DHCP)"
+				}
+				v.Addrs = append(v.Addrs, text)
+			}
+		}
+		s.NICs = append(s.NICs, v)
 	}
 	if s.Disks, err = b.deps.Board.Disks(ctx); err != nil {
 		s.Errors = append(s.Errors, "Disks could not be read: "+err.Error())
@@ -104,6 +124,8 @@ func (b *Box) serveStatus(w http.ResponseWriter, r *http.Request, who *account.W
 	if s.Sensors, err = b.deps.Board.Sensors(ctx); err != nil {
 		s.Errors = append(s.Errors, "Sensors could not be read: "+err.Error())
 	}
+	s.Data, s.Memory = dataSpace(s.Store), memory()
+	s.Warnings = warnings(s.Data, s.Memory, s.Sensors, s.NICs)
 	s.Schema, _ = b.deps.Store.Schema()
 	if fi, err := os.Stat(s.Store); err == nil {
 		s.Size = web.Bytes(uint64(fi.Size()))

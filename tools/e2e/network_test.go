@@ -42,6 +42,8 @@ func TestNetworkTrialInBrowser(t *testing.T) {
 		cdp.Submit(cdp.ID("password")),
 	)
 	p.waitText("main h1", "Appliance status")
+	p.waitText("#health-data", "free of")
+	p.waitText("#health-memory", "available of")
 	p.do("open the network page", cdp.Navigate(old+"/appliance/network"))
 	p.waitText("#observed", "192.0.2.1/24")
 
