@@ -7,7 +7,9 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"net/http"
 	"net/url"
+	"path"
 	"os"
 	"time"
 
@@ -124,6 +126,23 @@ func buildWeb(ctx context.Context, cfg config.Config, db *store.DB, svc services
 		TrustedProxies: proxies,
 		AltSvc:         fmt.Sprintf(`h3=":%s"; ma=86400`, port),
 	}, log.With("subsys", "web"))
+	// The IP allow-lists of /login, /console and /appliance, before any
+	// handler (the mux redirects unclean paths, so the guard sees the
+	// clean one on the request that is served).
+	rt.Guard(func(w http.ResponseWriter, r *http.Request) bool {
+		if svc.netSys == nil {
+			return false
+		}
+		from := rt.ClientAddr(r)
+		if svc.netSys.Allowed(path.Clean(r.URL.Path), from) {
+			return false
+		}
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		w.Header().Set("Cache-Control", "no-store")
+		w.WriteHeader(http.StatusForbidden)
+		fmt.Fprintf(w, "Your address, %s, may not open this part of the box.\nAn appliance administrator chooses who may in /appliance, Network (allow-lists), or at the box's console menu.\n", from)
+		return true
+	})
 	issuer := "Switchboard"
 	site := account.New(account.Config{Realm: auth.Site, Prefix: "/login", Surface: "Site administration",
 		Home: "/login/dashboard", Issuer: issuer, Roles: desk.Roles, RoleName: desk.RoleName,

@@ -55,6 +55,7 @@ type networkPage struct {
 	Error    string
 	MinTrial int
 	MaxTrial int
+	From     string // the client's address, for the allow-lists
 }
 
 type trialView struct {
@@ -74,7 +75,7 @@ func (b *Box) renderNetwork(w http.ResponseWriter, r *http.Request, who *account
 	ctx := r.Context()
 	m := b.network()
 	p := networkPage{Admin: who.Admin(), ReadOnly: m.ReadOnly(), Dev: b.deps.Dev, Error: msg,
-		MinTrial: int(netcfg.MinTrial.Seconds()), MaxTrial: int(netcfg.MaxTrial.Seconds())}
+		MinTrial: int(netcfg.MinTrial.Seconds()), MaxTrial: int(netcfg.MaxTrial.Seconds()), From: b.rt.ClientAddr(r).String()}
 	var err error
 	if p.Observed, err = m.Observe(); err != nil {
 		p.Error = "The network could not be read: " + err.Error()
@@ -197,6 +198,8 @@ func formOf(rs []row, obs netcfg.State, desired *netcfg.Config, s netcfg.Setting
 		f.Set("routes", netcfg.FormatRoutes(desired.Routes))
 		f.Set("dns", netcfg.FormatPrefixes(desired.DNS))
 		f.Set("search", strings.Join(desired.Search, " "))
+		f.Set("allow_site", netcfg.FormatPrefixes(desired.Allow.Site))
+		f.Set("allow_box", netcfg.FormatPrefixes(desired.Allow.Box))
 	} else {
 		f.Set("routes", netcfg.FormatRoutes(obs.Routes))
 	}
@@ -277,6 +280,16 @@ func parseNetwork(f url.Values, rs []row) (netcfg.Config, []int, time.Duration, 
 		fe.Add("dns", err.Error())
 	}
 	c.Search = strings.Fields(f.Get("search"))
+	for _, l := range []struct {
+		field string
+		dst   *[]netip.Prefix
+	}{{"allow_site", &c.Allow.Site}, {"allow_box", &c.Allow.Box}} {
+		ps, err := netcfg.ParseNetworks(f.Get(l.field))
+		if err != nil {
+			fe.Add(l.field, err.Error())
+		}
+		*l.dst = ps
+	}
 	secs, err := strconv.Atoi(strings.TrimSpace(f.Get("trial")))
 	if err != nil || time.Duration(secs)*time.Second < netcfg.MinTrial || time.Duration(secs)*time.Second > netcfg.MaxTrial {
 		fe.Add("trial", fmt.Sprintf("Choose between %d and %d seconds.", int(netcfg.MinTrial.Seconds()), int(netcfg.MaxTrial.Seconds())))

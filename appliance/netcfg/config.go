@@ -30,6 +30,31 @@ type Config struct {
 	// DNS servers, in order, and search domains.
 	DNS    []netip.Addr `json:"dns,omitempty"`
 	Search []string     `json:"search,omitempty"`
+	// Allow are the IP allow-lists of the web surfaces.
+	Allow Allow `json:"allow,omitzero"`
+}
+
+// Allow lists the networks that may reach the staff surfaces: Site for
+// /login and /console, Box for /appliance. An empty list lets everyone
+// in. The public site is never restricted. Changing them is a trial like
+// any network change.
+type Allow struct {
+	Site []netip.Prefix `json:"site,omitempty"`
+	Box  []netip.Prefix `json:"box,omitempty"`
+}
+
+// Allows reports whether a is in list (an empty list holds everyone).
+func Allows(list []netip.Prefix, a netip.Addr) bool {
+	if len(list) == 0 {
+		return true
+	}
+	a = a.Unmap()
+	for _, p := range list {
+		if p.Contains(a) {
+			return true
+		}
+	}
+	return false
 }
 
 // Interface is the desired state of one interface.
@@ -76,6 +101,7 @@ const (
 	maxAddresses  = 16 // per interface
 	maxRoutes     = 64
 	maxDNS        = 4
+	maxAllow      = 64 // networks per allow-list
 	maxSearch     = 6
 	minMTU        = 576
 	minMTU6       = 1280
@@ -296,6 +322,25 @@ func Validate(c Config, observed State, admin Admin) error {
 		if !validDomain(d) {
 			fe.add("search", "%q is not a domain name.", d)
 		}
+	}
+	for _, l := range []struct {
+		field string
+		list  []netip.Prefix
+	}{{"allow_site", c.Allow.Site}, {"allow_box", c.Allow.Box}} {
+		if len(l.list) > maxAllow {
+			fe.add(l.field, "At most %d networks per allow-list.", maxAllow)
+		}
+		for _, p := range l.list {
+			if !p.IsValid() || p.Addr().Zone() != "" {
+				fe.add(l.field, "%s is not a network such as 192.0.2.0/24 or 2001:db8::/48.", p)
+			}
+		}
+	}
+	// The administrator making the change keeps /appliance: the
+	// confirmation arrives there.
+	if admin.Remote.IsValid() && !Allows(c.Allow.Box, admin.Remote) {
+		fe.add("allow_box", "This list leaves out your own address %s, so you could not confirm the change: add %s or a network that holds it.",
+			admin.Remote, netip.PrefixFrom(admin.Remote, admin.Remote.BitLen()))
 	}
 	if len(fe) == 0 && admin.Local.IsValid() && !reaches(c, observed, admin) {
 		fe.add("interfaces", "After this change the box would have no address that %s can reach: keep %s, add an address in %s's subnet, or a route to it.",

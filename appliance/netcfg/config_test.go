@@ -69,6 +69,8 @@ func TestValidateRefuses(t *testing.T) {
 		{"IPv6 under 1280", Config{Interfaces: []Interface{{Name: "eth1", Kind: KindEther, MTU: 1000, Addresses: pfx("2001:db8::1/64")}}}, "interfaces.0.mtu", "at least 1280"},
 		{"DNS multicast", Config{DNS: []netip.Addr{netip.MustParseAddr("ff02::1")}}, "dns", "not a DNS server"},
 		{"search domain", Config{Search: []string{"exa mple.com"}}, "search", "not a domain name"},
+		{"allow-list without the admin", Config{Allow: Allow{Box: pfx("10.0.0.0/8")}}, "allow_box", "leaves out your own address 192.0.2.100"},
+		{"allow-list entry", Config{Allow: Allow{Site: []netip.Prefix{{}}}}, "allow_site", "not a network"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			err := Validate(tc.c, box, adminOnEth0)
@@ -102,6 +104,7 @@ func TestValidateAccepts(t *testing.T) {
 		{"moving to an address in the admin's subnet", Config{Interfaces: []Interface{{Name: "eth0", Kind: KindEther, Addresses: pfx("192.0.2.50/24")}}}},
 		{"moving behind a gateway", Config{Interfaces: []Interface{{Name: "eth0", Kind: KindEther, Addresses: pfx("10.5.0.1/24")}},
 			Routes: []Route{{To: netip.MustParsePrefix("192.0.2.0/24"), Via: netip.MustParseAddr("10.5.0.254")}}}},
+		{"allow-lists that keep the admin", Config{Allow: Allow{Box: pfx("192.0.2.0/24"), Site: pfx("10.0.0.0/8")}}},
 		{"a bond on the other port", Config{Interfaces: []Interface{{Name: "bond0", Kind: KindBond, BondMode: Bond8023ad, Members: []string{"eth1"}, Addresses: pfx("10.8.0.1/24")}}}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

@@ -12,6 +12,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/insomniacslk/dhcp/dhcpv4"
@@ -31,6 +32,7 @@ type System struct {
 	mu      sync.Mutex
 	clients map[string]*dhcpClient
 	static  Config // the last configuration applied, for DNS
+	allow   atomic.Pointer[Allow]
 }
 
 // SystemOptions configure a System.
@@ -57,8 +59,34 @@ func NewSystem(k *Kernel, o SystemOptions) *System {
 	return &System{k: k, opts: o, clients: map[string]*dhcpClient{}}
 }
 
-// Observe reads the kernel's state.
-func (s *System) Observe() (State, error) { return s.k.Observe() }
+// Observe reads the kernel's state and the allow-lists in force.
+func (s *System) Observe() (State, error) {
+	st, err := s.k.Observe()
+	if a := s.allow.Load(); a != nil {
+		st.Allow = *a
+	}
+	return st, err
+}
+
+// Allowed reports whether a may reach the staff surface of path: /login
+// and /console check the site list, /appliance the box's.
+func (s *System) Allowed(path string, a netip.Addr) bool {
+	lists := s.allow.Load()
+	if lists == nil {
+		return true
+	}
+	switch {
+	case under(path, "/appliance"):
+		return Allows(lists.Box, a)
+	case under(path, "/login"), under(path, "/console"):
+		return Allows(lists.Site, a)
+	}
+	return true
+}
+
+func under(path, prefix string) bool {
+	return path == prefix || strings.HasPrefix(path, prefix+"/")
+}
 
 // Apply stops the DHCP clients of interfaces that leave DHCP, applies c,
 // then starts clients where c (or the default) asks for DHCP.
@@ -77,6 +105,8 @@ func (s *System) Apply(c Config) error {
 		}
 	}
 	s.static = c
+	allow := c.Allow
+	s.allow.Store(&allow)
 	if err := s.k.Apply(c); err != nil {
 		return err
 	}

@@ -47,6 +47,27 @@ func ParseAddresses(s string) ([]netip.Prefix, error) {
 	return out, nil
 }
 
+// ParseNetworks reads networks for an allow-list ("192.0.2.0/24
+// 2001:db8::/48"); a lone address is that one host.
+func ParseNetworks(s string) ([]netip.Prefix, error) {
+	if len(s) > maxText {
+		return nil, problem("That is too long: at most %d networks.", maxAllow)
+	}
+	var out []netip.Prefix
+	for _, f := range fields(s) {
+		if p, err := netip.ParsePrefix(f); err == nil && p.Addr().Zone() == "" {
+			out = append(out, p.Masked())
+			continue
+		}
+		a, err := netip.ParseAddr(f)
+		if err != nil || a.Zone() != "" {
+			return nil, problem("%q is not a network such as 192.0.2.0/24, or an address.", f)
+		}
+		out = append(out, netip.PrefixFrom(a.Unmap(), a.Unmap().BitLen()))
+	}
+	return out, nil
+}
+
 // ParseAddrs reads plain addresses (DNS servers).
 func ParseAddrs(s string) ([]netip.Addr, error) {
 	if len(s) > maxText {
@@ -210,6 +231,12 @@ func (c Config) Lines() []string {
 	}
 	if len(c.Search) > 0 {
 		out = append(out, "search "+strings.Join(c.Search, " "))
+	}
+	if len(c.Allow.Site) > 0 {
+		out = append(out, "/login and /console only from "+FormatPrefixes(c.Allow.Site))
+	}
+	if len(c.Allow.Box) > 0 {
+		out = append(out, "/appliance only from "+FormatPrefixes(c.Allow.Box))
 	}
 	return out
 }

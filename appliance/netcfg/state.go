@@ -16,6 +16,8 @@ type State struct {
 	// routes and those of DHCP clients and router advertisements are
 	// left out).
 	Routes []Route `json:"routes,omitempty"`
+	// Allow are the allow-lists in force (System only).
+	Allow Allow `json:"allow,omitzero"`
 }
 
 // Link is one interface as observed.
@@ -125,6 +127,7 @@ func (s State) Config() Config {
 		c.Interfaces = append(c.Interfaces, it)
 	}
 	c.Routes = slices.Clone(s.Routes)
+	c.Allow = s.Allow
 	return c
 }
 
@@ -184,6 +187,12 @@ func Diff(want, got State) []string {
 		if !slices.Contains(want.Routes, r) {
 			out = append(out, "the route "+r.String()+" is extra")
 		}
+	}
+	if !slices.Equal(want.Allow.Site, got.Allow.Site) {
+		out = append(out, fmt.Sprintf("the allow-list of /login and /console is %v instead of %v", got.Allow.Site, want.Allow.Site))
+	}
+	if !slices.Equal(want.Allow.Box, got.Allow.Box) {
+		out = append(out, fmt.Sprintf("the allow-list of /appliance is %v instead of %v", got.Allow.Box, want.Allow.Box))
 	}
 	return out
 }

@@ -33,6 +33,7 @@ import (
 	"strconv"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/pion/ice/v4"
@@ -254,7 +255,11 @@ func listen(cfg Config, logs pionLogs) (ice.UDPMux, error) {
 		}
 		return ice.NewUDPMuxDefault(ice.UDPMuxParams{UDPConn: conn, Logger: logs.NewLogger("udpmux")}), nil
 	}
-	opts := []ice.UDPMuxFromPortOption{ice.UDPMuxFromPortWithLogger(logs.NewLogger("udpmux"))}
+	opts := []ice.UDPMuxFromPortOption{ice.UDPMuxFromPortWithLogger(logs.NewLogger("udpmux")),
+		// IPv6 link-local addresses reach no browser beyond the link, and
+		// right after a port comes up (applianced brings the box's ports
+		// up itself) theirs is still tentative and cannot be bound.
+		ice.UDPMuxFromPortWithIPFilter(func(ip net.IP) bool { return !ip.IsLinkLocalUnicast() })}
 	if ip != nil && ip.To4() != nil {
 		opts = append(opts, ice.UDPMuxFromPortWithNetworks(ice.NetworkTypeUDP4))
 	}
@@ -265,6 +270,12 @@ func listen(cfg Config, logs pionLogs) (ice.UDPMux, error) {
 		opts = append(opts, ice.UDPMuxFromPortWithInterfaceFilter(cfg.Interfaces))
 	}
 	mux, err := ice.NewMultiUDPMuxFromPort(int(port), opts...)
+	// An IPv6 address still in duplicate address detection (a port that
+	// just came up) cannot be bound yet: it is, a second or two later.
+	for try := 0; errors.Is(err, syscall.EADDRNOTAVAIL) && try < 20; try++ {
+		time.Sleep(250 * time.Millisecond)
+		mux, err = ice.NewMultiUDPMuxFromPort(int(port), opts...)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("rtc: listen on port %d: %w", port, err)
 	}

@@ -374,18 +374,23 @@ func (d *Daemon) Restart() {
 // self-signed certificate and does not follow redirects.
 type Client struct {
 	*http.Client
-	d *Daemon
+	d    *Daemon
+	base string
 }
 
 // NewClient returns a fresh client (its own cookies).
-func (d *Daemon) NewClient() *Client {
+func (d *Daemon) NewClient() *Client { return d.NewClientVia(d.Base, d.dial) }
+
+// NewClientVia is NewClient reaching the daemon at base through dial (from
+// another network namespace, at one of the box's addresses).
+func (d *Daemon) NewClientVia(base string, dial func(ctx context.Context, network, addr string) (net.Conn, error)) *Client {
 	jar, _ := cookiejar.New(nil)
-	return &Client{d: d, Client: &http.Client{
+	return &Client{d: d, base: base, Client: &http.Client{
 		Jar:     jar,
 		Timeout: 30 * time.Second,
 		Transport: &http.Transport{
 			TLSClientConfig: &tls.Config{InsecureSkipVerify: true},
-			DialContext:     d.dial,
+			DialContext:     dial,
 		},
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
 	}}
@@ -396,7 +401,7 @@ var csrfRe = regexp.MustCompile(`<meta name="csrf-token" content="([^"]+)">`)
 // Page GETs path and returns status and body.
 func (c *Client) Page(path string) (int, string) {
 	c.d.t.Helper()
-	resp, err := c.Get(c.d.Base + path)
+	resp, err := c.Get(c.base + path)
 	if err != nil {
 		c.d.t.Fatal(err)
 	}
@@ -437,7 +442,7 @@ func (c *Client) TryPost(ctx context.Context, path string, form map[string]strin
 	if token != "" {
 		vals = append(vals, "csrf_token="+urlEncode(token))
 	}
-	req, err := http.NewRequestWithContext(ctx, "POST", c.d.Base+path, strings.NewReader(strings.Join(vals, "&")))
+	req, err := http.NewRequestWithContext(ctx, "POST", c.base+path, strings.NewReader(strings.Join(vals, "&")))
 	if err != nil {
 		return nil, "", err
 	}

@@ -3,6 +3,7 @@ package e2e
 import (
 	"fmt"
 	"net/http"
+	"net/url"
 	"os/exec"
 	"slices"
 	"strconv"
@@ -209,4 +210,110 @@ func mustLink(t *testing.T, ns *testenv.Netns, name string) netlink.Link {
 		t.Fatal(err)
 	}
 	return l
+}
+
+// TestAllowLists sets the allow-lists of /login and /console and of
+// /appliance as a trial, from one client address, and checks who reaches
+// what from two client addresses once kept; an allow-list that leaves out
+// the admin's own address is refused with nothing changed, and one nobody
+// confirms is undone.
+func TestAllowLists(t *testing.T) {
+	t.Parallel()
+	box, cli := testenv.NewNetns(t), testenv.NewNetns(t)
+	box.Veth(t, "eth0", cli, "peer0")
+	box.Addr(t, "eth0", "192.0.2.1/24")
+	cli.Addr(t, "peer0", "192.0.2.100/24")
+	cli.Addr(t, "peer0", "192.0.2.101/24")
+	d := daemon.Start(t, daemon.Options{Netns: box, Args: []string{"-net-apply"}, Extra: map[string]any{"https_addr": ":0"}})
+	setupAdmin(t, d, "/appliance", "root")
+	base := fmt.Sprintf("https://192.0.2.1:%d", d.Port)
+	ann, bob := d.NewClientVia(base, cli.DialFrom("192.0.2.100")), d.NewClientVia(base, cli.DialFrom("192.0.2.101"))
+	if resp, body := ann.Post("/appliance", map[string]string{"username": "root", "password": adminPassword}); resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("sign in: %d %s", resp.StatusCode, body)
+	}
+	form := func(site, box string) map[string]string {
+		return map[string]string{"if-0-name": "eth0", "if-0-kind": "ether", "if-0-mode": "keep", "if-1-kind": "vlan", "if-2-kind": "bond",
+			"trial": "60", "allow_site": site, "allow_box": box}
+	}
+	reach := func(c *daemon.Client, path string) int {
+		t.Helper()
+		code, _ := c.Page(path)
+		return code
+	}
+
+	resp, body := ann.Post("/appliance/network", form("192.0.2.101", "192.0.2.101/32"))
+	if resp.StatusCode != http.StatusUnprocessableEntity || !strings.Contains(body, "leaves out your own address 192.0.2.100") {
+		t.Fatalf("an allow-list without the admin: %d\n%s", resp.StatusCode, body)
+	}
+	if reach(bob, "/appliance") == http.StatusForbidden {
+		t.Fatal("the refused allow-list was applied")
+	}
+
+	if resp, body = ann.Post("/appliance/network", form("192.0.2.101", "192.0.2.100")); resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("allow-lists: %d\n%s", resp.StatusCode, body)
+	}
+	if code := reach(ann, "/login"); code != http.StatusForbidden {
+		t.Errorf("/login from 192.0.2.100 during the trial: %d, want 403", code)
+	}
+	token := trialToken(t, ann, base)
+	if resp, body = ann.Post("/appliance/network/confirm", map[string]string{"t": token}); resp.StatusCode != http.StatusOK || !strings.Contains(body, "confirm-kept") {
+		t.Fatalf("confirm: %d\n%s", resp.StatusCode, body)
+	}
+	for _, c := range []struct {
+		who  *daemon.Client
+		name string
+		path string
+		want int
+	}{
+		{ann, "192.0.2.100", "/appliance", http.StatusSeeOther}, // to its sign-in or its page
+		{ann, "192.0.2.100", "/login", http.StatusForbidden},
+		{ann, "192.0.2.100", "/console", http.StatusForbidden},
+		{bob, "192.0.2.101", "/appliance", http.StatusForbidden},
+		{bob, "192.0.2.101", "/appliance/network/confirm", http.StatusForbidden},
+		{bob, "192.0.2.101", "/login", http.StatusOK},
+		{bob, "192.0.2.101", "/", http.StatusOK},
+		{ann, "192.0.2.100", "/", http.StatusOK}, // the public site is never restricted
+	} {
+		code := reach(c.who, c.path)
+		if c.want == http.StatusSeeOther && (code == http.StatusOK || code == http.StatusSeeOther) {
+			continue
+		}
+		if code != c.want {
+			t.Errorf("%s from %s: %d, want %d", c.path, c.name, code, c.want)
+		}
+	}
+	if _, body := bob.Page("/appliance"); !strings.Contains(body, "Your address, 192.0.2.101, may not open this part of the box.") {
+		t.Errorf("the refusal does not say why:\n%s", body)
+	}
+
+	// A change nobody confirms is undone: bob reaches /login again.
+	if resp, body = ann.Post("/appliance/network", form("203.0.113.0/24", "192.0.2.100")); resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("allow-lists: %d\n%s", resp.StatusCode, body)
+	}
+	if code := reach(bob, "/login"); code != http.StatusForbidden {
+		t.Errorf("/login from 192.0.2.101 during the second trial: %d", code)
+	}
+	if out, err := d.Control("clock 5m"); err != nil {
+		t.Fatal(out, err)
+	}
+	if out, err := d.Control("net-expire"); err != nil || !strings.Contains(out, "reverted=true") {
+		t.Fatalf("net-expire: %q %v", out, err)
+	}
+	if code := reach(bob, "/login"); code != http.StatusOK {
+		t.Errorf("/login from 192.0.2.101 after the undo: %d", code)
+	}
+}
+
+// trialToken is the confirmation token the network page left in c's
+// cookies.
+func trialToken(t *testing.T, c *daemon.Client, base string) string {
+	t.Helper()
+	u, _ := url.Parse(base + "/appliance/network")
+	for _, k := range c.Jar.Cookies(u) {
+		if k.Name == "__Host-netcfg-trial" {
+			return k.Value
+		}
+	}
+	t.Fatal("no trial cookie")
+	return ""
 }

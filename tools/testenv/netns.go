@@ -193,3 +193,18 @@ func (n *Netns) Addr(t testing.TB, link, prefix string) {
 // Do runs fn on a thread inside the namespace (sockets it opens stay
 // there).
 func (n *Netns) Do(fn func() error) error { return n.in(fn) }
+
+// DialFrom returns a dial function that connects from inside n with the
+// given source address (one of n's own).
+func (n *Netns) DialFrom(local string) func(ctx context.Context, network, addr string) (net.Conn, error) {
+	return func(ctx context.Context, network, addr string) (net.Conn, error) {
+		var c net.Conn
+		err := n.in(func() error {
+			d := net.Dialer{LocalAddr: &net.TCPAddr{IP: net.ParseIP(local)}}
+			var err error
+			c, err = d.DialContext(ctx, network, addr)
+			return err
+		})
+		return c, err
+	}
+}
