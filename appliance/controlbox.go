@@ -120,9 +120,12 @@ func (c *control) netTry(ctx context.Context, req menu.TryRequest) (menu.TryRepl
 	if desired != nil {
 		cfg = *desired
 	}
-	found := false
+	if req.OpenAllow {
+		cfg.Allow = netcfg.Allow{}
+	}
+	found := req.Interface.Name == ""
 	for i := range cfg.Interfaces {
-		if cfg.Interfaces[i].Name == req.Interface.Name {
+		if !found && cfg.Interfaces[i].Name == req.Interface.Name {
 			it := req.Interface
 			it.Kind = cfg.Interfaces[i].Kind
 			it.Parent, it.VLAN, it.Members, it.BondMode = cfg.Interfaces[i].Parent, cfg.Interfaces[i].VLAN, cfg.Interfaces[i].Members, cfg.Interfaces[i].BondMode

@@ -46,6 +46,8 @@ type TryRequest struct {
 	Gateway   netip.Addr       `json:"gateway,omitzero"`
 	DNS       []netip.Addr     `json:"dns,omitempty"`
 	Seconds   int              `json:"seconds,omitempty"`
+	// OpenAllow empties both allow-lists (Interface may then be empty).
+	OpenAllow bool `json:"open_allow,omitempty"`
 }
 
 // TryReply is the trial started.
@@ -151,7 +153,8 @@ func (m *Menu) Run(ctx context.Context) error {
 		m.say("  5  Reboot")
 		m.say("  6  Power off")
 		m.say("  7  Factory reset: erase every account, setting and session, then reboot")
-		choice, err := m.ask("Choose 1-7: ")
+		m.say("  8  Let every address reach /login, /console and /appliance (clear the allow-lists)")
+		choice, err := m.ask("Choose 1-8: ")
 		if err != nil {
 			if errors.Is(err, errEOF) {
 				return nil
@@ -172,8 +175,10 @@ func (m *Menu) Run(ctx context.Context) error {
 			err = m.confirmPower("power off", m.power.PowerOff)
 		case "7":
 			err = m.factoryReset(ctx)
+		case "8":
+			err = m.try(ctx, TryRequest{OpenAllow: true}, "")
 		default:
-			m.say("%q is not on the menu: type a number from 1 to 7.", choice)
+			m.say("%q is not on the menu: type a number from 1 to 8.", choice)
 		}
 		if errors.Is(err, errEOF) {
 			return nil
@@ -301,6 +306,18 @@ func (m *Menu) network(ctx context.Context) error {
 		m.say("Type d for DHCP or s for a static address. Nothing was changed.")
 		return nil
 	}
+	return m.try(ctx, req, st.Port)
+}
+
+// try starts a trial of req and asks whether to keep it.
+func (m *Menu) try(ctx context.Context, req TryRequest, port string) error {
+	if port == "" {
+		st, err := m.status(ctx)
+		if err != nil {
+			return err
+		}
+		port = st.Port
+	}
 	b, _ := json.Marshal(req)
 	out, err := m.ctl.Do(ctx, "net-try "+string(b))
 	if err != nil {
@@ -315,7 +332,7 @@ func (m *Menu) network(ctx context.Context) error {
 	left := tr.Deadline.Sub(m.now()).Round(time.Second)
 	m.say("Applied. From your network, check that the box answers:")
 	for _, a := range tr.Confirm {
-		m.say("  https://%s/appliance", hostPort(a, st.Port))
+		m.say("  https://%s/appliance", hostPort(a, port))
 	}
 	m.say("Unless you keep it, the box goes back to how it was in %s.", left)
 	answer, err := m.ask("Keep these settings? [y/N]: ")

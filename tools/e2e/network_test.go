@@ -302,6 +302,19 @@ func TestAllowLists(t *testing.T) {
 	if code := reach(bob, "/login"); code != http.StatusOK {
 		t.Errorf("/login from 192.0.2.101 after the undo: %d", code)
 	}
+
+	// Locked out: the console menu lets everyone in again.
+	if code := reach(bob, "/appliance"); code != http.StatusForbidden {
+		t.Fatalf("/appliance from 192.0.2.101 before the menu: %d", code)
+	}
+	cmd := exec.Command(d.Bin, "-dev", "-config", d.Config, "console")
+	cmd.Stdin = strings.NewReader("8\ny\n")
+	if out, err := cmd.CombinedOutput(); err != nil || !strings.Contains(string(out), "Kept.") {
+		t.Fatalf("applianced console: %v\n%s", err, out)
+	}
+	if code := reach(bob, "/appliance"); code == http.StatusForbidden {
+		t.Errorf("/appliance from 192.0.2.101 after the menu cleared the allow-lists: %d", code)
+	}
 }
 
 // trialToken is the confirmation token the network page left in c's

@@ -376,7 +376,7 @@ func (c *client) signIn() {
 
 var (
 	boxSetupRe = regexp.MustCompile(`https://\S+?/appliance/setup\?token=(\w+)`)
-	menuRe     = regexp.MustCompile(`Choose 1-7: `)
+	menuRe     = regexp.MustCompile(`Choose 1-\d: `)
 	// The second card's line in the menu once it has its DHCP lease.
 	secondNICRe = regexp.MustCompile(`(?m)^\s*(\S+)\s+up\s+10\.0\.3\.\d+/24 \(DHCP\)`)
 )
