@@ -9,8 +9,8 @@ import (
 	"net"
 	"net/http"
 	"net/url"
-	"path"
 	"os"
+	"path"
 	"time"
 
 	"golang.org/x/sync/errgroup"

@@ -82,15 +82,15 @@ type status struct {
 	Data     space
 	Memory   space
 	Warnings []string
-	Disks   []hw.Disk
-	Sensors []hw.Sensor
-	Errors  []string
-	Version string
-	Dev     bool
-	Uptime  string
-	Store   string
-	Schema  int
-	Size    string
+	Disks    []hw.Disk
+	Sensors  []hw.Sensor
+	Errors   []string
+	Version  string
+	Dev      bool
+	Uptime   string
+	Store    string
+	Schema   int
+	Size     string
 }
 
 func (b *Box) serveStatus(w http.ResponseWriter, r *http.Request, who *account.Who) error {

@@ -175,12 +175,7 @@ func FormatRoutes(rs []Route) string {
 		} else {
 			b.WriteString(r.To.String())
 		}
-		if r.Via.IsValid() {
-			b.WriteString(" via " + r.Via.String())
-		}
-		if r.Dev != "" {
-			b.WriteString(" dev " + r.Dev)
-		}
+		r.writeVia(&b)
 		b.WriteByte('\n')
 	}
 	return b.String()

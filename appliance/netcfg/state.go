@@ -225,13 +225,18 @@ func (r Route) String() string {
 	} else {
 		b.WriteString(r.To.String())
 	}
+	r.writeVia(&b)
+	return b.String()
+}
+
+// writeVia writes " via GATEWAY dev NAME", as far as r has them.
+func (r Route) writeVia(b *strings.Builder) {
 	if r.Via.IsValid() {
 		b.WriteString(" via " + r.Via.String())
 	}
 	if r.Dev != "" {
 		b.WriteString(" dev " + r.Dev)
 	}
-	return b.String()
 }
 
 // sortState puts links, addresses and routes in a stable order.

@@ -193,32 +193,28 @@ func (m *Manager) Resume(ctx context.Context) error {
 
 // Desired returns the configuration last confirmed, or nil.
 func (m *Manager) Desired(ctx context.Context) (*Config, error) {
-	var c *Config
-	err := m.db.View(ctx, func(tx *bolt.Tx) error {
-		v := meta(tx).Get(keyDesired)
-		if v == nil {
-			return nil
-		}
-		c = new(Config)
-		return json.Unmarshal(v, c)
-	})
-	return c, err
+	return getJSON[Config](ctx, m.db, keyDesired)
 }
 
 // Trial returns the change in progress, or nil.
 func (m *Manager) Trial(ctx context.Context) (*Trial, error) { return m.trial(ctx) }
 
 func (m *Manager) trial(ctx context.Context) (*Trial, error) {
-	var t *Trial
-	err := m.db.View(ctx, func(tx *bolt.Tx) error {
-		v := meta(tx).Get(keyTrial)
-		if v == nil {
+	return getJSON[Trial](ctx, m.db, keyTrial)
+}
+
+// getJSON reads a value of netcfg/meta, or nil when there is none.
+func getJSON[T any](ctx context.Context, db *store.DB, key []byte) (*T, error) {
+	var v *T
+	err := db.View(ctx, func(tx *bolt.Tx) error {
+		b := meta(tx).Get(key)
+		if b == nil {
 			return nil
 		}
-		t = new(Trial)
-		return json.Unmarshal(v, t)
+		v = new(T)
+		return json.Unmarshal(b, v)
 	})
-	return t, err
+	return v, err
 }
 
 // Start validates c and tries it: the snapshot and the deadline are
