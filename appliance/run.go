@@ -197,6 +197,11 @@ func Run(ctx context.Context, cfg config.Config, env Env) error {
 			board = &hwlinux.Board{}
 		}
 	}
+	if cfg.Dev && env.NetApply {
+		if err := ownNetworkNamespace(); err != nil {
+			return err
+		}
+	}
 	notify := sysd.NewNotifier()
 	notify.Status("opening the store")
 
@@ -229,11 +234,6 @@ func Run(ctx context.Context, cfg config.Config, env Env) error {
 	_, port, _ := net.SplitHostPort(ls.https.Addr().String())
 
 	netReadOnly := cfg.Dev && !env.NetApply
-	if cfg.Dev && env.NetApply {
-		if err := ownNetworkNamespace(); err != nil {
-			return err
-		}
-	}
 	var netClock netcfg.Clock
 	if clock != nil {
 		netClock = clock // a trial's deadline moves with the dev clock

@@ -392,18 +392,22 @@ func TestBadStartupInput(t *testing.T) {
 	os.MkdirAll(state, 0o700)
 	garbage := []byte(strings.Repeat("this is not bbolt ", 1000))
 	os.WriteFile(filepath.Join(state, "applianced.db"), garbage, 0o600)
+	fresh := filepath.Join(dir, "fresh")
 	cases := []struct {
 		name, config, says string
 		code               int
+		args               []string
 	}{
-		{"unknown field", `{"version":1,"listen":":1"}`, `unknown field "listen"`, 2},
-		{"malformed", `{"version":1,`, "not valid JSON", 2},
-		{"wrong version", `{"version":7}`, `field "version": 7 is not supported`, 2},
-		{"corrupt store", `{"version":1,"state_dir":"` + state + `","https_addr":"127.0.0.1:0","http_addr":""}`, "damaged or is not an applianced store", 1},
+		{"-net-apply on this machine's own network", `{"version":1,"state_dir":"` + fresh + `","https_addr":"127.0.0.1:0","http_addr":"","rtc_udp_addr":"127.0.0.1:0"}`,
+			"this one is the machine's own: run it in a namespace of its own", 1, []string{"-net-apply"}},
+		{"unknown field", `{"version":1,"listen":":1"}`, `unknown field "listen"`, 2, nil},
+		{"malformed", `{"version":1,`, "not valid JSON", 2, nil},
+		{"wrong version", `{"version":7}`, `field "version": 7 is not supported`, 2, nil},
+		{"corrupt store", `{"version":1,"state_dir":"` + state + `","https_addr":"127.0.0.1:0","http_addr":""}`, "damaged or is not an applianced store", 1, nil},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			cmd := exec.Command(bin, "-dev", "-config", write(c.name+".json", c.config))
+			cmd := exec.Command(bin, append(append([]string{"-dev"}, c.args...), "-config", write(c.name+".json", c.config))...)
 			out, err := cmd.CombinedOutput()
 			ee, ok := err.(*exec.ExitError)
 			if !ok || ee.ExitCode() != c.code || !strings.Contains(string(out), c.says) || strings.Contains(string(out), "panic") {
