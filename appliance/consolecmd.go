@@ -7,12 +7,14 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"time"
 
 	"github.com/switchboardhq/switchboard/appliance/menu"
+	"golang.org/x/term"
 )
 
 // consoleMain runs `applianced console`: the console menu on this
@@ -23,7 +25,15 @@ func consoleMain(ctx context.Context, stateDir string, dev bool, version string,
 	if dev {
 		power = devPower{stdout}
 	}
-	if err := menu.New(stdin, stdout, ctl, power, version).Run(ctx); err != nil {
+	mn := menu.New(stdin, stdout, ctl, power, version)
+	// On the box's terminal a password is read without echo.
+	if f, ok := stdin.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
+		mn.Secret = func() (string, error) {
+			b, err := term.ReadPassword(int(f.Fd()))
+			return string(b), err
+		}
+	}
+	if err := mn.Run(ctx); err != nil {
 		fmt.Fprintln(stdout, "applianced console:", err)
 		return 1
 	}

@@ -51,7 +51,8 @@ func (c *control) serveBox(ctx context.Context, w io.Writer, cmd, arg string) (o
 		_, err := c.net.ConfirmAtConsole(ctx, arg)
 		reply(struct{}{}, err)
 	case "net-undo":
-		_, err := c.net.Cancel(ctx, "the console menu")
+		// Only the menu's own trial: its token.
+		_, err := c.net.UndoWithToken(ctx, arg, "the console menu")
 		reply(struct{}{}, err)
 	case "box-users":
 		reply(c.boxUsers(ctx))

@@ -63,6 +63,9 @@ type trialView struct {
 	Links     []string // where to confirm
 	Remaining int      // seconds
 	Lines     []string
+	// Mine is set in the browser that started the trial (it has the
+	// token): only that one applies a staged change.
+	Mine bool
 }
 
 func (b *Box) network() *netcfg.Manager { return b.deps.Net }
@@ -336,11 +339,6 @@ func (b *Box) postNetwork(w http.ResponseWriter, r *http.Request, who *account.W
 	if fe.Any() {
 		return b.renderNetwork(w, r, who, http.StatusUnprocessableEntity, r.PostForm, fe, "Nothing was changed: fix the fields marked below.")
 	}
-	if secs := int(length.Seconds()); secs > 0 {
-		if err := m.SaveSettings(r.Context(), netcfg.Settings{TrialSeconds: secs}); err != nil {
-			return err
-		}
-	}
 	admin := netcfg.Admin{Local: localAddr(r), Remote: b.rt.ClientAddr(r)}
 	// A change that takes away the address this browser uses is applied
 	// only once the page with its links is in the browser: the page asks
@@ -363,7 +361,10 @@ func (b *Box) postNetwork(w http.ResponseWriter, r *http.Request, who *account.W
 	case err != nil:
 		return err
 	}
-	web.SetCookie(w, trialCookie, token, time.Until(t.Deadline)+time.Minute)
+	if err := m.SaveSettings(r.Context(), netcfg.Settings{TrialSeconds: int(length.Seconds())}); err != nil {
+		return err
+	}
+	web.SetCookie(w, trialCookie, token, time.Until(t.Deadline)+t.Length+time.Minute)
 	return web.Redirect(w, r, "/appliance/network")
 }
 
@@ -384,9 +385,10 @@ func localAddr(r *http.Request) netip.Addr {
 // this page was reached on.
 func (b *Box) trialView(r *http.Request, t netcfg.Trial, token string) *trialView {
 	v := &trialView{Trial: t, Remaining: max(int(time.Until(t.Deadline).Seconds()), 0), Lines: t.After.Lines()}
-	if token == "" {
+	if _, ok := b.network().CheckToken(r.Context(), token); !ok {
 		return v
 	}
+	v.Mine = true
 	_, port, _ := net.SplitHostPort(r.Host)
 	hosts := t.Confirm
 	if len(hosts) == 0 {
@@ -420,20 +422,26 @@ func (b *Box) serveConfirm(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (b *Box) renderConfirm(w http.ResponseWriter, r *http.Request, status int, p confirmPage) error {
-	if p.Kept == nil {
-		t, err := b.network().Trial(r.Context())
-		if err != nil {
-			return err
-		}
-		if t != nil {
+	// Only the link's holder sees what is being tried.
+	if p.Kept == nil && p.Token != "" {
+		if t, ok := b.network().CheckToken(r.Context(), p.Token); ok {
 			p.Trial = &trialView{Trial: *t, Remaining: max(int(time.Until(t.Deadline).Seconds()), 0), Lines: t.After.Lines()}
+		} else if p.Problem == "" {
+			p.Problem = "This link does not belong to a change in progress: it was confirmed already, undone, or mistyped."
+			p.Token = ""
 		}
 	}
 	v := web.View{Title: "Confirm the network change", Surface: "Appliance administration", Home: "/appliance/network", Data: p}
 	return b.rt.Pages().Render(w, r, status, "network-confirm.html", v)
 }
 
+// confirmTries bounds the confirmations one network may try.
+var confirmTries = web.NewLimiter(10, 6*time.Second)
+
 func (b *Box) postConfirm(w http.ResponseWriter, r *http.Request) error {
+	if ok, wait := confirmTries.Allow(web.SourceKey(b.rt.ClientAddr(r))); !ok {
+		return web.Error(http.StatusTooManyRequests, "There were too many attempts to confirm.", "Wait "+wait.Round(time.Second).String()+", then try again.")
+	}
 	token := r.PostFormValue("t")
 	ch, err := b.network().Confirm(r.Context(), token, localAddr(r))
 	var old *netcfg.OldAddressError
@@ -441,6 +449,9 @@ func (b *Box) postConfirm(w http.ResponseWriter, r *http.Request) error {
 	case errors.As(err, &old):
 		return b.renderConfirm(w, r, http.StatusConflict, confirmPage{Token: token,
 			Problem: "This page was reached over the old configuration, which proves nothing about the new one. Open it at " + addrList(old.Want) + " and confirm there."})
+	case errors.Is(err, netcfg.ErrNotApplied):
+		return b.renderConfirm(w, r, http.StatusConflict, confirmPage{Token: token,
+			Problem: "The change is not applied yet: the page that started it applies it. Try again in a moment."})
 	case errors.Is(err, netcfg.ErrBadToken):
 		return b.renderConfirm(w, r, http.StatusForbidden, confirmPage{Token: token,
 			Problem: "This link does not belong to the change in progress. Use the link the network page shows."})

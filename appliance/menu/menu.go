@@ -90,9 +90,10 @@ type Menu struct {
 	ctl     Control
 	power   Power
 	version string
-	// answerWait bounds how long a trial's question waits for an answer
-	// (the trial's own deadline undoes it anyway).
-	now func() time.Time
+	now     func() time.Time
+	// Secret reads a password without echo when the menu runs on a
+	// terminal; nil reads a plain line.
+	Secret func() (string, error)
 }
 
 // New returns the menu on a terminal.
@@ -103,12 +104,16 @@ func New(in io.Reader, out io.Writer, ctl Control, power Power, version string) 
 // errEOF ends the menu when the terminal closes.
 var errEOF = errors.New("the terminal closed")
 
+// errLong is a line longer than maxLine: refused, not cut.
+var errLong = fmt.Errorf("that line is longer than %d characters, so it was not used", maxLine)
+
 // maxLine bounds one typed line.
 const maxLine = 512
 
 // line reads one line, trimmed; typing more than maxLine is refused.
 func (m *Menu) line() (string, error) {
 	var b strings.Builder
+	long := false
 	for {
 		chunk, prefix, err := m.in.ReadLine()
 		if err != nil {
@@ -119,10 +124,15 @@ func (m *Menu) line() (string, error) {
 		}
 		if b.Len()+len(chunk) <= maxLine {
 			b.Write(chunk)
+		} else {
+			long = true
 		}
 		if !prefix {
 			break
 		}
+	}
+	if long {
+		return "", errLong
 	}
 	s := strings.TrimSpace(b.String())
 	// Control characters (escape sequences of arrow keys) are dropped.
@@ -155,6 +165,10 @@ func (m *Menu) Run(ctx context.Context) error {
 		m.say("  7  Factory reset: erase every account, setting and session, then reboot")
 		m.say("  8  Let every address reach /login, /console and /appliance (clear the allow-lists)")
 		choice, err := m.ask("Choose 1-8: ")
+		if errors.Is(err, errLong) {
+			m.say("That is not on the menu.")
+			continue
+		}
 		if err != nil {
 			if errors.Is(err, errEOF) {
 				return nil
@@ -183,7 +197,9 @@ func (m *Menu) Run(ctx context.Context) error {
 		if errors.Is(err, errEOF) {
 			return nil
 		}
-		if err != nil {
+		if errors.Is(err, errLong) {
+			m.say("Nothing was changed: %v.", err)
+		} else if err != nil {
 			m.say("That did not work: %v", err)
 		}
 	}
@@ -348,7 +364,7 @@ func (m *Menu) try(ctx context.Context, req TryRequest, port string) error {
 		m.say("Kept.")
 		return nil
 	}
-	if _, err := m.ctl.Do(ctx, "net-undo"); err != nil {
+	if _, err := m.ctl.Do(ctx, "net-undo "+tr.Token); err != nil {
 		m.say("Undoing: %v", err)
 		return nil
 	}
@@ -405,12 +421,14 @@ func (m *Menu) password(ctx context.Context) error {
 	if err != nil || !ok {
 		return err
 	}
-	m.say("The password is shown as you type it: make sure nobody reads this screen.")
-	pw, err := m.ask("New password (at least 12 characters): ")
+	if m.Secret == nil {
+		m.say("The password is shown as you type it: make sure nobody reads this screen.")
+	}
+	pw, err := m.secret("New password (at least 12 characters): ")
 	if err != nil {
 		return err
 	}
-	again, err := m.ask("The same password again: ")
+	again, err := m.secret("The same password again: ")
 	if err != nil {
 		return err
 	}
@@ -425,6 +443,20 @@ func (m *Menu) password(ctx context.Context) error {
 	}
 	m.say("The password of %s is set, and %s is signed out everywhere.", name, name)
 	return nil
+}
+
+// secret asks for a password, without echo on a terminal.
+func (m *Menu) secret(prompt string) (string, error) {
+	if m.Secret == nil {
+		return m.ask(prompt)
+	}
+	fmt.Fprint(m.out, prompt)
+	s, err := m.Secret()
+	fmt.Fprintln(m.out)
+	if len(s) > maxLine {
+		return "", errLong
+	}
+	return s, err
 }
 
 func (m *Menu) twoStep(ctx context.Context) error {

@@ -180,6 +180,9 @@ func Validate(c Config, observed State, admin Admin) error {
 				fe.add(f+".kind", "%s is a %s, not a port.", it.Name, l.Kind)
 			}
 		case KindVLAN:
+			if l := observed.Link(it.Name); l != nil && l.Kind != KindVLAN {
+				fe.add(f+".name", "%s already exists and is not a VLAN: choose another name, such as %s.%d.", it.Name, it.Parent, it.VLAN)
+			}
 			if it.VLAN < 1 || it.VLAN > 4094 {
 				fe.add(f+".vlan", "A VLAN id is between 1 and 4094 (0 and 4095 are reserved); %d is not.", it.VLAN)
 			}

@@ -65,6 +65,12 @@ func (s *System) Observe() (State, error) {
 	if a := s.allow.Load(); a != nil {
 		st.Allow = *a
 	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	st.DNS, st.Search = slices.Clone(s.static.DNS), slices.Clone(s.static.Search)
+	for i := range st.Links {
+		st.Links[i].DHCP = s.clients[st.Links[i].Name] != nil
+	}
 	return st, err
 }
 
@@ -133,6 +139,26 @@ func (s *System) Default() error {
 		}
 	}
 	return s.writeResolv()
+}
+
+// Settle waits until every DHCP client has its first lease, at most d:
+// at start, the box's addresses are then there before the servers that
+// list them (WebRTC) begin. A port without a DHCP server only costs d.
+func (s *System) Settle(d time.Duration) {
+	s.mu.Lock()
+	var waits []chan struct{}
+	for _, c := range s.clients {
+		waits = append(waits, c.leased)
+	}
+	s.mu.Unlock()
+	timeout := time.After(d)
+	for _, w := range waits {
+		select {
+		case <-w:
+		case <-timeout:
+			return
+		}
+	}
 }
 
 // Close stops every DHCP client; the leases stay in the kernel until they
@@ -253,11 +279,14 @@ type dhcpClient struct {
 	lease *nclient4.Lease
 	addr  netip.Prefix
 	gw    netip.Addr
+	// leased is closed at the first lease.
+	leased     chan struct{}
+	leasedOnce sync.Once
 }
 
 func (s *System) startClient(iface string) *dhcpClient {
 	ctx, cancel := context.WithCancel(context.Background())
-	c := &dhcpClient{sys: s, iface: iface, cancel: cancel, done: make(chan struct{})}
+	c := &dhcpClient{sys: s, iface: iface, cancel: cancel, done: make(chan struct{}), leased: make(chan struct{})}
 	go func() {
 		defer close(c.done)
 		c.run(ctx)
@@ -282,15 +311,23 @@ func (c *dhcpClient) dns() ([]netip.Addr, []string) {
 	if c.lease == nil {
 		return nil, nil
 	}
+	// What a DHCP server says goes into the resolver file: only plain
+	// addresses and domain names, a few of each.
 	var out []netip.Addr
 	for _, ip := range c.lease.ACK.DNS() {
-		if a, ok := netip.AddrFromSlice(ip); ok {
-			out = append(out, a.Unmap())
+		if a, ok := netip.AddrFromSlice(ip); ok && len(out) < maxDNS {
+			if a = a.Unmap(); !a.IsUnspecified() && !a.IsLoopback() && !a.IsMulticast() {
+				out = append(out, a)
+			}
 		}
 	}
 	var search []string
 	if l := c.lease.ACK.DomainSearch(); l != nil {
-		search = l.Labels
+		for _, d := range l.Labels {
+			if validDomain(d) && len(search) < maxSearch {
+				search = append(search, d)
+			}
+		}
 	}
 	return out, search
 }
@@ -311,10 +348,6 @@ func (c *dhcpClient) run(ctx context.Context) {
 		} else {
 			err = c.hold(ctx, cl)
 			cl.Close()
-			if err == nil {
-				wait = dhcpMinWait
-				continue
-			}
 			if ctx.Err() == nil {
 				log.Info("DHCP: no lease", "err", err)
 			}
@@ -362,8 +395,8 @@ func (c *dhcpClient) hold(ctx context.Context, cl *nclient4.Client) error {
 		if err := c.set(lease); err != nil {
 			return err
 		}
-		total := lease.ACK.IPAddressLeaseTime(time.Hour)
-		t1 := lease.ACK.IPAddressRenewalTime(total / 2)
+		total := leaseTime(lease)
+		t1 := min(max(lease.ACK.IPAddressRenewalTime(total/2), minRenew), total)
 		expiry := lease.CreationTime.Add(total)
 		renewAt := lease.CreationTime.Add(t1)
 		for {
@@ -383,7 +416,7 @@ func (c *dhcpClient) hold(ctx context.Context, cl *nclient4.Client) error {
 				c.unapply()
 				c.lease = nil
 				c.mu.Unlock()
-				return nil
+				return fmt.Errorf("the lease ended: %w", err)
 			}
 			// Try again halfway to the expiry, as RFC 2131 §4.4.5 has it.
 			renewAt = time.Now().Add(max(time.Until(expiry)/2, time.Second))
@@ -405,7 +438,7 @@ func (c *dhcpClient) set(lease *nclient4.Lease) error {
 	if badAddress(p) != "" {
 		return fmt.Errorf("the lease's address %s cannot be used", p)
 	}
-	secs := int(lease.ACK.IPAddressLeaseTime(time.Hour).Seconds())
+	secs := int(leaseTime(lease).Seconds())
 	h := c.sys.k.h
 	link, err := h.LinkByName(c.iface)
 	if err != nil {
@@ -433,6 +466,7 @@ func (c *dhcpClient) set(lease *nclient4.Lease) error {
 		}
 	}
 	c.sys.opts.Log.Info("DHCP lease", "iface", c.iface, "addr", p, "gateway", c.gw, "seconds", secs)
+	c.leasedOnce.Do(func() { close(c.leased) })
 	go func() {
 		c.sys.mu.Lock()
 		defer c.sys.mu.Unlock()
@@ -441,6 +475,19 @@ func (c *dhcpClient) set(lease *nclient4.Lease) error {
 		}
 	}()
 	return nil
+}
+
+// Bounds on what a lease says: a lifetime of 0 or "infinite" would make
+// the kernel keep the address as permanent, and a tiny renewal time would
+// spin.
+const (
+	minLease = time.Minute
+	maxLease = 365 * 24 * time.Hour
+	minRenew = 30 * time.Second
+)
+
+func leaseTime(l *nclient4.Lease) time.Duration {
+	return min(max(l.ACK.IPAddressLeaseTime(time.Hour), minLease), maxLease)
 }
 
 // dhcpMetric ranks a leased default route behind a static one (metric 0),

@@ -16,8 +16,11 @@ type State struct {
 	// routes and those of DHCP clients and router advertisements are
 	// left out).
 	Routes []Route `json:"routes,omitempty"`
-	// Allow are the allow-lists in force (System only).
-	Allow Allow `json:"allow,omitzero"`
+	// Allow are the allow-lists in force, and DNS and Search the resolver
+	// settings configured (System only).
+	Allow  Allow        `json:"allow,omitzero"`
+	DNS    []netip.Addr `json:"dns,omitempty"`
+	Search []string     `json:"search,omitempty"`
 }
 
 // Link is one interface as observed.
@@ -38,6 +41,8 @@ type Link struct {
 	BondMode string `json:"bond_mode,omitempty"`
 	Active   string `json:"active,omitempty"`
 	Addrs    []Addr `json:"addrs,omitempty"`
+	// DHCP says a DHCP client of the box runs here (System only).
+	DHCP bool `json:"dhcp,omitempty"`
 }
 
 // Addr is an address on a link. Dynamic addresses come from DHCP or
@@ -109,7 +114,7 @@ func (s State) Addresses() []netip.Addr {
 func (s State) Config() Config {
 	var c Config
 	for _, l := range s.Links {
-		it := Interface{Name: l.Name, Kind: l.Kind, MTU: l.MTU, Down: !l.Up, Parent: l.Parent, VLAN: l.VLAN, BondMode: l.BondMode}
+		it := Interface{Name: l.Name, Kind: l.Kind, MTU: l.MTU, Down: !l.Up, Parent: l.Parent, VLAN: l.VLAN, BondMode: l.BondMode, DHCP: l.DHCP}
 		for _, a := range l.Addrs {
 			if a.Dynamic {
 				it.DHCP = true
@@ -127,7 +132,7 @@ func (s State) Config() Config {
 		c.Interfaces = append(c.Interfaces, it)
 	}
 	c.Routes = slices.Clone(s.Routes)
-	c.Allow = s.Allow
+	c.Allow, c.DNS, c.Search = s.Allow, slices.Clone(s.DNS), slices.Clone(s.Search)
 	return c
 }
 
@@ -190,6 +195,9 @@ func Diff(want, got State) []string {
 	}
 	if !slices.Equal(want.Allow.Site, got.Allow.Site) {
 		out = append(out, fmt.Sprintf("the allow-list of /login and /console is %v instead of %v", got.Allow.Site, want.Allow.Site))
+	}
+	if !slices.Equal(want.DNS, got.DNS) || !slices.Equal(want.Search, got.Search) {
+		out = append(out, fmt.Sprintf("the DNS servers are %v (search %v) instead of %v (search %v)", got.DNS, got.Search, want.DNS, want.Search))
 	}
 	if !slices.Equal(want.Allow.Box, got.Allow.Box) {
 		out = append(out, fmt.Sprintf("the allow-list of /appliance is %v instead of %v", got.Allow.Box, want.Allow.Box))

@@ -41,6 +41,7 @@ var (
 	ErrNoTrial    = errors.New("no network change is waiting for a confirmation")
 	ErrBadToken   = errors.New("this confirmation link is not the one of the change in progress")
 	ErrOldAddress = errors.New("the confirmation must come over the new configuration")
+	ErrNotApplied = errors.New("the change is not applied yet, so it cannot be confirmed")
 )
 
 // Trial is a change applied and waiting for its confirmation: the snapshot
@@ -179,6 +180,9 @@ func (m *Manager) Resume(ctx context.Context) error {
 	if err != nil || m.readOnly {
 		return err
 	}
+	if settle, ok := m.net.(interface{ Settle(time.Duration) }); ok {
+		defer settle.Settle(startLeases)
+	}
 	if d == nil {
 		if def, ok := m.net.(interface{ Default() error }); ok {
 			return def.Default()
@@ -186,10 +190,18 @@ func (m *Manager) Resume(ctx context.Context) error {
 		return nil
 	}
 	if err := m.net.Apply(*d); err != nil {
+		// A port that is gone or renamed must not leave the box without
+		// its first-boot default.
+		if def, ok := m.net.(interface{ Default() error }); ok {
+			err = errors.Join(err, def.Default())
+		}
 		return fmt.Errorf("applying the confirmed network configuration: %w", err)
 	}
 	return nil
 }
+
+// startLeases is how long Resume waits for the DHCP leases at start.
+const startLeases = 15 * time.Second
 
 // Desired returns the configuration last confirmed, or nil.
 func (m *Manager) Desired(ctx context.Context) (*Config, error) {
@@ -390,9 +402,11 @@ func (m *Manager) confirm(ctx context.Context, token string, local netip.Addr, c
 	if t == nil {
 		return Change{}, ErrNoTrial
 	}
-	raw, err := base64.RawURLEncoding.DecodeString(token)
-	if err != nil || !hmac.Equal(m.hash(tokenPurpose, raw), t.TokenHash) {
+	if !m.tokenMatches(*t, token) {
 		return Change{}, ErrBadToken
+	}
+	if !t.Applied {
+		return Change{}, ErrNotApplied
 	}
 	if !m.clock.Now().Before(t.Deadline) {
 		ch, err := m.revertLocked(ctx, *t, Reverted, "it was not confirmed in time")
@@ -423,6 +437,39 @@ func (m *Manager) confirm(ctx context.Context, token string, local netip.Addr, c
 	}
 	m.changed()
 	return ch, nil
+}
+
+func (m *Manager) tokenMatches(t Trial, token string) bool {
+	raw, err := base64.RawURLEncoding.DecodeString(token)
+	return err == nil && len(raw) == 32 && hmac.Equal(m.hash(tokenPurpose, raw), t.TokenHash)
+}
+
+// CheckToken reports whether token confirms the change in progress (the
+// confirmation page shows the change only to the link's holder).
+func (m *Manager) CheckToken(ctx context.Context, token string) (*Trial, bool) {
+	t, err := m.trial(ctx)
+	if err != nil || t == nil || !m.tokenMatches(*t, token) {
+		return nil, false
+	}
+	return t, true
+}
+
+// UndoWithToken reverts the change in progress if token is its own, so
+// that one administrator's late "no" cannot undo another's change.
+func (m *Manager) UndoWithToken(ctx context.Context, token, by string) (Change, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	t, err := m.trial(ctx)
+	if err != nil {
+		return Change{}, err
+	}
+	if t == nil {
+		return Change{}, ErrNoTrial
+	}
+	if !m.tokenMatches(*t, token) {
+		return Change{}, ErrBadToken
+	}
+	return m.revertLocked(ctx, *t, Reverted, by+" cancelled it")
 }
 
 // OldAddressError is a confirmation that came over the old configuration.

@@ -280,8 +280,15 @@ func listen(cfg Config, logs pionLogs) (ice.UDPMux, error) {
 		return nil, fmt.Errorf("rtc: listen on port %d: %w", port, err)
 	}
 	if len(mux.GetListenAddresses()) == 0 {
+		// No address yet (a box whose network comes up later, or has no
+		// DHCP server): one socket on every address, whose candidates pion
+		// gathers from the addresses the box has at each connection.
 		mux.Close()
-		return nil, fmt.Errorf("rtc: listen on port %d: no interface address to bind", port)
+		conn, err := net.ListenUDP("udp", &net.UDPAddr{IP: ip, Port: int(port)})
+		if err != nil {
+			return nil, fmt.Errorf("rtc: listen on port %d: %w", port, err)
+		}
+		return ice.NewUDPMuxDefault(ice.UDPMuxParams{UDPConn: conn, Logger: logs.NewLogger("udpmux")}), nil
 	}
 	return mux, nil
 }
