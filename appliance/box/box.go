@@ -110,8 +110,10 @@ func (b *Box) serveStatus(w http.ResponseWriter, r *http.Request, who *account.W
 		if l := obs.Link(n.Name); l != nil {
 			for _, a := range l.Addrs {
 				text := a.Prefix.String()
-				if a.Dynamic {
+				if a.Dynamic && a.Prefix.Addr().Is4() {
 					text += " (DHCP)"
+				} else if a.Dynamic {
+					text += " (automatic)"
 				}
 				v.Addrs = append(v.Addrs, text)
 			}

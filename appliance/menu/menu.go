@@ -235,7 +235,7 @@ func (m *Menu) summary(ctx context.Context) {
 		for _, a := range l.Addrs {
 			s := a.Prefix.String()
 			if a.Dynamic {
-				s += " (DHCP)"
+				s += dynamicNote(a.Prefix)
 			}
 			addrs = append(addrs, s)
 			host := a.Prefix.Addr().String()
@@ -370,6 +370,15 @@ func (m *Menu) try(ctx context.Context, req TryRequest, port string) error {
 	}
 	m.say("Undone: the network is back as it was.")
 	return nil
+}
+
+// dynamicNote says where a dynamic address came from: a DHCP lease for
+// IPv4, router advertisements for IPv6.
+func dynamicNote(p netip.Prefix) string {
+	if p.Addr().Is4() {
+		return " (DHCP)"
+	}
+	return " (automatic)"
 }
 
 func hostPort(a netip.Addr, port string) string {
