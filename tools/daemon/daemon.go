@@ -379,10 +379,12 @@ type Client struct {
 }
 
 // NewClient returns a fresh client (its own cookies).
-func (d *Daemon) NewClient() *Client { return d.NewClientVia(d.Base, d.dial) }
+// It follows the daemon across restarts (a new port each time).
+func (d *Daemon) NewClient() *Client { return d.NewClientVia("", d.dial) }
 
 // NewClientVia is NewClient reaching the daemon at base through dial (from
-// another network namespace, at one of the box's addresses).
+// another network namespace, at one of the box's addresses); an empty
+// base is the daemon's Base at each request.
 func (d *Daemon) NewClientVia(base string, dial func(ctx context.Context, network, addr string) (net.Conn, error)) *Client {
 	jar, _ := cookiejar.New(nil)
 	return &Client{d: d, base: base, Client: &http.Client{
@@ -401,13 +403,20 @@ var csrfRe = regexp.MustCompile(`<meta name="csrf-token" content="([^"]+)">`)
 // Page GETs path and returns status and body.
 func (c *Client) Page(path string) (int, string) {
 	c.d.t.Helper()
-	resp, err := c.Get(c.base + path)
+	resp, err := c.Get(c.baseURL() + path)
 	if err != nil {
 		c.d.t.Fatal(err)
 	}
 	defer resp.Body.Close()
 	b, _ := io.ReadAll(resp.Body)
 	return resp.StatusCode, string(b)
+}
+
+func (c *Client) baseURL() string {
+	if c.base != "" {
+		return c.base
+	}
+	return c.d.Base
 }
 
 // CSRF loads a page of the daemon and returns the CSRF token it carries.
@@ -442,7 +451,7 @@ func (c *Client) TryPost(ctx context.Context, path string, form map[string]strin
 	if token != "" {
 		vals = append(vals, "csrf_token="+urlEncode(token))
 	}
-	req, err := http.NewRequestWithContext(ctx, "POST", c.base+path, strings.NewReader(strings.Join(vals, "&")))
+	req, err := http.NewRequestWithContext(ctx, "POST", c.baseURL()+path, strings.NewReader(strings.Join(vals, "&")))
 	if err != nil {
 		return nil, "", err
 	}
