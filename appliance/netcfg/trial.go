@@ -395,15 +395,9 @@ func (m *Manager) ConfirmAtConsole(ctx context.Context, token string) (Change, e
 func (m *Manager) confirm(ctx context.Context, token string, local netip.Addr, console bool) (Change, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	t, err := m.trial(ctx)
+	t, err := m.pending(ctx, token)
 	if err != nil {
 		return Change{}, err
-	}
-	if t == nil {
-		return Change{}, ErrNoTrial
-	}
-	if !m.tokenMatches(*t, token) {
-		return Change{}, ErrBadToken
 	}
 	if !t.Applied {
 		return Change{}, ErrNotApplied
@@ -439,6 +433,21 @@ func (m *Manager) confirm(ctx context.Context, token string, local netip.Addr, c
 	return ch, nil
 }
 
+// pending returns the trial in progress if token is its own. Called with
+// m.mu held.
+func (m *Manager) pending(ctx context.Context, token string) (*Trial, error) {
+	t, err := m.trial(ctx)
+	switch {
+	case err != nil:
+		return nil, err
+	case t == nil:
+		return nil, ErrNoTrial
+	case !m.tokenMatches(*t, token):
+		return nil, ErrBadToken
+	}
+	return t, nil
+}
+
 func (m *Manager) tokenMatches(t Trial, token string) bool {
 	raw, err := base64.RawURLEncoding.DecodeString(token)
 	return err == nil && len(raw) == 32 && hmac.Equal(m.hash(tokenPurpose, raw), t.TokenHash)
@@ -459,15 +468,9 @@ func (m *Manager) CheckToken(ctx context.Context, token string) (*Trial, bool) {
 func (m *Manager) UndoWithToken(ctx context.Context, token, by string) (Change, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	t, err := m.trial(ctx)
+	t, err := m.pending(ctx, token)
 	if err != nil {
 		return Change{}, err
-	}
-	if t == nil {
-		return Change{}, ErrNoTrial
-	}
-	if !m.tokenMatches(*t, token) {
-		return Change{}, ErrBadToken
 	}
 	return m.revertLocked(ctx, *t, Reverted, by+" cancelled it")
 }
