@@ -57,6 +57,7 @@ func TestValidateRefuses(t *testing.T) {
 			"interfaces", "no address that 192.0.2.100 can reach"},
 		{"VLAN 0", Config{Interfaces: []Interface{{Name: "eth1.0", Kind: KindVLAN, Parent: "eth1", VLAN: 0}}}, "interfaces.0.vlan", "between 1 and 4094"},
 		{"VLAN 4095", Config{Interfaces: []Interface{{Name: "eth1.4095", Kind: KindVLAN, Parent: "eth1", VLAN: 4095}}}, "interfaces.0.vlan", "between 1 and 4094"},
+		{"VLAN named like a port", Config{Interfaces: []Interface{{Name: "eth0", Kind: KindVLAN, Parent: "eth1", VLAN: 7}}}, "interfaces.0.name", "already exists and is not a VLAN"},
 		{"VLAN on a missing port", Config{Interfaces: []Interface{{Name: "eth9.5", Kind: KindVLAN, Parent: "eth9", VLAN: 5}}}, "interfaces.0.parent", "no interface eth9"},
 		{"unknown port", Config{Interfaces: []Interface{{Name: "eth7", Kind: KindEther}}}, "interfaces.0.name", "pick one of eth0, eth1"},
 		{"bad name", Config{Interfaces: []Interface{{Name: "eth0; reboot", Kind: KindEther}}}, "interfaces.0.name", "not an interface name"},
