@@ -279,9 +279,10 @@ type dhcpClient struct {
 	lease *nclient4.Lease
 	addr  netip.Prefix
 	gw    netip.Addr
-	// leased is closed at the first lease.
+	// leased is closed at the first lease; holds counts leases taken.
 	leased     chan struct{}
 	leasedOnce sync.Once
+	holds      atomic.Uint64
 }
 
 func (s *System) startClient(iface string) *dhcpClient {
@@ -346,8 +347,12 @@ func (c *dhcpClient) run(ctx context.Context) {
 		if err != nil {
 			log.Warn("DHCP: cannot open the interface", "err", err)
 		} else {
+			held := c.holds.Load()
 			err = c.hold(ctx, cl)
 			cl.Close()
+			if c.holds.Load() != held {
+				wait = dhcpMinWait // it had a lease: start over from the short wait
+			}
 			if ctx.Err() == nil {
 				log.Info("DHCP: no lease", "err", err)
 			}
@@ -467,6 +472,7 @@ func (c *dhcpClient) set(lease *nclient4.Lease) error {
 	}
 	c.sys.opts.Log.Info("DHCP lease", "iface", c.iface, "addr", p, "gateway", c.gw, "seconds", secs)
 	c.leasedOnce.Do(func() { close(c.leased) })
+	c.holds.Add(1)
 	go func() {
 		c.sys.mu.Lock()
 		defer c.sys.mu.Unlock()
