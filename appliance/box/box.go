@@ -81,6 +81,8 @@ type status struct {
 	NICs     []nicView
 	Data     space
 	Memory   space
+	Clock    clock
+	Now      string
 	Warnings []string
 	Disks    []hw.Disk
 	Sensors  []hw.Sensor
@@ -126,8 +128,9 @@ func (b *Box) serveStatus(w http.ResponseWriter, r *http.Request, who *account.W
 	if s.Sensors, err = b.deps.Board.Sensors(ctx); err != nil {
 		s.Errors = append(s.Errors, "Sensors could not be read: "+err.Error())
 	}
-	s.Data, s.Memory = dataSpace(s.Store), memory()
-	s.Warnings = warnings(s.Data, s.Memory, s.Sensors, s.NICs)
+	s.Data, s.Memory, s.Clock = dataSpace(s.Store), memory(), timeStatus()
+	s.Now = time.Now().UTC().Format("2006-01-02 15:04:05 MST")
+	s.Warnings = warnings(s.Data, s.Memory, s.Sensors, s.NICs, s.Clock)
 	s.Schema, _ = b.deps.Store.Schema()
 	if fi, err := os.Stat(s.Store); err == nil {
 		s.Size = web.Bytes(uint64(fi.Size()))

@@ -79,8 +79,11 @@ func memory() space {
 }
 
 // warnings says, in words, what on the status page needs attention.
-func warnings(data, mem space, sensors []hw.Sensor, nics []nicView) []string {
+func warnings(data, mem space, sensors []hw.Sensor, nics []nicView, clk clock) []string {
 	var out []string
+	if clk.Known && !clk.Synced {
+		out = append(out, "The clock is not synchronized with a time server yet: sign-in codes and certificates depend on it. Check that the box reaches an NTP server (UDP port 123).")
+	}
 	if data.Err == "" && data.Total > 0 && (data.Free < minFreeData || float64(data.Free) < minFreeDataPart*float64(data.Total)) {
 		out = append(out, fmt.Sprintf("The data partition is %d%% full (%s free of %s): delete old backups or give the box a larger disk before the store cannot grow.",
 			data.UsedPercent(), data.FreeText(), data.TotalText()))
@@ -113,4 +116,40 @@ func warnings(data, mem space, sensors []hw.Sensor, nics []nicView) []string {
 type nicView struct {
 	hw.NIC
 	Addrs []string
+}
+
+// clock is the box's time as the status page shows it: the zone and
+// whether systemd-timesyncd has synchronized the clock. Changing the zone
+// and the NTP servers needs root and comes with the privileged helper.
+type clock struct {
+	Zone string
+	// Known is false where there is no timesyncd (a dev machine).
+	Known  bool
+	Synced bool
+	Since  string // when timesyncd last synchronized, in UTC
+}
+
+// Files of systemd-timesyncd: /run/systemd/timesync exists while it runs;
+// "synchronized" is touched at each synchronization.
+var (
+	timesyncDir = "/run/systemd/timesync"
+	localtime   = "/etc/localtime"
+)
+
+func timeStatus() clock {
+	c := clock{Zone: "UTC"}
+	if target, err := os.Readlink(localtime); err == nil {
+		if _, zone, ok := strings.Cut(target, "zoneinfo/"); ok {
+			c.Zone = zone
+		}
+	}
+	if _, err := os.Stat(timesyncDir); err != nil {
+		return c
+	}
+	c.Known = true
+	if fi, err := os.Stat(filepath.Join(timesyncDir, "synchronized")); err == nil {
+		c.Synced = true
+		c.Since = fi.ModTime().UTC().Format("2006-01-02 15:04 MST")
+	}
+	return c
 }
