@@ -152,7 +152,7 @@ func buildWeb(ctx context.Context, cfg config.Config, db *store.DB, svc services
 	adm := admin.New(site, authSvc, deskSvc)
 	adm.SetSSO(svc.sso)
 	adm.Routes(rt)
-	box.New(boxArea, box.Deps{Board: board, Store: db, Version: env.Version, Dev: cfg.Dev, Started: env.Now(), Net: svc.net, Log: log.With("subsys", "appliance")}).Routes(rt)
+	box.New(boxArea, box.Deps{Board: board, Store: db, Version: env.Version, Dev: cfg.Dev, Started: env.Now(), Net: svc.net, Log: log.With("subsys", "appliance"), Ctx: ctx}).Routes(rt)
 	con := console.New(site, deskSvc, svc.bus, log.With("subsys", "console"))
 	pub := portal.New(deskSvc, svc.bus, cfg.PublicStartsPerMinute, log.With("subsys", "portal"))
 	pub.SetSSO(svc.sso)

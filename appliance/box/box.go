@@ -34,6 +34,9 @@ type Deps struct {
 	// Net is the box's network.
 	Net *netcfg.Manager
 	Log *slog.Logger
+	// Ctx ends when the daemon stops: a staged change is not applied
+	// after that.
+	Ctx context.Context
 }
 
 // Store is what the surface needs of the store.

@@ -485,9 +485,15 @@ func (b *Box) postNetworkApply(w http.ResponseWriter, r *http.Request, who *acco
 	if t == nil {
 		return web.Redirect(w, r, "/appliance/network")
 	}
-	m, log := b.network(), b.deps.Log
+	m, log, ctx := b.network(), b.deps.Log, b.deps.Ctx
+	if ctx == nil {
+		ctx = context.Background()
+	}
 	time.AfterFunc(applyDelay, func() {
-		if err := m.ApplyStaged(context.Background()); err != nil && log != nil {
+		if ctx.Err() != nil {
+			return // stopping: the trial is undone at the next start
+		}
+		if err := m.ApplyStaged(ctx); err != nil && log != nil {
 			log.Warn("applying the network change", "err", err)
 		}
 	})
