@@ -7,9 +7,9 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"net/netip"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/switchboardhq/switchboard/appliance/auth"
@@ -77,16 +77,9 @@ func (c *control) serveBox(ctx context.Context, w io.Writer, cmd, arg string) (o
 	return true
 }
 
-func oneLine(s string) string {
-	out := []rune{}
-	for _, r := range s {
-		if r == '\n' || r == '\r' {
-			r = ' '
-		}
-		out = append(out, r)
-	}
-	return string(out)
-}
+var newlines = strings.NewReplacer("\r", " ", "\n", " ")
+
+func oneLine(s string) string { return newlines.Replace(s) }
 
 func (c *control) netStatus(ctx context.Context) (menu.Status, error) {
 	if c.net == nil {
@@ -117,40 +110,18 @@ func (c *control) netTry(ctx context.Context, req menu.TryRequest) (menu.TryRepl
 	}
 	// The menu changes one interface: the rest of the confirmed
 	// configuration stays as it is.
-	cfg := netcfg.Config{}
+	var cfg netcfg.Config
 	if desired != nil {
 		cfg = *desired
 	}
 	if req.OpenAllow {
 		cfg.Allow = netcfg.Allow{}
 	}
-	found := req.Interface.Name == ""
-	for i := range cfg.Interfaces {
-		if !found && cfg.Interfaces[i].Name == req.Interface.Name {
-			it := req.Interface
-			it.Kind = cfg.Interfaces[i].Kind
-			it.Parent, it.VLAN, it.Members, it.BondMode = cfg.Interfaces[i].Parent, cfg.Interfaces[i].VLAN, cfg.Interfaces[i].Members, cfg.Interfaces[i].BondMode
-			cfg.Interfaces[i] = it
-			found = true
-		}
-	}
-	if !found {
-		it := req.Interface
-		it.Kind = netcfg.KindEther
-		cfg.Interfaces = append(cfg.Interfaces, it)
+	if req.Interface.Name != "" {
+		cfg = cfg.WithInterface(req.Interface)
 	}
 	if req.Gateway.IsValid() {
-		var routes []netcfg.Route
-		for _, r := range cfg.Routes {
-			if r.To.Bits() != 0 || r.To.Addr().Is4() != req.Gateway.Is4() {
-				routes = append(routes, r)
-			}
-		}
-		zero := netip.IPv4Unspecified()
-		if req.Gateway.Is6() {
-			zero = netip.IPv6Unspecified()
-		}
-		cfg.Routes = append(routes, netcfg.Route{To: netip.PrefixFrom(zero, 0), Via: req.Gateway})
+		cfg = cfg.WithDefaultRoute(req.Gateway)
 	}
 	if len(req.DNS) > 0 {
 		cfg.DNS = req.DNS

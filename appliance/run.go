@@ -74,6 +74,23 @@ func ownNetworkNamespace() error {
 	return nil
 }
 
+// allowListGuard answers 403 to an address the allow-lists of /login,
+// /console and /appliance leave out, before any handler (the mux redirects
+// unclean paths, so the guard sees the clean one of the request served).
+func allowListGuard(rt *web.Router, sys *netcfg.System) func(http.ResponseWriter, *http.Request) bool {
+	return func(w http.ResponseWriter, r *http.Request) bool {
+		from := rt.ClientAddr(r)
+		if sys.Allowed(path.Clean(r.URL.Path), from) {
+			return false
+		}
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		w.Header().Set("Cache-Control", "no-store")
+		w.WriteHeader(http.StatusForbidden)
+		fmt.Fprintf(w, "Your address, %s, may not open this part of the box.\nAn appliance administrator chooses who may in /appliance, Network (allow-lists), or at the box's console menu.\n", from)
+		return true
+	}
+}
+
 // services are the domain services the web surfaces share.
 type services struct {
 	auth *auth.Service
@@ -126,23 +143,7 @@ func buildWeb(ctx context.Context, cfg config.Config, db *store.DB, svc services
 		TrustedProxies: proxies,
 		AltSvc:         fmt.Sprintf(`h3=":%s"; ma=86400`, port),
 	}, log.With("subsys", "web"))
-	// The IP allow-lists of /login, /console and /appliance, before any
-	// handler (the mux redirects unclean paths, so the guard sees the
-	// clean one on the request that is served).
-	rt.Guard(func(w http.ResponseWriter, r *http.Request) bool {
-		if svc.netSys == nil {
-			return false
-		}
-		from := rt.ClientAddr(r)
-		if svc.netSys.Allowed(path.Clean(r.URL.Path), from) {
-			return false
-		}
-		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
-		w.Header().Set("Cache-Control", "no-store")
-		w.WriteHeader(http.StatusForbidden)
-		fmt.Fprintf(w, "Your address, %s, may not open this part of the box.\nAn appliance administrator chooses who may in /appliance, Network (allow-lists), or at the box's console menu.\n", from)
-		return true
-	})
+	rt.Guard(allowListGuard(rt, svc.netSys))
 	issuer := "Switchboard"
 	site := account.New(account.Config{Realm: auth.Site, Prefix: "/login", Surface: "Site administration",
 		Home: "/login/dashboard", Issuer: issuer, Roles: desk.Roles, RoleName: desk.RoleName,

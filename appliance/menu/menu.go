@@ -238,13 +238,7 @@ func (m *Menu) summary(ctx context.Context) {
 				s += dynamicNote(a.Prefix)
 			}
 			addrs = append(addrs, s)
-			host := a.Prefix.Addr().String()
-			if st.Port != "" && st.Port != "443" {
-				host = net.JoinHostPort(host, st.Port)
-			} else if a.Prefix.Addr().Is6() {
-				host = "[" + host + "]"
-			}
-			urls = append(urls, "https://"+host)
+			urls = append(urls, "https://"+hostPort(a.Prefix.Addr(), st.Port))
 		}
 		if len(addrs) == 0 {
 			addrs = []string{"no address"}

@@ -95,6 +95,37 @@ func (c *Config) Find(name string) *Interface {
 	return nil
 }
 
+// WithInterface returns c with it in place of the interface of the same
+// name (keeping that one's kind, VLAN and bond shape), or added as a port.
+func (c Config) WithInterface(it Interface) Config {
+	c.Interfaces = slices.Clone(c.Interfaces)
+	if old := c.Find(it.Name); old != nil {
+		it.Kind, it.Parent, it.VLAN, it.Members, it.BondMode = old.Kind, old.Parent, old.VLAN, old.Members, old.BondMode
+		*old = it
+		return c
+	}
+	it.Kind = KindEther
+	c.Interfaces = append(c.Interfaces, it)
+	return c
+}
+
+// WithDefaultRoute returns c with its default route of gw's family going
+// through gw.
+func (c Config) WithDefaultRoute(gw netip.Addr) Config {
+	var routes []Route
+	for _, r := range c.Routes {
+		if r.To.Bits() != 0 || r.To.Addr().Is4() != gw.Is4() {
+			routes = append(routes, r)
+		}
+	}
+	zero := netip.IPv4Unspecified()
+	if gw.Is6() {
+		zero = netip.IPv6Unspecified()
+	}
+	c.Routes = append(routes, Route{To: netip.PrefixFrom(zero, 0), Via: gw})
+	return c
+}
+
 // Limits on what one configuration may hold.
 const (
 	maxInterfaces = 64

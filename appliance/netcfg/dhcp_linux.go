@@ -194,18 +194,19 @@ func (s *System) dhcpWanted(c Config, obs State) []string {
 func (s *System) leasedDNS() (servers []netip.Addr, search []string) {
 	for _, name := range sortedKeys(s.clients) {
 		d, sr := s.clients[name].dns()
-		for _, a := range d {
-			if !slices.Contains(servers, a) {
-				servers = append(servers, a)
-			}
-		}
-		for _, x := range sr {
-			if !slices.Contains(search, x) {
-				search = append(search, x)
-			}
-		}
+		servers, search = appendNew(servers, d...), appendNew(search, sr...)
 	}
 	return servers, search
+}
+
+// appendNew appends the values list does not hold yet, in order.
+func appendNew[T comparable](list []T, vs ...T) []T {
+	for _, v := range vs {
+		if !slices.Contains(list, v) {
+			list = append(list, v)
+		}
+	}
+	return list
 }
 
 func sortedKeys[V any](m map[string]V) []string {
@@ -225,16 +226,7 @@ func (s *System) writeResolv() error {
 	}
 	servers, search := slices.Clone(s.static.DNS), slices.Clone(s.static.Search)
 	ls, lsearch := s.leasedDNS()
-	for _, a := range ls {
-		if !slices.Contains(servers, a) {
-			servers = append(servers, a)
-		}
-	}
-	for _, x := range lsearch {
-		if !slices.Contains(search, x) {
-			search = append(search, x)
-		}
-	}
+	servers, search = appendNew(servers, ls...), appendNew(search, lsearch...)
 	var b strings.Builder
 	b.WriteString("# Written by applianced from /appliance/network and DHCP; changes here are lost.\n")
 	for i, a := range servers {

@@ -113,9 +113,8 @@ type Manager struct {
 	log      *slog.Logger
 	readOnly bool
 
-	mu       sync.Mutex // serialises changes
-	stop     func() bool
-	onChange []func()
+	mu   sync.Mutex // serialises changes
+	stop func() bool
 }
 
 // Options configure a Manager.
@@ -144,16 +143,6 @@ func NewManager(db *store.DB, net Net, o Options) *Manager {
 
 // ReadOnly reports whether the Manager only shows the network.
 func (m *Manager) ReadOnly() bool { return m.readOnly }
-
-// OnChange registers fn to run after every trial starts, is confirmed or
-// is reverted, for live pages.
-func (m *Manager) OnChange(fn func()) { m.onChange = append(m.onChange, fn) }
-
-func (m *Manager) changed() {
-	for _, fn := range m.onChange {
-		fn()
-	}
-}
 
 // Observe reads the network as it is.
 func (m *Manager) Observe() (State, error) { return m.net.Observe() }
@@ -278,7 +267,6 @@ func (m *Manager) Start(ctx context.Context, admin Admin, by string, c Config, l
 		}
 	}
 	m.arm(t)
-	m.changed()
 	return t, token, nil
 }
 
@@ -317,7 +305,6 @@ func (m *Manager) ApplyStaged(ctx context.Context) error {
 		return err
 	}
 	m.arm(*t)
-	m.changed()
 	return nil
 }
 
@@ -429,7 +416,6 @@ func (m *Manager) confirm(ctx context.Context, token string, local netip.Addr, c
 		m.stop()
 		m.stop = nil
 	}
-	m.changed()
 	return ch, nil
 }
 
@@ -540,7 +526,6 @@ func (m *Manager) revertLocked(ctx context.Context, t Trial, outcome, reason str
 		return Change{}, err
 	}
 	m.log.Info("network change reverted", "outcome", outcome, "reason", reason, "differences", len(ch.Differences))
-	m.changed()
 	return ch, nil
 }
 

@@ -103,17 +103,6 @@ func (n *Netns) Listen(network, addr string) (net.Listener, error) {
 	return l, err
 }
 
-// ListenPacket opens a packet socket inside the namespace.
-func (n *Netns) ListenPacket(network, addr string) (net.PacketConn, error) {
-	var c net.PacketConn
-	err := n.in(func() error {
-		var err error
-		c, err = net.ListenPacket(network, addr)
-		return err
-	})
-	return c, err
-}
-
 // Dial connects from inside the namespace: its DialContext fits
 // http.Transport.
 func (n *Netns) Dial(ctx context.Context, network, addr string) (net.Conn, error) {
