@@ -63,7 +63,9 @@ SAML_PACKAGES := simplesamlphp php-cli php-cgi php-xml php-mbstring php-curl ngi
 WINE_PACKAGES := wine wine64 gcc-mingw-w64-x86-64 xdotool
 # dnsmasq serves DHCP to the box in appliance/netcfg's tests.
 NET_PACKAGES := dnsmasq-base
-TEST_PACKAGES := chromium-headless-shell xvfb ca-certificates $(SAML_PACKAGES) $(IMAGE_PACKAGES) $(QEMU_PACKAGES) $(WINE_PACKAGES) $(NET_PACKAGES)
+# pebble and pebble-challtestsrv: the ACME test server and its DNS.
+ACME_PACKAGES := pebble
+TEST_PACKAGES := chromium-headless-shell xvfb ca-certificates $(SAML_PACKAGES) $(IMAGE_PACKAGES) $(QEMU_PACKAGES) $(WINE_PACKAGES) $(NET_PACKAGES) $(ACME_PACKAGES)
 
 # The image version: dotted numbers, because systemd-boot orders boot
 # entries by version. `make image VERSION=0.2.0` sets it too.

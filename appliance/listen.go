@@ -100,7 +100,9 @@ type servers struct {
 	stop  context.CancelFunc
 }
 
-func newServers(h http.Handler, certs *tlscert.Manager, ls *listeners, log *slog.Logger) *servers {
+// acme answers ACME HTTP-01 requests on the plain-HTTP port (true when
+// it did).
+func newServers(h http.Handler, certs *tlscert.Manager, acme func(http.ResponseWriter, *http.Request) bool, ls *listeners, log *slog.Logger) *servers {
 	base, stop := context.WithCancel(context.Background())
 	errLog := slog.NewLogLogger(log.Handler(), slog.LevelDebug)
 	s := &servers{ls: ls, log: log, base: base, stop: stop}
@@ -111,7 +113,9 @@ func newServers(h http.Handler, certs *tlscert.Manager, ls *listeners, log *slog
 		Handler: h,
 		// switchboard/1 on TCP is the relay for support apps whose
 		// network blocks UDP; browsers never offer it.
-		TLSConfig:         tlscert.ServerConfig(certs, []string{"h2", "http/1.1", wire.ALPN}),
+		// acme-tls/1 is a CA checking a TLS-ALPN-01 challenge: the
+		// handshake is all it needs, and net/http closes the connection.
+		TLSConfig:         tlscert.ServerConfig(certs, []string{"h2", "http/1.1", wire.ALPN, tlscert.ACMETLS1}),
 		Protocols:         &protocols,
 		TLSNextProto:      map[string]func(*http.Server, *tls.Conn, http.Handler){wire.ALPN: s.serveRelayTLS},
 		ReadHeaderTimeout: 10 * time.Second,
@@ -128,7 +132,7 @@ func newServers(h http.Handler, certs *tlscert.Manager, ls *listeners, log *slog
 	s.h3 = &http3.Server{Handler: h, MaxHeaderBytes: 32 << 10}
 	if ls.http != nil {
 		s.redirect = &http.Server{
-			Handler:           http.HandlerFunc(redirectToHTTPS(ls.https.Addr())),
+			Handler:           acmeOrRedirect(acme, redirectToHTTPS(ls.https.Addr())),
 			ReadHeaderTimeout: 10 * time.Second,
 			ErrorLog:          errLog,
 		}
@@ -223,6 +227,16 @@ func (s *servers) shutdown(ctx context.Context) {
 	if s.qtr != nil {
 		s.qtr.Close()
 	}
+}
+
+// acmeOrRedirect answers ACME HTTP-01 challenges and redirects the rest.
+func acmeOrRedirect(acme func(http.ResponseWriter, *http.Request) bool, redirect http.HandlerFunc) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if acme != nil && acme(w, r) {
+			return
+		}
+		redirect(w, r)
+	})
 }
 
 // redirectToHTTPS sends plain-HTTP visitors to the same path over HTTPS.

@@ -28,6 +28,7 @@ import (
 	"github.com/switchboardhq/switchboard/appliance/samlsp"
 	"github.com/switchboardhq/switchboard/appliance/store"
 	"github.com/switchboardhq/switchboard/appliance/sysd"
+	"github.com/switchboardhq/switchboard/appliance/tlscert"
 	"github.com/switchboardhq/switchboard/appliance/web"
 	"github.com/switchboardhq/switchboard/hw"
 	hwlinux "github.com/switchboardhq/switchboard/hw/linux"
@@ -102,6 +103,8 @@ type services struct {
 	// netSys its kernel side and DHCP clients.
 	net    *netcfg.Manager
 	netSys *netcfg.System
+	// certs keeps each host name's certificate (import, CSR, ACME).
+	certs *tlscert.Service
 }
 
 // newServices builds the domain services over db.
@@ -153,7 +156,8 @@ func buildWeb(ctx context.Context, cfg config.Config, db *store.DB, svc services
 	adm := admin.New(site, authSvc, deskSvc)
 	adm.SetSSO(svc.sso)
 	adm.Routes(rt)
-	box.New(boxArea, box.Deps{Board: board, Store: db, Version: env.Version, Dev: cfg.Dev, Started: env.Now(), Net: svc.net, Log: log.With("subsys", "appliance"), Ctx: ctx}).Routes(rt)
+	box.New(boxArea, box.Deps{Board: board, Store: db, Version: env.Version, Dev: cfg.Dev, Started: env.Now(), Net: svc.net,
+		Certs: svc.certs, SiteHosts: siteHosts(deskSvc), Log: log.With("subsys", "appliance"), Ctx: ctx}).Routes(rt)
 	con := console.New(site, deskSvc, svc.bus, log.With("subsys", "console"))
 	pub := portal.New(deskSvc, svc.bus, cfg.PublicStartsPerMinute, log.With("subsys", "portal"))
 	pub.SetSSO(svc.sso)
@@ -250,6 +254,15 @@ func Run(ctx context.Context, cfg config.Config, env Env) error {
 	if err := svc.net.Resume(ctx); err != nil {
 		log.Error("network configuration", "err", err)
 	}
+	svc.certs = tlscert.NewService(db, certs, tlscert.Options{
+		Now: env.Now, Log: log.With("subsys", "tls"),
+		HTTPSAddr: ls.https.Addr().String(), HTTPAddr: addrOf(ls.http),
+		RenewCheck: time.Duration(cfg.CertRenewCheck),
+	})
+	if err := svc.certs.Start(ctx); err != nil {
+		return fmt.Errorf("certificates: %w", err)
+	}
+	defer svc.certs.Stop()
 	// SAML answers are timed by the identity provider's real clock, not
 	// the dev desk clock.
 	if svc.sso, err = samlsp.New(ctx, db, env.Now, log.With("subsys", "saml")); err != nil {
@@ -281,7 +294,7 @@ func Run(ctx context.Context, cfg config.Config, env Env) error {
 	ctl.desk, ctl.clock, ctl.net, ctl.auth, ctl.httpsPort = svc.desk, clock, svc.net, authSvc, port
 	defer ctl.Close()
 
-	srv := newServers(rt.Handler(), certs, ls, log.With("subsys", "http"))
+	srv := newServers(rt.Handler(), certs, svc.certs.HTTPChallenge, ls, log.With("subsys", "http"))
 	srv.relay = rm.relay
 	if err := announce(ctx, env.Stdout, log, authSvc, base); err != nil {
 		return err
@@ -319,6 +332,29 @@ func Run(ctx context.Context, cfg config.Config, env Env) error {
 		return nil
 	}
 	return err
+}
+
+// siteHosts lists the host names of every public site, for the
+// certificates page.
+func siteHosts(d *desk.Service) func(context.Context) ([]string, error) {
+	return func(ctx context.Context) ([]string, error) {
+		sites, err := d.Sites(ctx)
+		if err != nil {
+			return nil, err
+		}
+		var out []string
+		for _, st := range sites {
+			out = append(out, st.Hostnames...)
+		}
+		return out, nil
+	}
+}
+
+func addrOf(l net.Listener) string {
+	if l == nil {
+		return ""
+	}
+	return l.Addr().String()
 }
 
 // publicURL is the base URL printed for people to open.

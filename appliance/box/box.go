@@ -1,7 +1,8 @@
 // Package box serves /appliance, the administration of the box itself:
 // status and hardware health, the network (package netcfg: every change a
-// trial confirmed from the new address), and a download of a live backup.
-// Certificates, time and updates join it.
+// trial confirmed from the new address), the certificate of each host name
+// (package tlscert: self-signed, imported, a request made on the box, or
+// ACME), and a download of a live backup. Time and updates join it.
 package box
 
 import (
@@ -17,6 +18,7 @@ import (
 
 	"github.com/switchboardhq/switchboard/appliance/account"
 	"github.com/switchboardhq/switchboard/appliance/netcfg"
+	"github.com/switchboardhq/switchboard/appliance/tlscert"
 	"github.com/switchboardhq/switchboard/appliance/web"
 	"github.com/switchboardhq/switchboard/hw"
 )
@@ -33,7 +35,11 @@ type Deps struct {
 	Started time.Time
 	// Net is the box's network.
 	Net *netcfg.Manager
-	Log *slog.Logger
+	// Certs keeps each host name's certificate; SiteHosts lists the
+	// public sites' host names.
+	Certs     Certs
+	SiteHosts func(context.Context) ([]string, error)
+	Log       *slog.Logger
 	// Ctx ends when the daemon stops: a staged change is not applied
 	// after that.
 	Ctx context.Context
@@ -62,6 +68,9 @@ func (b *Box) Routes(rt *web.Router) {
 	rt.Pages().MustAdd(templates, "templates/*.html")
 	b.area.AddNav("Status", "/appliance/status", false)
 	b.area.AddNav("Network", "/appliance/network", false)
+	if b.deps.Certs != nil {
+		b.certRoutes(rt)
+	}
 	b.area.AddNav("Backup", "/appliance/backup", false)
 	b.area.AddNav("Users", "/appliance/users", true)
 	b.area.AddNav("My account", "/appliance/account", false)
@@ -87,15 +96,17 @@ type status struct {
 	Clock    clock
 	Now      string
 	Warnings []string
-	Disks    []hw.Disk
-	Sensors  []hw.Sensor
-	Errors   []string
-	Version  string
-	Dev      bool
-	Uptime   string
-	Store    string
-	Schema   int
-	Size     string
+	// CertWarnings are expiring certificates and ACME errors.
+	CertWarnings []tlscert.Warning
+	Disks        []hw.Disk
+	Sensors      []hw.Sensor
+	Errors       []string
+	Version      string
+	Dev          bool
+	Uptime       string
+	Store        string
+	Schema       int
+	Size         string
 }
 
 func (b *Box) serveStatus(w http.ResponseWriter, r *http.Request, who *account.Who) error {
@@ -134,6 +145,11 @@ func (b *Box) serveStatus(w http.ResponseWriter, r *http.Request, who *account.W
 	s.Data, s.Memory, s.Clock = dataSpace(s.Store), memory(), timeStatus()
 	s.Now = time.Now().UTC().Format("2006-01-02 15:04:05 MST")
 	s.Warnings = warnings(s.Data, s.Memory, s.Sensors, s.NICs, s.Clock)
+	if b.deps.Certs != nil {
+		if s.CertWarnings, err = b.deps.Certs.Warnings(ctx, b.siteHosts(ctx)); err != nil {
+			s.Errors = append(s.Errors, "Certificates could not be read: "+err.Error())
+		}
+	}
 	s.Schema, _ = b.deps.Store.Schema()
 	if fi, err := os.Stat(s.Store); err == nil {
 		s.Size = web.Bytes(uint64(fi.Size()))

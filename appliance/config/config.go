@@ -84,6 +84,9 @@ type Config struct {
 	// configured and leased DNS servers (/etc/resolv.conf links to it on
 	// the image); empty writes none.
 	ResolvConf string `json:"resolv_conf"`
+	// CertRenewCheck is how often ACME certificates are checked for
+	// renewal; 0 is the ACME client's default (10 minutes).
+	CertRenewCheck Duration `json:"cert_renew_check"`
 }
 
 // Duration is a time.Duration written as a string such as "30m".
@@ -251,6 +254,9 @@ func (c Config) Validate() error {
 	}
 	if c.SessionMbps < 0 || c.TotalMbps < 0 || c.SessionMbps > 100_000 || c.TotalMbps > 100_000 {
 		return errors.New(`fields "session_mbps" and "total_mbps": use 0 (no cap) to 100000`)
+	}
+	if c.CertRenewCheck < 0 || (c.CertRenewCheck > 0 && time.Duration(c.CertRenewCheck) < time.Second) {
+		return errors.New(`field "cert_renew_check": use 0 (the default) or at least 1s`)
 	}
 	if c.ShutdownTimeout <= 0 || time.Duration(c.ShutdownTimeout) > 5*time.Second {
 		return errors.New(`field "shutdown_timeout": must be between 0 and 5s`)

@@ -32,6 +32,7 @@ var migrations = []Migration{
 	{9, "desk: public sites' logos", migrateSiteLogos},
 	{10, "desk: iOS configuration profiles and their access keys", migrateIOSProfiles},
 	{11, "netcfg: desired network configuration, the trial in progress, changes", migrateNetcfg},
+	{12, "tls: certificates per host name, ACME settings and the ACME client's files", migrateTLS},
 }
 
 // SchemaVersion is the schema this build writes.
@@ -311,6 +312,22 @@ func migrateNetcfg(tx *bolt.Tx) error {
 		return err
 	}
 	for _, sub := range NetcfgBuckets {
+		if _, err := b.CreateBucketIfNotExists([]byte(sub)); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// TLSBuckets are the buckets under tls/ (package tlscert).
+var TLSBuckets = []string{"meta", "hosts", "acme-files"}
+
+func migrateTLS(tx *bolt.Tx) error {
+	b, err := tx.CreateBucketIfNotExists(BucketTLS)
+	if err != nil {
+		return err
+	}
+	for _, sub := range TLSBuckets {
 		if _, err := b.CreateBucketIfNotExists([]byte(sub)); err != nil {
 			return err
 		}

@@ -83,6 +83,16 @@
 //	  meta/settings          JSON netcfg.Settings (trial length)
 //	  changes/<seq BE>       JSON netcfg.Change: each change confirmed,
 //	                         reverted or failed, with before and after
+//	tls/                     certificates per host name (package tlscert)
+//	  meta/acme              JSON tlscert.ACMESettings (directory, contact,
+//	                         challenges, extra trusted roots)
+//	  hosts/<host>           JSON tlscert.Host: how the name gets its
+//	                         certificate (self-signed, imported, CSR, ACME),
+//	                         the imported pair, the pending CSR and its key,
+//	                         the last ACME outcome
+//	  acme-files/<key>       JSON {value, modified}: the ACME client's
+//	                         storage (accounts, certificates, keys), keyed
+//	                         by its own paths
 package store
 
 import (
@@ -111,6 +121,7 @@ var (
 	BucketDesk    = []byte("desk")
 	BucketSAML    = []byte("saml")
 	BucketNetcfg  = []byte("netcfg")
+	BucketTLS     = []byte("tls")
 )
 
 // Errors returned by the store.

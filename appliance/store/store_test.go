@@ -90,6 +90,13 @@ func TestMigrations(t *testing.T) {
 				}
 			}
 		},
+		12: func(t *testing.T, tx *bolt.Tx) {
+			for _, sub := range []string{"meta", "hosts", "acme-files"} {
+				if tx.Bucket(BucketTLS) == nil || tx.Bucket(BucketTLS).Bucket([]byte(sub)) == nil {
+					t.Errorf("tls/%s missing", sub)
+				}
+			}
+		},
 		10: func(t *testing.T, tx *bolt.Tx) {
 			for _, sub := range DeskIOSBuckets {
 				if tx.Bucket(BucketDesk).Bucket([]byte(sub)) == nil {

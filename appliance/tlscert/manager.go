@@ -36,12 +36,21 @@ type managerState struct {
 	def    *tls.Certificate
 	byHost map[string]named    // "site.example.com" or "*.example.com"
 	byName map[string][]string // name → its hostnames
+	// dynamic answers for names whose certificate an ACME client keeps,
+	// and for its TLS-ALPN-01 challenges.
+	dynamic func(*tls.ClientHelloInfo) (*tls.Certificate, error)
 }
 
 type named struct {
 	name string
-	cert *tls.Certificate
+	cert *tls.Certificate // nil: only what dynamic gives, then the default
+	// dynamic: ask the ACME client first; cert (or the default) serves
+	// until it has one.
+	dynamic bool
 }
+
+// ACMETLS1 is the ALPN protocol of the TLS-ALPN-01 challenge (RFC 8737).
+const ACMETLS1 = "acme-tls/1"
 
 // NewManager returns a Manager with no certificates.
 func NewManager() *Manager {
@@ -67,11 +76,32 @@ func (m *Manager) SetDefault(cert *tls.Certificate) {
 // error wrapping ErrHostnameTaken if another name already serves one of the
 // hostnames, and leaves the Manager unchanged on any error.
 func (m *Manager) Set(name string, hostnames []string, cert *tls.Certificate) error {
-	if name == "" {
-		return errors.New("tlscert: set: empty certificate name")
-	}
 	if cert == nil {
 		return fmt.Errorf("tlscert: set %q: nil certificate", name)
+	}
+	return m.set(name, hostnames, named{name: name, cert: cert})
+}
+
+// SetDynamic registers name for hostnames like Set, but their certificate
+// comes from the function set with SetDynamicSource (an ACME client); until
+// it has one, fallback serves, or the default when fallback is nil.
+func (m *Manager) SetDynamic(name string, hostnames []string, fallback *tls.Certificate) error {
+	return m.set(name, hostnames, named{name: name, cert: fallback, dynamic: true})
+}
+
+// SetDynamicSource sets the function that gives the certificates of names
+// registered with SetDynamic and answers TLS-ALPN-01 challenges.
+func (m *Manager) SetDynamicSource(get func(*tls.ClientHelloInfo) (*tls.Certificate, error)) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	st := *m.state.Load()
+	st.dynamic = get
+	m.state.Store(&st)
+}
+
+func (m *Manager) set(name string, hostnames []string, entry named) error {
+	if name == "" {
+		return errors.New("tlscert: set: empty certificate name")
 	}
 	if len(hostnames) == 0 {
 		return fmt.Errorf("tlscert: set %q: no hostnames", name)
@@ -99,7 +129,7 @@ func (m *Manager) Set(name string, hostnames []string, cert *tls.Certificate) er
 	}
 	st := old.without(name)
 	for _, h := range hosts {
-		st.byHost[h] = named{name: name, cert: cert}
+		st.byHost[h] = entry
 	}
 	st.byName[name] = hosts
 	m.state.Store(st)
@@ -120,7 +150,7 @@ func (m *Manager) Remove(name string) {
 
 // without returns a copy of st with name's certificate removed.
 func (st *managerState) without(name string) *managerState {
-	n := &managerState{def: st.def, byHost: maps.Clone(st.byHost), byName: maps.Clone(st.byName)}
+	n := &managerState{def: st.def, byHost: maps.Clone(st.byHost), byName: maps.Clone(st.byName), dynamic: st.dynamic}
 	for _, h := range n.byName[name] {
 		delete(n.byHost, h)
 	}
@@ -135,15 +165,22 @@ func (st *managerState) without(name string) *managerState {
 // when nothing matches and there is no default.
 func (m *Manager) GetCertificate(hello *tls.ClientHelloInfo) (*tls.Certificate, error) {
 	st := m.state.Load()
+	if st.dynamic != nil && len(hello.SupportedProtos) == 1 && hello.SupportedProtos[0] == ACMETLS1 {
+		return st.dynamic(hello) // a CA validating a TLS-ALPN-01 challenge
+	}
 	sni := strings.ToLower(strings.TrimSuffix(hello.ServerName, "."))
 	if sni != "" {
-		if e, ok := st.byHost[sni]; ok {
-			return e.cert, nil
+		e, ok := st.byHost[sni]
+		if i := strings.IndexByte(sni, '.'); !ok && i > 0 {
+			e, ok = st.byHost["*"+sni[i:]]
 		}
-		if i := strings.IndexByte(sni, '.'); i > 0 {
-			if e, ok := st.byHost["*"+sni[i:]]; ok {
-				return e.cert, nil
+		if ok && e.dynamic && st.dynamic != nil {
+			if c, err := st.dynamic(hello); err == nil && c != nil {
+				return c, nil
 			}
+		}
+		if ok && e.cert != nil {
+			return e.cert, nil
 		}
 	}
 	if st.def == nil {

@@ -80,13 +80,13 @@ var (
 	// Shared by the front ends; not front ends themselves.
 	frontHelpers = []string{"appliance/web", "appliance/account"}
 	// Packages allowed to import bbolt: the store and the domain packages.
-	boltOwners = []string{"appliance/store", "appliance/auth", "appliance/desk", "appliance/samlsp", "appliance/netcfg"}
+	boltOwners = []string{"appliance/store", "appliance/auth", "appliance/desk", "appliance/samlsp", "appliance/netcfg", "appliance/tlscert"}
 	engines    = []string{"appliance/relay", "appliance/rtc"}
 	// Leaves: nothing from the module, or only other leaves of wire.
 	wireLeaves = []string{"appliance/wire", "appliance/wire/stamp", "appliance/wire/tile"}
 	// Infrastructure the composition root and others use; no desk, auth,
 	// store or front end.
-	infra = []string{"appliance/bus", "appliance/config", "appliance/sysd", "appliance/tlscert", "appliance/update", "appliance/clients", "appliance/text", "appliance/mobileconfig"}
+	infra = []string{"appliance/bus", "appliance/config", "appliance/sysd", "appliance/update", "appliance/clients", "appliance/text", "appliance/mobileconfig"}
 	// The message catalog, shared by the box and the support app: a leaf
 	// (nothing from the module).
 	catalog  = []string{"appliance/i18n"}

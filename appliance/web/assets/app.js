@@ -38,6 +38,20 @@
     };
     tick();
   });
+  // Work the box does in the background: <section data-poll="URL"
+  // data-poll-while="KEY"> asks URL every two seconds and reloads the
+  // page once the JSON answer's KEY is no longer true.
+  document.querySelectorAll("[data-poll]").forEach(function (el) {
+    var url = el.getAttribute("data-poll"), key = el.getAttribute("data-poll-while");
+    var poll = function () {
+      fetch(url, { credentials: "same-origin", cache: "no-store" })
+        .then(function (r) { if (!r.ok) throw new Error(r.status); return r.json(); })
+        .then(function (st) { if (!st[key]) { location.reload(); return; } setTimeout(poll, 2000); })
+        .catch(function () { setTimeout(poll, 5000); });
+    };
+    setTimeout(poll, 2000);
+  });
+
   // A network trial: <section data-trial-poll="URL" data-trial-last="SEQ">
   // asks URL every second; the page reloads once the trial is confirmed
   // or undone, and says so while this address does not answer.
